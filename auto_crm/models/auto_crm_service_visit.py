@@ -1,0 +1,350 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import float_compare
+
+#: The six steps of a service visit, in order, then the cancelled state.
+STATES = [
+    ("appointment", "Appointment"),
+    ("reception", "Reception"),
+    ("repair", "Repair"),
+    ("inspection", "Inspection"),
+    ("delivery", "Settlement & Delivery"),
+    ("followup", "Follow-up"),
+    ("cancel", "Cancelled"),
+]
+STEPS = [code for code, _label in STATES if code != "cancel"]
+
+#: Which state may follow which. Nothing skips reception or inspection; a failed inspection goes
+#: back to repair; delivering (settlement & delivery -> follow-up) needs the amounts settled.
+TRANSITIONS = {
+    "appointment": {"reception", "cancel"},
+    "reception": {"repair", "cancel"},
+    "repair": {"inspection", "cancel"},
+    "inspection": {"delivery", "repair", "cancel"},
+    "delivery": {"followup", "cancel"},
+    "followup": set(),
+    "cancel": {"appointment"},
+}
+#: The date field stamped when a visit enters each state.
+STATE_DATES = {
+    "reception": "date_reception",
+    "repair": "date_repair",
+    "inspection": "date_inspection",
+    "delivery": "date_settlement",
+    "followup": "date_delivered",
+    "cancel": "date_cancel",
+}
+
+VISIT_TYPES = [
+    ("maintenance", "Maintenance"),
+    ("repair", "Repair"),
+    ("warranty", "Warranty"),
+    ("accident", "Accident"),
+    ("recall", "Recall"),
+    ("inspection", "Inspection"),
+]
+PAYMENT_METHODS = [
+    ("cash", "Cash"),
+    ("card", "Bank card"),
+    ("mobile", "Mobile payment"),
+    ("transfer", "Bank transfer"),
+    ("insurance", "Insurance company"),
+    ("warranty", "Manufacturer warranty"),
+    ("internal", "Internal"),
+]
+
+
+class AutoCrmServiceVisit(models.Model):
+    _name = "auto_crm.service.visit"
+    _description = "Service Visit"
+    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin"]
+    _order = "date_appointment desc, id desc"
+    _check_company_auto = True
+    _rec_names_search = ["name", "vehicle_id.plate", "vehicle_id.vin", "partner_id.name"]
+
+    name = fields.Char(
+        string="Repair Order",
+        required=True,
+        copy=False,
+        readonly=True,
+        default="/",
+        index="trigram",
+        help="Repair order (work order) number from the store's own sequence.",
+    )
+    company_id = fields.Many2one(
+        "res.company", string="Store", required=True, default=lambda self: self.env.company, index=True
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    state = fields.Selection(
+        STATES,
+        string="Stage",
+        required=True,
+        default="appointment",
+        tracking=True,
+        index=True,
+        copy=False,
+        group_expand="_group_expand_states",
+    )
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, tracking=True, index=True, check_company=True
+    )
+    vehicle_id = fields.Many2one(
+        "auto_crm.vehicle",
+        string="Vehicle",
+        required=True,
+        tracking=True,
+        index=True,
+        check_company=True,
+        domain="[('partner_id', '=?', partner_id)]",
+    )
+    brand_id = fields.Many2one(related="vehicle_id.brand_id", store=True, string="Brand")
+    advisor_id = fields.Many2one(
+        "res.users",
+        string="Service Advisor",
+        tracking=True,
+        default=lambda self: self.env.user,
+        domain="[('share', '=', False)]",
+        index=True,
+    )
+    technician_id = fields.Many2one(
+        "res.users", string="Technician", tracking=True, domain="[('share', '=', False)]", index=True
+    )
+    visit_type = fields.Selection(VISIT_TYPES, required=True, default="maintenance", tracking=True)
+    mileage_in = fields.Integer(string="Mileage In (km)", tracking=True)
+    customer_request = fields.Text(string="Customer Request")
+    work_content = fields.Text(string="Work Done")
+    inspection_note = fields.Text(string="Inspection Notes")
+    inspection_failures = fields.Integer(readonly=True, copy=False, help="Times the quality check sent the car back to repair.")
+    cancel_reason = fields.Char(tracking=True, copy=False)
+
+    date_appointment = fields.Datetime(
+        string="Appointment", default=fields.Datetime.now, required=True, tracking=True
+    )
+    date_reception = fields.Datetime(string="Received", readonly=True, copy=False)
+    date_repair = fields.Datetime(string="Repair Started", readonly=True, copy=False)
+    date_inspection = fields.Datetime(string="Inspected", readonly=True, copy=False)
+    date_settlement = fields.Datetime(string="Ready for Delivery", readonly=True, copy=False)
+    date_delivered = fields.Datetime(string="Delivered", readonly=True, copy=False, index=True)
+    date_cancel = fields.Datetime(string="Cancelled On", readonly=True, copy=False)
+    date_promised = fields.Datetime(string="Promised Delivery")
+
+    line_ids = fields.One2many("auto_crm.service.visit.line", "visit_id", string="Work and Parts", copy=True)
+    amount_labour = fields.Monetary(compute="_compute_amounts", store=True, string="Labour")
+    amount_parts = fields.Monetary(compute="_compute_amounts", store=True, string="Parts")
+    amount_total = fields.Monetary(compute="_compute_amounts", store=True, string="Total", tracking=True)
+    payment_method = fields.Selection(PAYMENT_METHODS, tracking=True)
+    amount_paid = fields.Monetary(string="Amount Settled", tracking=True, copy=False)
+    is_settled = fields.Boolean(compute="_compute_is_settled", string="Settled")
+    odometer_reading_id = fields.Many2one("auto_crm.vehicle.odometer", readonly=True, copy=False)
+    kanban_state = fields.Selection(
+        [("normal", "In progress"), ("blocked", "Blocked"), ("done", "Ready")],
+        default="normal",
+        copy=False,
+    )
+    color = fields.Integer()
+    vehicle_history_ids = fields.Many2many(
+        "auto_crm.service.visit", compute="_compute_vehicle_history_ids", string="Vehicle History"
+    )
+
+    _sql_constraints = [
+        ("auto_crm_visit_name_company_uniq", "unique(name, company_id)", "Repair order numbers are unique per store."),
+        ("auto_crm_visit_mileage_positive", "CHECK(mileage_in >= 0)", "Mileage In cannot be negative."),
+        ("auto_crm_visit_paid_positive", "CHECK(amount_paid >= 0)", "Amount Settled cannot be negative."),
+    ]
+
+    # ------------------------------------------------------------------ computes
+    @api.depends("line_ids.subtotal", "line_ids.line_type")
+    def _compute_amounts(self):
+        for visit in self:
+            labour = sum(visit.line_ids.filtered(lambda l: l.line_type == "labour").mapped("subtotal"))
+            parts = sum(visit.line_ids.filtered(lambda l: l.line_type == "part").mapped("subtotal"))
+            visit.amount_labour = labour
+            visit.amount_parts = parts
+            visit.amount_total = labour + parts
+
+    @api.depends("amount_paid", "amount_total", "payment_method", "currency_id")
+    def _compute_is_settled(self):
+        for visit in self:
+            rounding = visit.currency_id.rounding or 0.01
+            visit.is_settled = bool(visit.payment_method) and (
+                float_compare(visit.amount_paid, visit.amount_total, precision_rounding=rounding) >= 0
+            )
+
+    @api.depends("vehicle_id")
+    def _compute_vehicle_history_ids(self):
+        for visit in self:
+            visit.vehicle_history_ids = visit.vehicle_id.visit_ids - visit._origin
+
+    @api.model
+    def _group_expand_states(self, states, domain):
+        return STEPS
+
+    @api.depends("name", "vehicle_id")
+    def _compute_display_name(self):
+        for visit in self:
+            visit.display_name = (
+                f"{visit.name} - {visit.vehicle_id.plate or visit.vehicle_id.vin}" if visit.vehicle_id else visit.name
+            )
+
+    @api.onchange("vehicle_id")
+    def _onchange_vehicle_id(self):
+        if self.vehicle_id and self.vehicle_id.partner_id:
+            self.partner_id = self.vehicle_id.partner_id
+        if self.vehicle_id and not self.mileage_in:
+            self.mileage_in = self.vehicle_id.odometer
+
+    # ------------------------------------------------------------------ constraints
+    @api.constrains("vehicle_id", "partner_id")
+    def _check_vehicle_owner(self):
+        for visit in self:
+            owner = visit.vehicle_id.partner_id
+            if owner and owner != visit.partner_id and visit.state not in ("followup", "cancel"):
+                raise ValidationError(
+                    _(
+                        "Vehicle: %(vehicle)s belongs to %(owner)s, not to %(customer)s. Change the "
+                        "vehicle's owner first if the car changed hands.",
+                        vehicle=visit.vehicle_id.display_name,
+                        owner=owner.display_name,
+                        customer=visit.partner_id.display_name,
+                    )
+                )
+
+    # ------------------------------------------------------------------ CRUD
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            state = vals.get("state", "appointment")
+            if state not in ("appointment", "reception"):
+                raise UserError(
+                    _("Stage: a new visit starts at the appointment or at reception, not at '%s'.", dict(STATES)[state])
+                )
+            if vals.get("name", "/") == "/":
+                company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+                vals["name"] = self._auto_crm_next_number("auto_crm.service.visit", company)
+        visits = super().create(vals_list)
+        visits.filtered(lambda v: v.state == "reception")._on_enter_state("reception")
+        return visits
+
+    def write(self, vals):
+        if "state" not in vals:
+            return super().write(vals)
+        new_state = vals["state"]
+        moving = self.filtered(lambda v: v.state != new_state)
+        for visit in moving:
+            visit._check_transition(new_state)
+        result = super().write(vals)
+        moving._on_enter_state(new_state)
+        return result
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_started(self):
+        for visit in self:
+            if visit.state != "appointment" or visit.date_reception:
+                raise UserError(
+                    _(
+                        "Stage: %s has started; cancel it instead of deleting it, so its history is kept.",
+                        visit.name,
+                    )
+                )
+
+    # ------------------------------------------------------------------ workflow
+    def _check_transition(self, new_state):
+        self.ensure_one()
+        labels = dict(STATES)
+        if new_state not in TRANSITIONS[self.state]:
+            raise UserError(
+                _(
+                    "Stage: %(visit)s cannot go from %(old)s to %(new)s. The steps are appointment, "
+                    "reception, repair, inspection, settlement & delivery, follow-up; none is skipped.",
+                    visit=self.name,
+                    old=labels[self.state],
+                    new=labels[new_state],
+                )
+            )
+        if new_state == "cancel":
+            if not self.env.user.has_group("auto_crm.group_advisor"):
+                raise AccessError(_("Only service advisors and managers can cancel a service visit."))
+        if self.state == "cancel" and not self.env.user.has_group("auto_crm.group_manager"):
+            raise AccessError(_("Only after-sales managers can re-open a cancelled service visit."))
+        if new_state == "reception" and self.mileage_in <= 0:
+            raise UserError(
+                _("Mileage In: record the odometer reading of %s when the car is received.", self.name)
+            )
+        if new_state == "followup" and not self.is_settled:
+            raise UserError(
+                _(
+                    "Amount Settled: %(visit)s cannot be delivered before it is settled: %(paid)s of "
+                    "%(total)s paid, payment method %(method)s.",
+                    visit=self.name,
+                    paid=self.amount_paid,
+                    total=self.amount_total,
+                    method=dict(PAYMENT_METHODS).get(self.payment_method) or _("not set"),
+                )
+            )
+
+    def _on_enter_state(self, state):
+        if not self:
+            return
+        now = fields.Datetime.now()
+        field = STATE_DATES.get(state)
+        if field:
+            super(AutoCrmServiceVisit, self).write({field: now})
+        if state == "reception":
+            self._record_odometer()
+        if state == "appointment":
+            super(AutoCrmServiceVisit, self).write({"date_cancel": False, "cancel_reason": False})
+
+    def _record_odometer(self):
+        Odometer = self.env["auto_crm.vehicle.odometer"].sudo()
+        for visit in self.filtered(lambda v: v.mileage_in and not v.odometer_reading_id):
+            reading = Odometer.create(
+                {
+                    "vehicle_id": visit.vehicle_id.id,
+                    "date": fields.Date.context_today(visit, visit.date_reception),
+                    "value": visit.mileage_in,
+                    "source": "visit",
+                    "visit_id": visit.id,
+                }
+            )
+            super(AutoCrmServiceVisit, visit).write({"odometer_reading_id": reading.id})
+
+    def action_receive(self):
+        self.write({"state": "reception"})
+
+    def action_start_repair(self):
+        self.write({"state": "repair"})
+
+    def action_request_inspection(self):
+        self.write({"state": "inspection"})
+
+    def action_inspection_pass(self):
+        self.write({"state": "delivery"})
+
+    def action_inspection_fail(self):
+        for visit in self:
+            if visit.state != "inspection":
+                visit._check_transition("repair")
+            if not visit.inspection_note:
+                raise UserError(_("Inspection Notes: say what failed the inspection of %s.", visit.name))
+        for visit in self:
+            visit.write({"state": "repair", "inspection_failures": visit.inspection_failures + 1})
+
+    def action_settle(self):
+        for visit in self:
+            if visit.state != "delivery":
+                raise UserError(_("Stage: %s can only be settled at settlement & delivery.", visit.name))
+            if not visit.payment_method:
+                raise UserError(_("Payment Method: choose how %s is paid before settling it.", visit.name))
+            visit.amount_paid = visit.amount_total
+
+    def action_deliver(self):
+        self.write({"state": "followup"})
+
+    def action_cancel(self):
+        for visit in self:
+            if not visit.cancel_reason:
+                raise UserError(_("Cancel Reason: say why %s is cancelled.", visit.name))
+        self.write({"state": "cancel"})
+
+    def action_reopen(self):
+        self.write({"state": "appointment"})

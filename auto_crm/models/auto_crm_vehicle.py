@@ -1,0 +1,281 @@
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.osv import expression
+
+from ..lib import vin as vinlib
+
+SEGMENTS = [
+    ("in_warranty", "In warranty"),
+    ("out_of_warranty", "Out of warranty"),
+    ("old", "Old car"),
+]
+#: A car this many years old or more counts as an old car, whatever its warranty.
+OLD_CAR_YEARS = 6
+
+
+class AutoCrmVehicle(models.Model):
+    _name = "auto_crm.vehicle"
+    _description = "Customer Vehicle"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "plate, vin"
+    _rec_names_search = ["vin", "plate", "model_id.name", "partner_id.name"]
+    _check_company_auto = True
+
+    vin = fields.Char(
+        string="VIN",
+        required=True,
+        tracking=True,
+        size=17,
+        help="Vehicle identification number (chassis number): 17 characters, no I, O or Q, "
+        "check digit in position 9.",
+    )
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company",
+        string="Store",
+        default=lambda self: self.env.company,
+        index=True,
+        help="The store that keeps this car's archive. Leave empty to share it across the group.",
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Owner",
+        tracking=True,
+        index=True,
+        check_company=True,
+        domain="[('is_company', '=', False)]",
+    )
+    brand_id = fields.Many2one("fleet.vehicle.model.brand", string="Brand", tracking=True)
+    model_id = fields.Many2one(
+        "fleet.vehicle.model",
+        string="Model",
+        tracking=True,
+        domain="[('brand_id', '=?', brand_id)]",
+    )
+    plate = fields.Char(string="Licence Plate", tracking=True, index="trigram")
+    engine_number = fields.Char(tracking=True)
+    gearbox_number = fields.Char(tracking=True)
+    color = fields.Char(string="Body Colour")
+    model_year = fields.Integer()
+    purchase_date = fields.Date(tracking=True)
+    sold_here = fields.Boolean(
+        string="Sold by This Store",
+        tracking=True,
+        help="The car was sold by this store. Cars bought elsewhere enter the archive at their "
+        "first visit.",
+    )
+    first_service_date = fields.Date(string="First Maintenance Date")
+    first_service_mileage = fields.Integer(string="First Maintenance Mileage (km)")
+    warranty_end_date = fields.Date(tracking=True)
+    warranty_end_mileage = fields.Integer(string="Warranty End Mileage (km)")
+    insurance_expiry = fields.Date(string="Insurance Expiry", tracking=True)
+    note = fields.Html()
+
+    odometer_ids = fields.One2many("auto_crm.vehicle.odometer", "vehicle_id", string="Odometer Readings")
+    odometer = fields.Integer(
+        string="Odometer (km)",
+        compute="_compute_odometer",
+        store=True,
+        aggregator="avg",
+        help="The latest odometer reading.",
+    )
+    odometer_date = fields.Date(string="Odometer Read On", compute="_compute_odometer", store=True)
+    ownership_ids = fields.One2many("auto_crm.vehicle.ownership", "vehicle_id", string="Ownership History")
+    visit_ids = fields.One2many("auto_crm.service.visit", "vehicle_id", string="Service Visits")
+    visit_count = fields.Integer(compute="_compute_visit_count")
+    car_age_years = fields.Integer(
+        string="Car Age (years)", compute="_compute_segment", help="Whole years since purchase."
+    )
+    segment = fields.Selection(
+        SEGMENTS,
+        compute="_compute_segment",
+        search="_search_segment",
+        help="In warranty while the warranty end date is not passed; old from "
+        f"{OLD_CAR_YEARS} years after purchase; out of warranty otherwise.",
+    )
+
+    _sql_constraints = [
+        ("auto_crm_vehicle_mileage_positive",
+         "CHECK(first_service_mileage >= 0 AND warranty_end_mileage >= 0)",
+         "Mileages cannot be negative."),
+    ]
+
+    def init(self):
+        # A VIN names one physical car: unique among active vehicles, whatever the store.
+        self.env.cr.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS auto_crm_vehicle_vin_active_uniq "
+            "ON auto_crm_vehicle (vin) WHERE active"
+        )
+
+    # ------------------------------------------------------------------ computes
+    @api.depends("vin", "plate", "model_id")
+    def _compute_display_name(self):
+        for vehicle in self:
+            label = vehicle.plate or vehicle.vin or _("New vehicle")
+            if vehicle.model_id:
+                label = f"{label} ({vehicle.model_id.display_name})"
+            vehicle.display_name = label
+
+    @api.depends("odometer_ids.value", "odometer_ids.date")
+    def _compute_odometer(self):
+        for vehicle in self:
+            last = vehicle.odometer_ids.sorted(lambda r: (r.date, r.id or 0))[-1:]
+            vehicle.odometer = last.value
+            vehicle.odometer_date = last.date
+
+    def _compute_visit_count(self):
+        counts = dict(
+            self.env["auto_crm.service.visit"]._read_group(
+                [("vehicle_id", "in", self.ids)], ["vehicle_id"], ["__count"]
+            )
+        )
+        for vehicle in self:
+            vehicle.visit_count = counts.get(vehicle, 0)
+
+    @api.depends("purchase_date", "warranty_end_date")
+    @api.depends_context("date")
+    def _compute_segment(self):
+        today = fields.Date.context_today(self)
+        for vehicle in self:
+            age = relativedelta(today, vehicle.purchase_date).years if vehicle.purchase_date else 0
+            vehicle.car_age_years = age
+            vehicle.segment = self._segment_of(vehicle.purchase_date, vehicle.warranty_end_date, today)
+
+    @api.model
+    def _segment_of(self, purchase_date, warranty_end_date, today):
+        if purchase_date and purchase_date <= today - relativedelta(years=OLD_CAR_YEARS):
+            return "old"
+        if warranty_end_date and warranty_end_date >= today:
+            return "in_warranty"
+        return "out_of_warranty"
+
+    def _search_segment(self, operator, value):
+        if operator not in ("=", "!=", "in", "not in"):
+            raise ValidationError(_("Segment: the search operator %s is not supported.", operator))
+        today = fields.Date.context_today(self)
+        old_limit = today - relativedelta(years=OLD_CAR_YEARS)
+        young = expression.OR([[("purchase_date", "=", False)], [("purchase_date", ">", old_limit)]])
+        domains = {
+            "old": [("purchase_date", "<=", old_limit)],
+            "in_warranty": expression.AND([young, [("warranty_end_date", ">=", today)]]),
+            "out_of_warranty": expression.AND(
+                [young, expression.OR([[("warranty_end_date", "=", False)], [("warranty_end_date", "<", today)]])]
+            ),
+        }
+        values = {value} if isinstance(value, str) else set(value or ())
+        if operator in ("!=", "not in"):
+            # The segments partition the vehicles: "not X" is "one of the others".
+            values = set(domains) - values
+        selected = [domains[val] for val in sorted(values) if val in domains]
+        return expression.OR(selected) if selected else expression.FALSE_DOMAIN
+
+    # ------------------------------------------------------------------ constraints
+    @api.constrains("vin", "active")
+    def _check_vin(self):
+        for vehicle in self:
+            try:
+                vinlib.validate(vehicle.vin)
+            except vinlib.VinError as error:
+                raise ValidationError(_("VIN %(vin)s: %(reason)s.", vin=vehicle.vin, reason=error)) from None
+
+    @api.model
+    def _check_vin_available(self, vins, exclude=None):
+        """Refuse VINs another active vehicle has, before the unique index does it less kindly."""
+        vins = [vin for vin in vins if vin]
+        if not vins:
+            return
+        if len(set(vins)) < len(vins):
+            raise ValidationError(_("VIN: the same VIN appears twice in what is being saved."))
+        domain = [("vin", "in", vins), ("active", "=", True)]
+        if exclude:
+            domain.append(("id", "not in", exclude.ids))
+        duplicate = self.sudo().with_context(active_test=False).search(domain, limit=1)
+        if duplicate:
+            raise ValidationError(
+                _(
+                    "VIN %s: another active vehicle already has this VIN (maybe in another store). "
+                    "Archive the old record or open it instead.",
+                    duplicate.vin,
+                )
+            )
+
+    @api.constrains("purchase_date", "warranty_end_date", "first_service_date")
+    def _check_dates(self):
+        for vehicle in self:
+            if vehicle.purchase_date and vehicle.warranty_end_date and vehicle.warranty_end_date < vehicle.purchase_date:
+                raise ValidationError(_("Warranty End Date: %s cannot be before the purchase date.", vehicle.display_name))
+            if vehicle.purchase_date and vehicle.first_service_date and vehicle.first_service_date < vehicle.purchase_date:
+                raise ValidationError(_("First Maintenance Date: %s cannot be before the purchase date.", vehicle.display_name))
+
+    @api.onchange("model_id")
+    def _onchange_model_id(self):
+        if self.model_id:
+            self.brand_id = self.model_id.brand_id
+
+    # ------------------------------------------------------------------ CRUD
+    @api.model
+    def _normalize_vals(self, vals):
+        vals = dict(vals)
+        if vals.get("vin"):
+            vals["vin"] = vinlib.normalize(vals["vin"])
+        if vals.get("plate"):
+            vals["plate"] = vals["plate"].strip().upper()
+        if vals.get("model_id") and not vals.get("brand_id"):
+            vals["brand_id"] = self.env["fleet.vehicle.model"].browse(vals["model_id"]).brand_id.id
+        return vals
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        vals_list = [self._normalize_vals(vals) for vals in vals_list]
+        self._check_vin_available([vals.get("vin") for vals in vals_list if vals.get("active", True)])
+        vehicles = super().create(vals_list)
+        self.env["auto_crm.vehicle.ownership"].sudo().create(
+            [
+                {
+                    "vehicle_id": vehicle.id,
+                    "partner_id": vehicle.partner_id.id,
+                    "date_start": vehicle.purchase_date or fields.Date.context_today(self),
+                }
+                for vehicle in vehicles
+                if vehicle.partner_id
+            ]
+        )
+        return vehicles
+
+    def write(self, vals):
+        vals = self._normalize_vals(vals)
+        if vals.get("vin") or vals.get("active"):
+            staying_active = self if vals.get("active") else self.filtered("active")
+            vins = [vals["vin"]] * len(staying_active) if vals.get("vin") else staying_active.mapped("vin")
+            self._check_vin_available(vins, exclude=self)
+        changed = self.browse()
+        if "partner_id" in vals:
+            changed = self.filtered(lambda v: v.partner_id.id != vals["partner_id"])
+        result = super().write(vals)
+        if changed:
+            changed._record_owner_change()
+        return result
+
+    def _record_owner_change(self):
+        """Close the current ownership and open the new owner's (a car changing hands)."""
+        today = fields.Date.context_today(self)
+        Ownership = self.env["auto_crm.vehicle.ownership"].sudo()
+        for ownership in Ownership.search([("vehicle_id", "in", self.ids), ("date_end", "=", False)]):
+            ownership.date_end = max(today, ownership.date_start)
+        Ownership.create(
+            [
+                {"vehicle_id": vehicle.id, "partner_id": vehicle.partner_id.id, "date_start": today}
+                for vehicle in self
+                if vehicle.partner_id
+            ]
+        )
+
+    # ------------------------------------------------------------------ actions
+    def action_view_visits(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("auto_crm.auto_crm_service_visit_action")
+        action["domain"] = [("vehicle_id", "=", self.id)]
+        action["context"] = {"default_vehicle_id": self.id, "default_partner_id": self.partner_id.id}
+        return action

@@ -1,0 +1,76 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+ODOMETER_SOURCES = [
+    ("manual", "Entered by hand"),
+    ("visit", "Service visit"),
+    ("callback", "Customer callback"),
+    ("delivery", "New-car delivery"),
+    ("import", "Import"),
+]
+
+
+class AutoCrmVehicleOdometer(models.Model):
+    _name = "auto_crm.vehicle.odometer"
+    _description = "Vehicle Odometer Reading"
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    vehicle_id = fields.Many2one(
+        "auto_crm.vehicle", required=True, ondelete="cascade", index=True, check_company=True
+    )
+    company_id = fields.Many2one(related="vehicle_id.company_id", store=True, index=True)
+    date = fields.Date(required=True, default=fields.Date.context_today, index=True)
+    value = fields.Integer(string="Reading (km)", required=True, aggregator="max")
+    source = fields.Selection(ODOMETER_SOURCES, required=True, default="manual")
+    visit_id = fields.Many2one("auto_crm.service.visit", string="Service Visit", ondelete="set null", index="btree_not_null")
+    is_replacement = fields.Boolean(
+        string="Odometer Replaced",
+        help="The odometer was replaced or reset: this reading may be lower than the previous one.",
+    )
+    note = fields.Char()
+    recorded_by_id = fields.Many2one("res.users", string="Recorded By", default=lambda self: self.env.user, readonly=True)
+
+    _sql_constraints = [
+        ("auto_crm_odometer_value_positive", "CHECK(value >= 0)", "An odometer reading cannot be negative."),
+    ]
+
+    @api.depends("vehicle_id", "value", "date")
+    def _compute_display_name(self):
+        for reading in self:
+            reading.display_name = _("%(value)s km on %(date)s", value=reading.value, date=reading.date)
+
+    @api.constrains("value", "date", "vehicle_id", "is_replacement")
+    def _check_not_going_back(self):
+        """A reading may not be lower than the one before it, nor higher than the one after it,
+        unless the odometer was replaced in between."""
+        for reading in self:
+            others = reading.vehicle_id.odometer_ids - reading
+            key = (reading.date, reading.id)
+            before = others.filtered(lambda r: (r.date, r.id) < key).sorted(lambda r: (r.date, r.id))[-1:]
+            after = others.filtered(lambda r: (r.date, r.id) > key).sorted(lambda r: (r.date, r.id))[:1]
+            if before and not reading.is_replacement and reading.value < before.value:
+                raise ValidationError(
+                    _(
+                        "Reading (km): %(value)s km on %(date)s is lower than the previous reading of "
+                        "%(previous)s km on %(previous_date)s for %(vehicle)s. Tick 'Odometer Replaced' "
+                        "if the odometer was changed.",
+                        value=reading.value,
+                        date=reading.date,
+                        previous=before.value,
+                        previous_date=before.date,
+                        vehicle=reading.vehicle_id.display_name,
+                    )
+                )
+            if after and not after.is_replacement and after.value < reading.value:
+                raise ValidationError(
+                    _(
+                        "Reading (km): %(value)s km on %(date)s is higher than the later reading of "
+                        "%(next)s km on %(next_date)s for %(vehicle)s.",
+                        value=reading.value,
+                        date=reading.date,
+                        next=after.value,
+                        next_date=after.date,
+                        vehicle=reading.vehicle_id.display_name,
+                    )
+                )
