@@ -15,14 +15,15 @@ STATES = [
 STEPS = [code for code, _label in STATES if code != "cancel"]
 
 #: Which state may follow which. Nothing skips reception or inspection; a failed inspection goes
-#: back to repair; delivering (settlement & delivery -> follow-up) needs the amounts settled.
+#: back to repair; delivering (settlement & delivery -> follow-up) needs the amounts settled; a
+#: manager may take a delivered visit back to settlement (a billing mistake) before correcting it.
 TRANSITIONS = {
     "appointment": {"reception", "cancel"},
     "reception": {"repair", "cancel"},
     "repair": {"inspection", "cancel"},
     "inspection": {"delivery", "repair", "cancel"},
     "delivery": {"followup", "cancel"},
-    "followup": set(),
+    "followup": {"delivery"},
     "cancel": {"appointment"},
 }
 #: The date field stamped when a visit enters each state.
@@ -264,8 +265,8 @@ class AutoCrmServiceVisit(models.Model):
         if new_state == "cancel":
             if not self.env.user.has_group("auto_crm.group_advisor"):
                 raise AccessError(_("Only service advisors and managers can cancel a service visit."))
-        if self.state == "cancel" and not self.env.user.has_group("auto_crm.group_manager"):
-            raise AccessError(_("Only after-sales managers can re-open a cancelled service visit."))
+        if self.state in ("cancel", "followup") and not self.env.user.has_group("auto_crm.group_manager"):
+            raise AccessError(_("Only after-sales managers can re-open a cancelled or delivered service visit."))
         if new_state == "reception" and self.mileage_in <= 0:
             raise UserError(
                 _("Mileage In: record the odometer reading of %s when the car is received.", self.name)
@@ -283,6 +284,8 @@ class AutoCrmServiceVisit(models.Model):
             )
 
     def _on_enter_state(self, state):
+        """Side effects of entering a state: the one place other features hook into (override,
+        call super). Runs after the state is written, for every visit that moved."""
         if not self:
             return
         now = fields.Datetime.now()
@@ -293,6 +296,9 @@ class AutoCrmServiceVisit(models.Model):
             self._record_odometer()
         if state == "appointment":
             super(AutoCrmServiceVisit, self).write({"date_cancel": False, "cancel_reason": False})
+        if state == "delivery":
+            # Back from follow-up: the car is no longer counted as delivered.
+            super(AutoCrmServiceVisit, self.filtered("date_delivered")).write({"date_delivered": False})
 
     def _record_odometer(self):
         Odometer = self.env["auto_crm.vehicle.odometer"].sudo()
@@ -348,3 +354,6 @@ class AutoCrmServiceVisit(models.Model):
 
     def action_reopen(self):
         self.write({"state": "appointment"})
+
+    def action_reopen_delivery(self):
+        self.write({"state": "delivery"})

@@ -78,6 +78,14 @@ class ResPartner(models.Model):
     do_not_disturb_date = fields.Date(string="Do Not Disturb Since", tracking=True)
     do_not_disturb_reason = fields.Char(string="Do Not Disturb Reason", tracking=True)
     payment_habit = fields.Char(string="Payment Habits")
+    customer_manager_id = fields.Many2one(
+        "res.users",
+        string="Customer Manager",
+        tracking=True,
+        domain="[('share', '=', False)]",
+        help="The staff member in charge of this customer (客户经理): callbacks assigned to the "
+        "customer's manager go to this person.",
+    )
 
     auto_vehicle_ids = fields.One2many("auto_crm.vehicle", "partner_id", string="Vehicles")
     auto_vehicle_count = fields.Integer(compute="_compute_auto_counts", string="Vehicle Count")

@@ -130,6 +130,11 @@ class TestServiceVisit(AutoCrmCase):
         self.assertEqual(visit.state, "followup")
         with self.assertRaises(UserError):
             visit.action_cancel()
+        with self.assertRaises(AccessError):
+            visit.with_user(self.advisor).action_reopen_delivery()
+        visit.with_user(self.manager).action_reopen_delivery()
+        self.assertEqual(visit.state, "delivery")
+        self.assertFalse(visit.date_delivered)
 
     def test_cancel_keeps_record_and_reopen(self):
         visit = self.make_visit(mileage_in=500)

@@ -1,13 +1,10 @@
 import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_service/tour_utils";
 
 registry.category("web_tour.tours").add("auto_crm_advisor_tour", {
     url: "/odoo",
     steps: () => [
-        {
-            content: "Open the Dealer CRM app",
-            trigger: '.o_app[data-menu-xmlid="auto_crm.auto_crm_menu_root"]',
-            run: "click",
-        },
+        ...stepUtils.goToAppSteps("auto_crm.auto_crm_menu_root", "Open the Dealer CRM app"),
         {
             content: "The service board shows the appointment column",
             trigger: '.o_kanban_group:contains("Appointment")',
@@ -38,7 +35,7 @@ registry.category("web_tour.tours").add("auto_crm_advisor_tour", {
         },
         {
             content: "Saved at the appointment stage",
-            trigger: '.o_statusbar_status button.active:contains("Appointment")',
+            trigger: '.o_statusbar_status .o_arrow_button_current:contains("Appointment")',
         },
         {
             content: "Receive the car",
@@ -47,7 +44,7 @@ registry.category("web_tour.tours").add("auto_crm_advisor_tour", {
         },
         {
             content: "The visit is at reception",
-            trigger: '.o_statusbar_status button.active:contains("Reception")',
+            trigger: '.o_statusbar_status .o_arrow_button_current:contains("Reception")',
         },
     ],
 });
