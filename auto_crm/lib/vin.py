@@ -15,7 +15,16 @@ _WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
 class VinError(ValueError):
-    """A VIN that breaks one of the rules; the message says which."""
+    """A VIN that breaks one of the rules.
+
+    ``code`` names the rule (length, forbidden, character, check_digit) and ``params`` holds the
+    values to show, so that a caller can word the message in the user's language.
+    """
+
+    def __init__(self, message, code, **params):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def normalize(vin):
@@ -28,7 +37,12 @@ def check_digit(vin):
     total = 0
     for position, char in enumerate(vin):
         if char not in _TRANSLITERATION:
-            raise VinError(f"character {char!r} at position {position + 1} is not allowed in a VIN")
+            raise VinError(
+                f"character {char!r} at position {position + 1} is not allowed in a VIN",
+                "character",
+                char=char,
+                position=position + 1,
+            )
         total += _TRANSLITERATION[char] * _WEIGHTS[position]
     remainder = total % 11
     return "X" if remainder == 10 else str(remainder)
@@ -38,13 +52,20 @@ def validate(vin):
     """Return the normalised VIN, or raise VinError naming the broken rule."""
     vin = normalize(vin)
     if len(vin) != VIN_LENGTH:
-        raise VinError(f"a VIN has {VIN_LENGTH} characters, this one has {len(vin)}")
-    bad = sorted(FORBIDDEN.intersection(vin))
+        raise VinError(
+            f"a VIN has {VIN_LENGTH} characters, this one has {len(vin)}", "length", length=len(vin)
+        )
+    bad = ", ".join(sorted(FORBIDDEN.intersection(vin)))
     if bad:
-        raise VinError(f"the letters I, O and Q are not used in a VIN (found {', '.join(bad)})")
+        raise VinError(f"the letters I, O and Q are not used in a VIN (found {bad})", "forbidden", letters=bad)
     expected = check_digit(vin)
     if vin[8] != expected:
-        raise VinError(f"the check digit (position 9) should be {expected}, not {vin[8]}")
+        raise VinError(
+            f"the check digit (position 9) should be {expected}, not {vin[8]}",
+            "check_digit",
+            expected=expected,
+            found=vin[8],
+        )
     return vin
 
 
@@ -52,5 +73,7 @@ def with_check_digit(vin17):
     """Return vin17 with its 9th character replaced by the right check digit (for test data)."""
     vin17 = normalize(vin17)
     if len(vin17) != VIN_LENGTH:
-        raise VinError(f"a VIN has {VIN_LENGTH} characters, this one has {len(vin17)}")
+        raise VinError(
+            f"a VIN has {VIN_LENGTH} characters, this one has {len(vin17)}", "length", length=len(vin17)
+        )
     return vin17[:8] + check_digit(vin17) + vin17[9:]

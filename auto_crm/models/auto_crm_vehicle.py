@@ -178,7 +178,20 @@ class AutoCrmVehicle(models.Model):
             try:
                 vinlib.validate(vehicle.vin)
             except vinlib.VinError as error:
-                raise ValidationError(_("VIN %(vin)s: %(reason)s.", vin=vehicle.vin, reason=error)) from None
+                raise ValidationError(
+                    _("VIN %(vin)s: %(reason)s.", vin=vehicle.vin, reason=self._vin_error_text(error))
+                ) from None
+
+    @api.model
+    def _vin_error_text(self, error):
+        """The broken VIN rule, in the user's language."""
+        texts = {
+            "length": _("a VIN has 17 characters, this one has %(length)s"),
+            "forbidden": _("the letters I, O and Q are not used in a VIN (found %(letters)s)"),
+            "character": _("the character %(char)s at position %(position)s is not allowed in a VIN"),
+            "check_digit": _("the check digit in position 9 should be %(expected)s, not %(found)s"),
+        }
+        return texts[error.code] % error.params if error.code in texts else str(error)
 
     @api.model
     def _check_vin_available(self, vins, exclude=None):

@@ -45,10 +45,10 @@ class AutoCrmVehicleOdometer(models.Model):
         """A reading may not be lower than the one before it, nor higher than the one after it,
         unless the odometer was replaced in between."""
         for reading in self:
-            others = reading.vehicle_id.odometer_ids - reading
-            key = (reading.date, reading.id)
-            before = others.filtered(lambda r: (r.date, r.id) < key).sorted(lambda r: (r.date, r.id))[-1:]
-            after = others.filtered(lambda r: (r.date, r.id) > key).sorted(lambda r: (r.date, r.id))[:1]
+            ordered = reading.vehicle_id.odometer_ids.sorted(lambda r: (r.date, r.id))
+            position = list(ordered).index(reading)
+            before = ordered[position - 1] if position > 0 else ordered.browse()
+            after = ordered[position + 1] if position + 1 < len(ordered) else ordered.browse()
             if before and not reading.is_replacement and reading.value < before.value:
                 raise ValidationError(
                     _(

@@ -1,4 +1,10 @@
 from stdnum.cn import ric
+from stdnum.exceptions import (
+    InvalidChecksum,
+    InvalidComponent,
+    InvalidFormat,
+    InvalidLength,
+)
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from odoo import _, api, fields, models
@@ -143,12 +149,21 @@ class ResPartner(models.Model):
         try:
             return ric.validate(value)
         except StdnumValidationError as error:
+            if isinstance(error, InvalidLength):
+                reason = _("it must have 18 characters")
+            elif isinstance(error, InvalidFormat):
+                reason = _("only digits are allowed, with X as the last character")
+            elif isinstance(error, InvalidComponent):
+                reason = _("the birth date or region code in it does not exist")
+            elif isinstance(error, InvalidChecksum):
+                reason = _("the check character (the last one) is wrong")
+            else:
+                reason = error.message
             raise ValidationError(
                 _(
-                    "ID Card Number: %(number)s is not a valid Chinese resident ID number "
-                    "(18 characters, a real birth date and a correct check character): %(reason)s",
+                    "ID Card Number: %(number)s is not a valid Chinese resident ID number: %(reason)s.",
                     number=mask_identifier(value),
-                    reason=error.message,
+                    reason=reason,
                 )
             ) from None
 
@@ -214,7 +229,9 @@ class ResPartner(models.Model):
     def action_archive_verify(self):
         for partner in self:
             if partner.archive_state != "draft":
-                raise UserError(_("Archive Status: only a newly created archive can be verified (%s).", partner.display_name))
+                raise UserError(
+                    _("Archive Status: only a newly created archive can be verified (%s).", partner.display_name)
+                )
             if partner.archive_created_by_id == self.env.user:
                 raise UserError(
                     _(
@@ -233,7 +250,9 @@ class ResPartner(models.Model):
     def action_archive_file(self):
         for partner in self:
             if partner.archive_state != "verified":
-                raise UserError(_("Archive Status: the archive of %s must be verified before it is filed.", partner.display_name))
+                raise UserError(
+                    _("Archive Status: the archive of %s must be verified before it is filed.", partner.display_name)
+                )
             if self.env.user in (partner.archive_created_by_id | partner.archive_verified_by_id):
                 raise UserError(
                     _(

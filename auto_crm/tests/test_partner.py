@@ -1,3 +1,5 @@
+from psycopg2 import IntegrityError
+
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
@@ -12,10 +14,16 @@ class TestPartnerArchive(AutoCrmCase):
     def test_id_card_number_validated(self):
         partner = self.env["res.partner"].create({"name": "李四", "id_card_number": VALID_ID.lower()})
         self.assertEqual(partner.id_card_number, VALID_ID, "the check character is upper-cased")
-        for bad in ("110105194912310021", "11010519491331002X", "1234"):
+        cases = {
+            "110105194912310021": "check character",
+            "110105194913310021": "birth date",
+            "1234": "18 characters",
+        }
+        for bad, reason in cases.items():
             with self.subTest(bad=bad), self.assertRaises(ValidationError) as caught:
                 self.env["res.partner"].create({"name": "Bad", "id_card_number": bad})
             self.assertIn("ID Card Number", str(caught.exception))
+            self.assertIn(reason, str(caught.exception))
 
     def test_id_card_number_invalid_on_write_changes_nothing(self):
         partner = self.env["res.partner"].create({"name": "李四", "id_card_number": VALID_ID})
@@ -28,7 +36,7 @@ class TestPartnerArchive(AutoCrmCase):
     @mute_logger("odoo.sql_db")
     def test_id_card_number_unique_per_company(self):
         self.env["res.partner"].create({"name": "A", "id_card_number": VALID_ID, "company_id": self.company.id})
-        with self.assertRaises(Exception), self.cr.savepoint():
+        with self.assertRaises(IntegrityError), self.cr.savepoint():
             self.env["res.partner"].create({"name": "B", "id_card_number": VALID_ID, "company_id": self.company.id})
 
     def test_id_card_number_masked_for_non_managers(self):

@@ -1,4 +1,5 @@
 from freezegun import freeze_time
+from psycopg2 import IntegrityError
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
@@ -186,9 +187,9 @@ class TestServiceVisit(AutoCrmCase):
     @mute_logger("odoo.sql_db")
     def test_line_constraints(self):
         visit = self.make_visit()
-        with self.assertRaises(Exception), self.cr.savepoint():
+        with self.assertRaises(IntegrityError), self.cr.savepoint():
             self.add_line(visit, "part", 10, quantity=0)
-        with self.assertRaises(Exception), self.cr.savepoint():
+        with self.assertRaises(IntegrityError), self.cr.savepoint():
             self.add_line(visit, "part", -5)
 
     def test_vehicle_history_on_visit(self):

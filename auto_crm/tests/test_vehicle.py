@@ -24,6 +24,8 @@ class TestVehicle(AutoCrmCase):
             with self.subTest(label), self.assertRaises(ValidationError) as caught:
                 self.env["auto_crm.vehicle"].create({"vin": bad})
             self.assertIn("VIN", str(caught.exception))
+            self.assertIn({"short": "17 characters", "letter O": "I, O and Q", "check digit": "position 9"}[label],
+                          str(caught.exception))
 
     def test_known_vin_check_digit(self):
         # The textbook example of a valid North American VIN.
