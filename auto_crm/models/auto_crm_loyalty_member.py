@@ -177,7 +177,12 @@ class AutoCrmLoyaltyMember(models.Model):
                     )
                 )
         entries = self.env["auto_crm.loyalty.ledger"].sudo().with_context(auto_crm_loyalty_post=True).create(vals_list)
-        self.invalidate_recordset(["points_balance", "points_earned_period"])
+        # Balances and the visits' point figures are computed from the ledger, not stored.
+        members.invalidate_recordset(["points_balance", "points_earned_period"])
+        self.env["auto_crm.service.visit"].invalidate_model(
+            ["loyalty_points_balance", "loyalty_points_redeemed", "loyalty_redeemed_value", "loyalty_points_earned", "amount_due", "is_settled"]
+        )
+        self.env["auto_crm.loyalty.ledger"].invalidate_model(["is_reversed"])
         return entries
 
     def _post_reversals(self, entries, reason):

@@ -4,3 +4,6 @@ from . import test_service_visit
 from . import test_access
 from . import test_views
 from . import test_tour
+from . import test_loyalty
+from . import test_segments
+from . import test_retention
