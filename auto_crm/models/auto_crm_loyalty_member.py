@@ -410,7 +410,12 @@ class AutoCrmLoyaltyMember(models.Model):
     @api.model
     def _cron_loyalty_nightly(self):
         """Expire points, then evaluate every member's tier, in batches; one bad batch never stops the rest."""
-        self._expire_points()
+        try:
+            with self.env.cr.savepoint():
+                self._expire_points()
+        except Exception as error:  # noqa: BLE001 - expiry failing must not stop the tier evaluation
+            _logger.warning("Loyalty points expiry failed: %s", error)
+            self.env["auto_crm.loyalty.program"].sudo().search([]).write({"segment_last_error": _("Points expiry: %s", error)})
         member_ids = self.sudo().search([]).ids
         done = 0
         for start in range(0, len(member_ids), BATCH_SIZE):

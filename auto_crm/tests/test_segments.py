@@ -77,6 +77,14 @@ class TestSegments(LoyaltyCase):
         self.assertEqual(at_risk.lifecycle_stage, "lost")
         self.assertEqual(at_risk.value_grade, "C", "the big repair is more than 12 months old")
 
+    def test_every_customer_is_graded(self):
+        self.env["res.partner"]._cron_auto_crm_segments()
+        customers = self.env["res.partner"].search([("is_auto_customer", "=", True)])
+        self.assertTrue(customers)
+        for field in ("value_grade", "lifecycle_stage", "lifecycle_stage_date", "auto_segment_company_id"):
+            self.assertFalse(customers.filtered(lambda p, f=field: not p[f]), f"{field} missing")
+        self.assertFalse(customers.filtered(lambda p: p.completeness_score <= 0))
+
     def test_prospect_grade(self):
         partner = self.env["res.partner"].create({"name": "潜客", "is_auto_customer": True})
         cases = [
