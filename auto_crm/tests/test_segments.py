@@ -9,7 +9,7 @@ from .loyalty_common import LoyaltyCase
 #: Queries of one nightly segmentation run, whatever the number of customers.
 SEGMENT_QUERY_BUDGET = 20
 #: Queries of one nightly expiry and tier evaluation run, whatever the number of members.
-LOYALTY_QUERY_BUDGET = 11
+LOYALTY_QUERY_BUDGET = 13
 
 
 @tagged("post_install", "-at_install")
