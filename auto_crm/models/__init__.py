@@ -5,3 +5,10 @@ from . import auto_crm_vehicle_odometer
 from . import auto_crm_vehicle_ownership
 from . import auto_crm_service_visit
 from . import auto_crm_service_visit_line
+from . import auto_crm_loyalty_program
+from . import auto_crm_loyalty_tier
+from . import auto_crm_loyalty_member
+from . import auto_crm_loyalty_ledger
+from . import auto_crm_loyalty_tier_history
+from . import auto_crm_service_visit_loyalty
+from . import res_partner_segment

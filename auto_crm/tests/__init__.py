@@ -4,4 +4,7 @@ from . import test_service_visit
 from . import test_access
 from . import test_views
 from . import test_tour
+from . import test_loyalty
+from . import test_segments
+from . import test_retention
 from . import test_i18n

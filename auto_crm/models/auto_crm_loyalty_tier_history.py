@@ -1,0 +1,27 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+
+class AutoCrmLoyaltyTierHistory(models.Model):
+    _name = "auto_crm.loyalty.tier.history"
+    _description = "Loyalty Tier Change"
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    member_id = fields.Many2one("auto_crm.loyalty.member", string="Member", required=True, ondelete="cascade", index=True)
+    partner_id = fields.Many2one(related="member_id.partner_id", store=True, string="Customer")
+    company_id = fields.Many2one(related="member_id.company_id", store=True, string="Store", index=True)
+    date = fields.Date(required=True, default=fields.Date.context_today)
+    old_tier_id = fields.Many2one("auto_crm.loyalty.tier", string="From Tier", ondelete="restrict")
+    new_tier_id = fields.Many2one("auto_crm.loyalty.tier", string="To Tier", required=True, ondelete="restrict")
+    direction = fields.Selection([("up", "Upgrade"), ("down", "Downgrade")], required=True)
+    metric = fields.Float(string="Qualifying Value", help="Points earned or money paid over the qualification period.")
+    reason = fields.Char(required=True)
+
+    @api.depends("member_id", "new_tier_id", "date")
+    def _compute_display_name(self):
+        for change in self:
+            change.display_name = f"{change.member_id.card_number or ''} → {change.new_tier_id.name or ''} ({change.date})"
+
+    def write(self, vals):
+        raise UserError(_("Tier History: a recorded tier change is never edited."))

@@ -1,0 +1,232 @@
+import psycopg2
+from freezegun import freeze_time
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import Form, tagged
+from odoo.tools import mute_logger
+
+from .loyalty_common import LoyaltyCase
+
+
+@tagged("post_install", "-at_install")
+class TestLoyaltyPoints(LoyaltyCase):
+    def test_delivery_earns_once_and_reopen_reverses_once(self):
+        visit = self.deliver(1234)
+        member = self.member_of()
+        self.assertTrue(member.card_number.startswith("VIP"), "enrolled automatically with a card number")
+        self.assertEqual(member.points_balance, 123)
+        self.assertEqual(visit.loyalty_points_earned, 123)
+        # Delivering again (a second hook call) earns nothing more.
+        self.Member._earn_for_visits(visit)
+        self.assertEqual(member.points_balance, 123)
+
+        visit.with_user(self.manager).action_reopen_delivery()
+        self.assertEqual(member.points_balance, 0)
+        reversal = self.Ledger.search([("visit_id", "=", visit.id), ("reversal_of_id", "!=", False)])
+        self.assertEqual((reversal.kind, reversal.points), ("earn", -123))
+        # A second re-open hook reverses nothing more.
+        self.Member._reverse_for_visits(visit, ["earn"], "again")
+        self.assertEqual(member.points_balance, 0)
+
+        visit.action_deliver()
+        self.assertEqual(member.points_balance, 123)
+        earns = self.Ledger.search([("visit_id", "=", visit.id), ("reversal_of_id", "=", False)])
+        self.assertEqual(earns.mapped("visit_seq"), [2, 1])
+
+    def test_warranty_and_unpaid_visits_earn_nothing(self):
+        self.deliver(500, payment_method="warranty")
+        self.assertFalse(self.Ledger.search([("partner_id", "=", self.customer.id)]))
+
+    def test_database_refuses_double_earning_and_double_reversal(self):
+        visit = self.deliver(1000)
+        earn = self.Ledger.search([("visit_id", "=", visit.id)])
+        values = {"member_id": earn.member_id.id, "kind": "earn", "points": 5, "visit_id": visit.id, "visit_seq": 1}
+        with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.IntegrityError), self.env.cr.savepoint():
+            self.Ledger.sudo().create(values)
+            self.env.flush_all()
+        self.Member._post_reversals(earn, "first")
+        with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.IntegrityError), self.env.cr.savepoint():
+            self.Ledger.sudo().create(dict(values, points=-100, reversal_of_id=earn.id, visit_seq=0))
+            self.env.flush_all()
+
+    def test_redemption_limits_and_settlement(self):
+        member = self.Member.create({"partner_id": self.customer.id, "program_id": self.program.id})
+        member.with_user(self.manager).action_adjust(100, "Opening balance from the old card system")
+        visit = self.to_settlement(300)
+        with self.assertRaises(UserError) as caught:
+            visit.with_user(self.advisor)._loyalty_redeem(150)
+        self.assertIn("Points", str(caught.exception))
+        self.assertIn("100", str(caught.exception))
+        self.assertEqual(member.points_balance, 100, "nothing half-written")
+
+        wizard = Form(
+            self.env["auto_crm.loyalty.points.wizard"].with_user(self.advisor).with_context(
+                default_visit_id=visit.id, default_member_id=member.id, default_operation="redeem"
+            )
+        )
+        wizard.points = 60
+        self.assertEqual(wizard.value, 60)
+        wizard.save().action_confirm()
+        self.assertEqual(member.points_balance, 40)
+        self.assertEqual(visit.loyalty_redeemed_value, 60)
+        self.assertEqual(visit.amount_due, 240)
+
+        other = self.to_settlement(20)
+        with self.assertRaises(UserError):
+            other.with_user(self.advisor)._loyalty_redeem(30)  # worth more than the visit
+
+        visit.action_settle()
+        self.assertEqual(visit.amount_paid, 240)
+        self.assertTrue(visit.is_settled)
+        visit.action_deliver()
+        self.assertEqual(visit.loyalty_points_earned, 24, "points are earned on the money paid, not on points")
+        self.assertEqual(member.points_balance, 64)
+
+    def test_cancel_returns_redeemed_points_once(self):
+        member = self.Member.create({"partner_id": self.customer.id, "program_id": self.program.id})
+        member.with_user(self.manager).action_adjust(80, "Referral reward")
+        visit = self.make_visit(mileage_in=50000)
+        self.add_line(visit, "labour", 200)
+        visit.action_receive()
+        visit.with_user(self.advisor)._loyalty_redeem(50)
+        self.assertEqual(member.points_balance, 30)
+        visit.cancel_reason = "Customer went to another garage"
+        visit.with_user(self.advisor).action_cancel()
+        self.assertEqual(member.points_balance, 80)
+        visit.with_user(self.manager).action_reopen()
+        visit.cancel_reason = "Again"
+        visit.with_user(self.advisor).action_cancel()
+        self.assertEqual(member.points_balance, 80, "a second cancel returns nothing more")
+        with self.assertRaises(UserError):
+            visit.with_user(self.advisor)._loyalty_redeem(10)
+
+    def test_reopen_refused_when_points_already_spent(self):
+        visit = self.deliver(1000)
+        member = self.member_of()
+        other = self.to_settlement(500)
+        other.with_user(self.advisor)._loyalty_redeem(90)
+        with self.assertRaises(UserError) as caught, self.env.cr.savepoint():
+            visit.with_user(self.manager).action_reopen_delivery()
+        self.env.invalidate_all()
+        self.assertIn("below zero", str(caught.exception))
+        self.assertEqual(visit.state, "followup", "the re-open is refused as a whole")
+        self.assertEqual(member.points_balance, 10)
+
+    def test_ledger_is_append_only(self):
+        self.deliver(1000)
+        entry = self.Ledger.search([("partner_id", "=", self.customer.id)])
+        for user in (self.manager, self.dealer_admin):
+            with self.subTest(user=user.login):
+                with self.assertRaises(UserError):
+                    entry.with_user(user).write({"points": 1000})
+                with self.assertRaises(AccessError):
+                    entry.with_user(user).unlink()
+        with self.assertRaises(UserError) as caught:
+            entry.sudo().write({"reason": "edited"})
+        self.assertIn("Points Ledger", str(caught.exception))
+        with self.assertRaises(UserError):
+            entry.sudo().unlink()
+        with self.assertRaises(UserError):
+            self.Ledger.with_user(self.dealer_admin).create({"member_id": entry.member_id.id, "kind": "adjust", "points": 5})
+        self.assertEqual(entry.points, 100)
+        # A manager corrects by reversing.
+        entry.with_user(self.manager).action_reverse()
+        self.assertTrue(entry.is_reversed)
+        self.assertEqual(entry.member_id.points_balance, 0)
+        with self.assertRaises(UserError):
+            entry.with_user(self.manager).action_reverse()
+
+    def test_adjustments_only_by_managers_with_reason(self):
+        member = self.Member.create({"partner_id": self.customer.id, "program_id": self.program.id})
+        with self.assertRaises(UserError):
+            member.with_user(self.advisor).action_adjust(10, "Gift")
+        with self.assertRaises(UserError) as caught:
+            member.with_user(self.manager).action_adjust(10, "  ")
+        self.assertTrue(str(caught.exception).startswith("Reason"))
+        member.with_user(self.manager).action_adjust(10, "Gift")
+        with self.assertRaises(UserError):
+            member.with_user(self.manager).action_adjust(-11, "Too much")
+        member.with_user(self.manager).action_adjust(-10, "Gift given twice")
+        self.assertEqual(member.points_balance, 0)
+
+    def test_expiry_oldest_first_and_once(self):
+        member = self.Member.create({"partner_id": self.customer.id, "program_id": self.program.id})
+        manager_member = member.with_user(self.manager)
+        with freeze_time("2024-01-10"):
+            manager_member.action_adjust(100, "Old points")
+        with freeze_time("2024-06-01"):
+            member.action_redeem(30)
+        with freeze_time("2025-03-01"):
+            manager_member.action_adjust(50, "New points")
+        with freeze_time("2025-02-01"):
+            self.assertEqual(self.Member._expire_points(), 1)
+            self.assertEqual(self.Member._expire_points(), 0, "safe to run twice")
+        self.assertEqual(member.points_balance, 50)
+        expired = self.Ledger.search([("member_id", "=", member.id), ("kind", "=", "expire")])
+        self.assertEqual(expired.points, -70, "the 100 old points less the 30 already used")
+        with freeze_time("2025-12-31"):
+            self.Member._expire_points()
+        self.assertEqual(member.points_balance, 50, "the March points are not a year old yet")
+        with freeze_time("2026-03-15"):
+            self.Member._expire_points()
+        self.assertEqual(member.points_balance, 0)
+
+    def test_tier_up_at_once_down_only_after_the_period(self):
+        with freeze_time("2025-01-10"):
+            visit = self.deliver(2500, when="2025-01-10 10:00:00")
+            member = self.member_of()
+            self.assertEqual(member.tier_id, self.gold, "upgraded as soon as the threshold is crossed")
+            self.assertEqual(str(member.tier_review_date), "2026-01-10")
+        history = member.tier_history_ids
+        self.assertEqual(history.mapped("direction"), ["up"])
+        self.assertIn("2,500", history.reason)
+        # The billing is re-opened: the spend is gone, but the tier stays until the period ends.
+        with freeze_time("2025-03-01"):
+            visit.with_user(self.manager).action_reopen_delivery()
+            self.env.ref("auto_crm.ir_cron_auto_crm_loyalty").method_direct_trigger()
+        self.assertEqual(member.tier_id, self.gold)
+        with freeze_time("2026-01-09"):
+            self.Member._cron_loyalty_nightly()
+        self.assertEqual(member.tier_id, self.gold)
+        with freeze_time("2026-01-10"):
+            self.Member._cron_loyalty_nightly()
+        self.assertEqual(member.tier_id, self.silver)
+        down = member.tier_history_ids.filtered(lambda h: h.direction == "down")
+        self.assertEqual((down.old_tier_id, down.new_tier_id), (self.gold, self.silver))
+        self.assertIn("qualification period ended", down.reason)
+        with self.assertRaises(UserError):
+            down.write({"reason": "x"})
+
+    def test_kept_tier_is_requalified_without_history(self):
+        with freeze_time("2025-01-10"):
+            self.deliver(2500, when="2025-01-10 10:00:00")
+        with freeze_time("2025-12-20"):
+            self.deliver(2500, when="2025-12-20 10:00:00")
+        member = self.member_of()
+        with freeze_time("2026-01-10"):
+            self.Member._cron_loyalty_nightly()
+        self.assertEqual(member.tier_id, self.gold)
+        self.assertEqual(str(member.tier_review_date), "2027-01-10")
+        self.assertEqual(len(member.tier_history_ids), 1)
+
+    def test_visit_shows_member_benefits(self):
+        self.deliver(2500)
+        visit = self.make_visit()
+        self.assertEqual(visit.loyalty_tier_id, self.gold)
+        self.assertIn("labour -5%", visit.loyalty_benefits)
+        self.assertEqual(visit.loyalty_points_balance, 250)
+
+    def test_access_and_companies(self):
+        self.deliver(1000)
+        member = self.member_of()
+        self.assertEqual(member.with_user(self.agent).points_balance, 100)
+        with self.assertRaises(AccessError):
+            self.Member.with_user(self.agent).create({"partner_id": self.customer.id, "program_id": self.program.id})
+        with self.assertRaises(AccessError):
+            member.with_user(self.other_advisor).read(["card_number"])
+        self.assertFalse(self.Ledger.with_user(self.other_advisor).search([("member_id", "=", member.id)]))
+        with self.assertRaises(AccessError):
+            self.Member.with_user(self.group_user).search([])
+        with self.assertRaises(AccessError):
+            self.program.with_user(self.manager).write({"earn_rate": 5})
+        self.program.with_user(self.dealer_admin).write({"earn_rate": 0.2})

@@ -1,0 +1,186 @@
+from freezegun import freeze_time
+
+from odoo import Command
+from odoo.tests import tagged, warmup
+from odoo.tools import mute_logger
+
+from .loyalty_common import LoyaltyCase
+
+#: Queries of one nightly segmentation run, whatever the number of customers.
+SEGMENT_QUERY_BUDGET = 20
+#: Queries of one nightly expiry and tier evaluation run, whatever the number of members.
+LOYALTY_QUERY_BUDGET = 13
+
+
+@tagged("post_install", "-at_install")
+class TestSegments(LoyaltyCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.program.write({"satisfied_visits": 2, "retained_visits": 3, "loyal_visits": 5})
+
+    def customer_with_car(self, name, number, **vals):
+        partner = self.env["res.partner"].create({"name": name, "is_auto_customer": True, **vals})
+        vehicle = self.env["auto_crm.vehicle"].create({"vin": self.make_vin(700000 + number), "partner_id": partner.id, "plate": f"粤B·S{number:04d}"})
+        return partner, vehicle
+
+    def test_value_grade_and_lifecycle_stage(self):
+        loyal, loyal_car = self.customer_with_car("忠诚客户", 101)
+        retained, retained_car = self.customer_with_car("留住客户", 102)
+        satisfied, satisfied_car = self.customer_with_car("满意客户", 103)
+        new, new_car = self.customer_with_car("新客户", 104)
+        at_risk, at_risk_car = self.customer_with_car("风险客户", 105)
+        lost, lost_car = self.customer_with_car("流失客户", 106)
+        potential, _car = self.customer_with_car("潜在客户", 107)
+        for month in ("2025-09-01", "2025-11-01", "2026-01-05", "2026-03-01", "2026-06-01"):
+            self.deliver(300, when=f"{month} 10:00:00", vehicle=loyal_car)
+        for month in ("2025-08-01", "2026-01-01", "2026-05-01"):
+            self.deliver(100, when=f"{month} 10:00:00", vehicle=retained_car)
+        for month in ("2026-02-01", "2026-05-20"):
+            self.deliver(1800, when=f"{month} 10:00:00", vehicle=satisfied_car)
+        self.deliver(200, when="2026-05-10 10:00:00", vehicle=new_car)
+        self.deliver(12000, when="2025-10-01 10:00:00", vehicle=at_risk_car)
+        self.deliver(500, when="2025-03-01 10:00:00", vehicle=lost_car)
+        # A cancelled visit is not a visit.
+        cancelled = self.make_visit(vehicle_id=potential.auto_vehicle_ids.id, partner_id=potential.id)
+        cancelled.cancel_reason = "No show"
+        cancelled.action_cancel()
+
+        with freeze_time("2026-06-15"):
+            self.env.ref("auto_crm.ir_cron_auto_crm_segments").method_direct_trigger()
+        expected = {
+            loyal: ("A", "loyal", 1500, 5),  # five visits in 12 months
+            retained: ("B", "retained", 300, 3),  # three visits, little money
+            satisfied: ("B", "satisfied", 3600, 2),
+            new: ("C", "new", 200, 1),
+            at_risk: ("A", "at_risk", 12000, 1),  # valuable, but 257 days without a visit
+            lost: ("C", "lost", 0, 0),  # 471 days without a visit
+            potential: ("C", "potential", 0, 0),
+        }
+        for partner, (grade, stage, spend, visits) in expected.items():
+            with self.subTest(customer=partner.name):
+                self.assertEqual(
+                    (partner.value_grade, partner.lifecycle_stage, partner.spend_12m, partner.visits_12m),
+                    (grade, stage, spend, visits),
+                )
+                self.assertEqual(str(partner.lifecycle_stage_date), "2026-06-15")
+                self.assertEqual(partner.auto_segment_company_id, self.company)
+        self.assertFalse(self.program.segment_last_error)
+        self.assertTrue(self.program.segment_last_run)
+
+        with freeze_time("2026-12-20"):
+            self.env["res.partner"]._cron_auto_crm_segments()
+        self.assertEqual(new.lifecycle_stage, "at_risk", "224 days without a visit")
+        self.assertEqual(str(new.lifecycle_stage_date), "2026-12-20")
+        self.assertEqual(potential.lifecycle_stage, "potential")
+        self.assertEqual(str(potential.lifecycle_stage_date), "2026-06-15", "the stage date is kept while the stage is")
+        self.assertEqual(at_risk.lifecycle_stage, "lost")
+        self.assertEqual(at_risk.value_grade, "C", "the big repair is more than 12 months old")
+
+    def test_every_customer_is_graded(self):
+        self.env["res.partner"]._cron_auto_crm_segments()
+        customers = self.env["res.partner"].search([("is_auto_customer", "=", True)])
+        self.assertTrue(customers)
+        for field in ("value_grade", "lifecycle_stage", "lifecycle_stage_date", "auto_segment_company_id"):
+            self.assertFalse(customers.filtered(lambda p, f=field: not p[f]), f"{field} missing")
+        self.assertFalse(customers.filtered(lambda p: p.completeness_score <= 0))
+
+    def test_prospect_grade(self):
+        partner = self.env["res.partner"].create({"name": "潜客", "is_auto_customer": True})
+        cases = [
+            ((True, True, True), "A"),
+            ((False, True, True), "B"),
+            ((True, False, True), "C"),
+            ((True, True, False), False),
+            ((False, False, False), False),
+        ]
+        for (confidence, need, power), grade in cases:
+            with self.subTest(flags=(confidence, need, power)):
+                partner.write({"prospect_confidence": confidence, "prospect_need": need, "prospect_purchasing_power": power})
+                self.assertEqual(partner.prospect_grade, grade)
+        self.assertEqual(
+            self.env["res.partner"].search_count([("id", "=", partner.id), ("prospect_grade", "=", False)]), 1, "stored, searchable"
+        )
+
+    def test_completeness_standard_and_archive_confirmation(self):
+        fields_ = self.env["ir.model.fields"]
+        self.program.write(
+            {
+                "completeness_partner_field_ids": [Command.set(fields_.search([("model", "=", "res.partner"), ("name", "in", ("mobile", "birthday"))]).ids)],
+                "completeness_vehicle_field_ids": [Command.set(fields_.search([("model", "=", "auto_crm.vehicle"), ("name", "in", ("plate", "purchase_date"))]).ids)],
+                "completeness_archive": True,
+            }
+        )
+        partner = self.env["res.partner"].with_user(self.agent).create({"name": "资料不全", "is_auto_customer": True, "mobile": "13800000009"})
+        vehicle = self.env["auto_crm.vehicle"].create({"vin": self.make_vin(700120), "partner_id": partner.id, "plate": "粤B·Q0001"})
+        self.env["res.partner"]._cron_auto_crm_segments()
+        self.assertEqual(vehicle.completeness_score, 50)
+        # mobile 1 + birthday 0 + archive 0 (created only) + vehicle 50% of 2 fields = 2 of 5
+        self.assertEqual(partner.completeness_score, 40)
+        partner.with_user(self.manager).action_archive_verify()
+        partner.birthday = "1990-01-01"
+        vehicle.purchase_date = "2024-01-01"
+        self.env["res.partner"]._cron_auto_crm_segments()
+        self.assertEqual(partner.completeness_score, 90)
+        partner.with_user(self.dealer_admin).action_archive_file()
+        self.env["res.partner"]._cron_auto_crm_segments()
+        self.assertEqual(partner.completeness_score, 100)
+        # The manager's view: incomplete archives grouped by creator and store.
+        partner.birthday = False
+        self.env["res.partner"]._cron_auto_crm_segments()
+        action = self.env.ref("auto_crm.res_partner_action_auto_completeness")
+        groups = self.env["res.partner"].with_user(self.manager).read_group(
+            [("id", "=", partner.id), ("completeness_score", "<", 100)], ["completeness_score:avg"], ["archive_created_by_id", "auto_segment_company_id"], lazy=False
+        )
+        self.assertEqual(groups[0]["archive_created_by_id"][0], self.agent.id)
+        self.assertEqual(groups[0]["auto_segment_company_id"][0], self.company.id)
+        self.assertIn("completeness_score", action.domain)
+
+    def test_one_bad_store_does_not_stop_the_run(self):
+        partner, _car = self.customer_with_car("好客户", 130)
+        fields_ = self.env["ir.model.fields"]
+        # A standard field whose column is gone (a broken customisation): scoring this store fails.
+        gearbox = fields_.search([("model", "=", "auto_crm.vehicle"), ("name", "=", "gearbox_number")])
+        self.program.completeness_vehicle_field_ids = [Command.set(gearbox.ids)]
+        self.env.flush_all()
+        self.env.cr.execute("ALTER TABLE auto_crm_vehicle RENAME COLUMN gearbox_number TO gearbox_number_gone")
+        try:
+            with mute_logger("odoo.sql_db", "odoo.addons.auto_crm.models.res_partner_segment"):
+                self.assertFalse(self.env["res.partner"]._cron_auto_crm_segments())
+        finally:
+            self.env.cr.execute("ALTER TABLE auto_crm_vehicle RENAME COLUMN gearbox_number_gone TO gearbox_number")
+        self.assertIn("Completeness", self.program.segment_last_error)
+        self.assertEqual(partner.lifecycle_stage, "potential", "the segments were still written")
+
+    def _query_budget(self, count):
+        # Warm up: the programme and its standard are read once; then fresh customers are graded.
+        self.env["res.partner"]._cron_auto_crm_segments()
+        partners = self.env["res.partner"].create(
+            [{"name": f"批量客户 {i}", "is_auto_customer": True, "mobile": f"1390000{i:04d}"} for i in range(count)]
+        )
+        self.env["auto_crm.vehicle"].create(
+            [{"vin": self.make_vin(710000 + i), "partner_id": partner.id} for i, partner in enumerate(partners)]
+        )
+        self.env.flush_all()
+        self.env.invalidate_all()
+        with self.assertQueryCount(SEGMENT_QUERY_BUDGET):
+            self.env["res.partner"]._cron_auto_crm_segments()
+        self.assertEqual(set(partners.mapped("lifecycle_stage")), {"potential"})
+        self.assertTrue(all(score > 0 for score in partners.mapped("completeness_score")))
+        members = self.env["auto_crm.loyalty.member"].create(
+            [{"partner_id": partner.id, "program_id": self.program.id} for partner in partners]
+        )
+        self.env["auto_crm.loyalty.member"]._cron_loyalty_nightly()
+        self.env.flush_all()
+        self.env.invalidate_all()
+        with self.assertQueryCount(LOYALTY_QUERY_BUDGET):
+            self.env["auto_crm.loyalty.member"]._cron_loyalty_nightly()
+        self.assertEqual(set(members.mapped("tier_id")), {self.silver})
+
+    @warmup
+    def test_query_budget_10_customers(self):
+        self._query_budget(10)
+
+    @warmup
+    def test_query_budget_100_customers(self):
+        self._query_budget(100)
