@@ -11,13 +11,16 @@
     "external_dependencies": {"python": ["python-stdnum"]},
     "data": [
         "security/auto_crm_security.xml",
+        "security/auto_crm_csi_security.xml",
         "security/ir.model.access.csv",
         "data/auto_crm_sequence_data.xml",
+        "data/auto_crm_csi_data.xml",
         "views/res_partner_views.xml",
         "views/auto_crm_vehicle_views.xml",
         "views/auto_crm_vehicle_odometer_views.xml",
         "views/auto_crm_vehicle_ownership_views.xml",
         "views/auto_crm_service_visit_views.xml",
+        "views/auto_crm_csi_hierarchy_views.xml",
         "views/auto_crm_menus.xml",
     ],
     "demo": [

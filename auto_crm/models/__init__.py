@@ -5,3 +5,6 @@ from . import auto_crm_vehicle_odometer
 from . import auto_crm_vehicle_ownership
 from . import auto_crm_service_visit
 from . import auto_crm_service_visit_line
+from . import auto_crm_csi_hierarchy
+from . import auto_crm_csi_criterion
+from . import auto_crm_csi_comparison
