@@ -67,7 +67,11 @@ class AutoCrmCsiComparison(models.Model):
 
     _sql_constraints = [
         ("pair_uniq", "UNIQUE(criterion_a_id, criterion_b_id)", "Criterion B: each pair is compared once."),
-        ("pair_distinct", "CHECK(criterion_a_id != criterion_b_id)", "Criterion B: a criterion is not compared with itself."),
+        (
+            "pair_distinct",
+            "CHECK(criterion_a_id != criterion_b_id)",
+            "Criterion B: a criterion is not compared with itself.",
+        ),
     ]
 
     @api.depends("value")
@@ -113,7 +117,9 @@ class AutoCrmCsiComparison(models.Model):
                 raise ValidationError(_("Criterion B: %(a)s and %(b)s are already compared.", a=a.name, b=b.name))
 
     def _check_hierarchy_draft(self, hierarchies=None):
-        self.env["auto_crm.csi.criterion"]._check_hierarchy_draft((hierarchies or self.hierarchy_id) | self.hierarchy_id)
+        self.env["auto_crm.csi.criterion"]._check_hierarchy_draft(
+            (hierarchies or self.hierarchy_id) | self.hierarchy_id
+        )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -121,7 +127,7 @@ class AutoCrmCsiComparison(models.Model):
             {v.get("hierarchy_id") for v in vals_list if v.get("hierarchy_id")}
         )
         if hierarchies:
-            self._check_hierarchy_draft(hierarchies)
+            self.browse()._check_hierarchy_draft(hierarchies)
         return super().create(vals_list)
 
     def write(self, vals):

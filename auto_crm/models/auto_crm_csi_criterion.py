@@ -53,22 +53,30 @@ class AutoCrmCsiCriterion(models.Model):
     )
     is_leaf = fields.Boolean(compute="_compute_is_leaf", string="Leaf")
     local_weight = fields.Float(
-        compute="_compute_weights", store=True, digits=(16, 6), help="Weight among the siblings; siblings sum to 1."
+        compute="_compute_weights", store=True, help="Weight among the siblings; siblings sum to 1."
     )
     global_weight = fields.Float(
         compute="_compute_weights",
         store=True,
-        digits=(16, 6),
         help="Local weight multiplied by the global weight of the parent; the leaves sum to 1.",
     )
     lambda_max = fields.Float(
-        string="λmax", compute="_compute_weights", store=True, digits=(16, 4), help="Of the comparisons of its sub-criteria."
+        string="λmax",
+        compute="_compute_weights",
+        store=True,
+        help="Of the comparisons of its sub-criteria.",
     )
     ci = fields.Float(
-        string="CI", compute="_compute_weights", store=True, digits=(16, 4), help="Consistency index of its sub-criteria."
+        string="CI",
+        compute="_compute_weights",
+        store=True,
+        help="Consistency index of its sub-criteria.",
     )
     cr = fields.Float(
-        string="CR", compute="_compute_weights", store=True, digits=(16, 4), help="Consistency ratio of its sub-criteria."
+        string="CR",
+        compute="_compute_weights",
+        store=True,
+        help="Consistency ratio of its sub-criteria.",
     )
     comparison_ids = fields.One2many("auto_crm.csi.comparison", "parent_id", string="Sub-criteria Comparisons")
 
@@ -161,8 +169,11 @@ class AutoCrmCsiCriterion(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        self._check_hierarchy_draft(
-            self.env["auto_crm.csi.hierarchy"].browse({v.get("hierarchy_id") for v in vals_list if v.get("hierarchy_id")})
+        # On the empty model: copy() calls create on the record it copies.
+        self.browse()._check_hierarchy_draft(
+            self.env["auto_crm.csi.hierarchy"].browse(
+                {v.get("hierarchy_id") for v in vals_list if v.get("hierarchy_id")}
+            )
         )
         return super().create(vals_list)
 

@@ -42,10 +42,20 @@ class AutoCrmCsiHierarchy(models.Model):
         "res.company", string="Store", required=True, default=lambda self: self.env.company, index=True, tracking=True
     )
     version = fields.Integer(
-        readonly=True, copy=False, tracking=True, help="Version number within the store, given when the version is created."
+        readonly=True,
+        copy=False,
+        tracking=True,
+        help="Version number within the store, given when the version is created.",
     )
     state = fields.Selection(
-        HIERARCHY_STATES, string="Status", required=True, default="draft", readonly=True, copy=False, tracking=True, index=True
+        HIERARCHY_STATES,
+        string="Status",
+        required=True,
+        default="draft",
+        readonly=True,
+        copy=False,
+        tracking=True,
+        index=True,
     )
     date_activated = fields.Datetime(string="Activated On", readonly=True, copy=False)
     date_archived = fields.Datetime(string="Superseded On", readonly=True, copy=False)
@@ -67,16 +77,13 @@ class AutoCrmCsiHierarchy(models.Model):
         domain=[("parent_id", "=", False)],
     )
     criterion_count = fields.Integer(compute="_compute_criterion_count", string="Number of Criteria")
-    root_lambda_max = fields.Float(
-        string="λmax (Main Criteria)", compute="_compute_root_consistency", store=True, digits=(16, 4)
-    )
-    root_ci = fields.Float(string="CI (Main Criteria)", compute="_compute_root_consistency", store=True, digits=(16, 4))
-    root_cr = fields.Float(string="CR (Main Criteria)", compute="_compute_root_consistency", store=True, digits=(16, 4))
+    root_lambda_max = fields.Float(string="λmax (Main Criteria)", compute="_compute_root_consistency", store=True)
+    root_ci = fields.Float(string="CI (Main Criteria)", compute="_compute_root_consistency", store=True)
+    root_cr = fields.Float(string="CR (Main Criteria)", compute="_compute_root_consistency", store=True)
     max_cr = fields.Float(
         string="Highest CR",
         compute="_compute_root_consistency",
         store=True,
-        digits=(16, 4),
         help="The highest consistency ratio of any node; the hierarchy can be activated when it is below 0.10.",
     )
     is_consistent = fields.Boolean(
@@ -181,7 +188,9 @@ class AutoCrmCsiHierarchy(models.Model):
         judgements = {}
         for comparison in self.comparison_ids:
             if comparison.criterion_a_id and comparison.criterion_b_id and comparison.value:
-                judgements[(_key(comparison.criterion_a_id), _key(comparison.criterion_b_id))] = comparison.numeric_value
+                judgements[(_key(comparison.criterion_a_id), _key(comparison.criterion_b_id))] = (
+                    comparison.numeric_value
+                )
         for node in nodes.values():
             children = node["children"]
             node.update(matrix=None, result=None, missing=[], error=None)
@@ -210,9 +219,7 @@ class AutoCrmCsiHierarchy(models.Model):
         nodes = self._ahp_nodes()
         global_weights = self.criterion_ids._ahp_weights(nodes)
         parts = []
-        ordered = [nodes[False]] + [
-            node for key, node in nodes.items() if key is not False and node["children"]
-        ]
+        ordered = [nodes[False]] + [node for key, node in nodes.items() if key is not False and node["children"]]
         for node in ordered:
             if not node["children"]:
                 continue
@@ -277,7 +284,9 @@ class AutoCrmCsiHierarchy(models.Model):
                         )
                     )
                 if node["error"]:
-                    raise ValidationError(_("Pairwise Comparisons: under %(node)s: %(error)s", node=where, error=node["error"]))
+                    raise ValidationError(
+                        _("Pairwise Comparisons: under %(node)s: %(error)s", node=where, error=node["error"])
+                    )
                 result = node["result"]
                 if result and not result.consistent:
                     i, j = ahp.most_inconsistent_pair(node["matrix"], result.weights)
@@ -324,7 +333,11 @@ class AutoCrmCsiHierarchy(models.Model):
                         frozen[0].display_name,
                     )
                 )
-        if vals.get("company_id") and "version" not in vals and any(h.company_id.id != vals["company_id"] for h in self):
+        if (
+            vals.get("company_id")
+            and "version" not in vals
+            and any(h.company_id.id != vals["company_id"] for h in self)
+        ):
             # A draft moved to another store takes that store's next version numbers.
             version = self._next_version(vals["company_id"])
             result = True
@@ -342,7 +355,10 @@ class AutoCrmCsiHierarchy(models.Model):
         used = self.filtered(lambda h: h.state != "draft")
         if used:
             raise UserError(
-                _("Status: %s has been activated and stays on record; only drafts can be deleted.", used[0].display_name)
+                _(
+                    "Status: %s has been activated and stays on record; only drafts can be deleted.",
+                    used[0].display_name,
+                )
             )
 
     def _next_version(self, company_id):
@@ -368,7 +384,9 @@ class AutoCrmCsiHierarchy(models.Model):
             wanted = {}
             for criterion in hierarchy.criterion_ids:
                 siblings = hierarchy.criterion_ids.filtered(
-                    lambda c, criterion=criterion: c.parent_id == criterion.parent_id and order[c.id] > order[criterion.id]
+                    lambda c, criterion=criterion, order=order: (
+                        c.parent_id == criterion.parent_id and order[c.id] > order[criterion.id]
+                    )
                 )
                 for sibling in siblings:
                     wanted[(criterion.id, sibling.id)] = criterion.parent_id
@@ -417,6 +435,7 @@ class AutoCrmCsiHierarchy(models.Model):
 
     def action_activate(self):
         """Activate the hierarchy for its store; the store's active one becomes superseded."""
+        self.check_access("write")
         self._check_draft()
         if len(self.company_id) != len(self):
             raise UserError(_("Store: activate one hierarchy per store at a time."))
@@ -467,7 +486,10 @@ class AutoCrmCsiHierarchy(models.Model):
         while todo:
             for criterion in todo:
                 mapping[criterion.id] = criterion.copy(
-                    {"hierarchy_id": new.id, "parent_id": mapping[criterion.parent_id.id].id if criterion.parent_id else False}
+                    {
+                        "hierarchy_id": new.id,
+                        "parent_id": mapping[criterion.parent_id.id].id if criterion.parent_id else False,
+                    }
                 )
             todo = todo.child_ids
         self.env["auto_crm.csi.comparison"].create(
@@ -499,9 +521,7 @@ class AutoCrmCsiHierarchy(models.Model):
     def _check_draft(self):
         frozen = self.filtered(lambda h: h.state != "draft")
         if frozen:
-            raise UserError(
-                _("Status: %s is no longer a draft; use New Version to change it.", frozen[0].display_name)
-            )
+            raise UserError(_("Status: %s is no longer a draft; use New Version to change it.", frozen[0].display_name))
 
     @api.model
     def _get_active(self, company=None):

@@ -4,3 +4,4 @@ from . import test_service_visit
 from . import test_access
 from . import test_views
 from . import test_tour
+from . import test_csi_hierarchy
