@@ -25,6 +25,7 @@
     ],
     "demo": [
         "demo/auto_crm_demo.xml",
+        "demo/auto_crm_csi_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

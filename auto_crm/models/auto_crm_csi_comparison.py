@@ -131,6 +131,7 @@ class AutoCrmCsiComparison(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        self.check_access("write")  # a missing right says so before the draft rule does
         self._check_hierarchy_draft(self.env["auto_crm.csi.hierarchy"].browse(vals.get("hierarchy_id") or []))
         return super().write(vals)
 

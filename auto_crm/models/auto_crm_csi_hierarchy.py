@@ -70,12 +70,6 @@ class AutoCrmCsiHierarchy(models.Model):
     note = fields.Text(string="Notes")
     criterion_ids = fields.One2many("auto_crm.csi.criterion", "hierarchy_id", string="Criteria")
     comparison_ids = fields.One2many("auto_crm.csi.comparison", "hierarchy_id", string="Pairwise Comparisons")
-    root_comparison_ids = fields.One2many(
-        "auto_crm.csi.comparison",
-        "hierarchy_id",
-        string="Main Criteria Comparisons",
-        domain=[("parent_id", "=", False)],
-    )
     criterion_count = fields.Integer(compute="_compute_criterion_count", string="Number of Criteria")
     root_lambda_max = fields.Float(string="λmax (Main Criteria)", compute="_compute_root_consistency", store=True)
     root_ci = fields.Float(string="CI (Main Criteria)", compute="_compute_root_consistency", store=True)
@@ -323,6 +317,7 @@ class AutoCrmCsiHierarchy(models.Model):
         return hierarchies
 
     def write(self, vals):
+        self.check_access("write")  # a missing right says so before the draft rule does
         if set(vals) - _FROZEN_EXEMPT:
             frozen = self.filtered(lambda h: h.state != "draft")
             if frozen:

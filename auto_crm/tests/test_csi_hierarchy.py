@@ -138,6 +138,15 @@ class TestCsiHierarchy(AutoCrmCase):
         self.assertEqual(hierarchy.state, "draft")
         self.assertEqual(self.default.state, "active")
 
+    def test_demo_proposal_is_refused(self):
+        proposal = self.env.ref("auto_crm.csi_hierarchy_proposal_demo", raise_if_not_found=False)
+        if not proposal:
+            self.skipTest("demo data not loaded")
+        self.assertEqual(proposal.state, "draft")
+        self.assertGreater(proposal.root_cr, ahp.CR_THRESHOLD)
+        with self.assertRaisesRegex(ValidationError, "Revise Repair Quality vs Price first"):
+            proposal.with_user(self.dealer_admin).action_activate()
+
     def test_inconsistent_sub_level_names_its_parent(self):
         new = self.default._copy_as_draft(self.company)
         reception = self.criterion(new, "Reception")
@@ -185,10 +194,11 @@ class TestCsiHierarchy(AutoCrmCase):
 
     def test_new_version_keeps_old_weights(self):
         old_weights = {c.name: (c.local_weight, c.global_weight) for c in self.default.criterion_ids}
+        last_version = max(self.Hierarchy.search([("company_id", "=", self.company.id)]).mapped("version"))
         action = self.default.with_user(self.dealer_admin).action_new_version()
         new = self.Hierarchy.browse(action["res_id"])
         self.assertEqual(new.state, "draft")
-        self.assertEqual(new.version, self.default.version + 1)
+        self.assertEqual(new.version, last_version + 1)
         self.assertEqual(new.origin_id, self.default)
         self.assertEqual(len(new.criterion_ids), len(self.default.criterion_ids))
         self.assertEqual(len(new.comparison_ids), len(self.default.comparison_ids))
@@ -343,6 +353,8 @@ class TestCsiHierarchy(AutoCrmCase):
                     draft.comparison_ids.with_user(user).write({"value": "9"})
                 with self.assertRaises(AccessError):
                     draft.criterion_ids[:1].with_user(user).write({"name": "Renamed"})
+                with self.assertRaises(AccessError):
+                    self.comparison(self.default, "Repair Quality", "Price").with_user(user).write({"value": "9"})
         with self.assertRaises(AccessError):
             draft.with_user(self.manager).action_activate()
         draft.with_user(self.dealer_admin).action_activate()
