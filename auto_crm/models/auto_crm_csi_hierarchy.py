@@ -445,8 +445,13 @@ class AutoCrmCsiHierarchy(models.Model):
                     hierarchy.company_id.id,
                 )
             )
-            previous = self.sudo().search(
-                [("company_id", "=", hierarchy.company_id.id), ("state", "=", "active"), ("id", "!=", hierarchy.id)]
+            # Found even when the user's selected stores hide it; superseded in the user's name.
+            previous = (
+                self.sudo()
+                .search(
+                    [("company_id", "=", hierarchy.company_id.id), ("state", "=", "active"), ("id", "!=", hierarchy.id)]
+                )
+                .with_env(self.env)
             )
             if previous:
                 previous.write({"state": "archived", "date_archived": now})
