@@ -12,9 +12,11 @@
     "data": [
         "security/auto_crm_security.xml",
         "security/auto_crm_loyalty_security.xml",
+        "security/auto_crm_csi_security.xml",
         "security/ir.model.access.csv",
         "data/auto_crm_sequence_data.xml",
         "data/auto_crm_loyalty_data.xml",
+        "data/auto_crm_csi_data.xml",
         "views/res_partner_views.xml",
         "views/auto_crm_vehicle_views.xml",
         "views/auto_crm_vehicle_odometer_views.xml",
@@ -25,11 +27,13 @@
         "views/res_partner_loyalty_views.xml",
         "report/auto_crm_retention_report_views.xml",
         "wizard/auto_crm_loyalty_points_wizard_views.xml",
+        "views/auto_crm_csi_hierarchy_views.xml",
         "views/auto_crm_menus.xml",
     ],
     "demo": [
         "demo/auto_crm_demo.xml",
         "demo/auto_crm_loyalty_demo.xml",
+        "demo/auto_crm_csi_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -12,3 +12,6 @@ from . import auto_crm_loyalty_ledger
 from . import auto_crm_loyalty_tier_history
 from . import auto_crm_service_visit_loyalty
 from . import res_partner_segment
+from . import auto_crm_csi_hierarchy
+from . import auto_crm_csi_criterion
+from . import auto_crm_csi_comparison

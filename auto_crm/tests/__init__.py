@@ -7,4 +7,5 @@ from . import test_tour
 from . import test_loyalty
 from . import test_segments
 from . import test_retention
+from . import test_csi_hierarchy
 from . import test_i18n
