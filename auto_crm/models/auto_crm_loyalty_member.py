@@ -345,9 +345,9 @@ class AutoCrmLoyaltyMember(models.Model):
                             "%(basis)s over %(months)s months: %(value)s; %(tier)s from %(threshold)s",
                             basis=basis_labels[program.tier_basis],
                             months=program.qualification_months,
-                            value=f"{value:,.0f}",
+                            value=format(value, ",.0f"),
                             tier=qualified.name,
-                            threshold=f"{qualified.threshold:,.0f}",
+                            threshold=format(qualified.threshold, ",.0f"),
                         )
                         + ("" if up else _(" (qualification period ended)")),
                     }
