@@ -53,9 +53,9 @@ class AutoCrmLoyaltyTier(models.Model):
         self.ensure_one()
         parts = []
         if self.labour_discount:
-            parts.append(_("labour -%s%%", f"{self.labour_discount:g}"))
+            parts.append(_("labour -%s%%", format(self.labour_discount, "g")))
         if self.parts_discount:
-            parts.append(_("parts -%s%%", f"{self.parts_discount:g}"))
+            parts.append(_("parts -%s%%", format(self.parts_discount, "g")))
         if self.free_services:
             parts.append(self.free_services)
         if self.priority_booking:
