@@ -12,16 +12,24 @@
     "data": [
         "security/auto_crm_security.xml",
         "security/ir.model.access.csv",
+        "security/auto_crm_callback_security.xml",
         "data/auto_crm_sequence_data.xml",
+        "data/auto_crm_callback_data.xml",
+        "data/auto_crm_callback_cron.xml",
         "views/res_partner_views.xml",
         "views/auto_crm_vehicle_views.xml",
         "views/auto_crm_vehicle_odometer_views.xml",
         "views/auto_crm_vehicle_ownership_views.xml",
         "views/auto_crm_service_visit_views.xml",
+        "views/auto_crm_callback_views.xml",
+        "views/auto_crm_callback_rule_views.xml",
+        "views/auto_crm_questionnaire_views.xml",
+        "views/res_partner_callback_views.xml",
         "views/auto_crm_menus.xml",
     ],
     "demo": [
         "demo/auto_crm_demo.xml",
+        "demo/auto_crm_callback_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -5,3 +5,14 @@ from . import auto_crm_vehicle_odometer
 from . import auto_crm_vehicle_ownership
 from . import auto_crm_service_visit
 from . import auto_crm_service_visit_line
+from . import auto_crm_questionnaire
+from . import auto_crm_question
+from . import auto_crm_callback_issue_tag
+from . import auto_crm_lost_reason
+from . import auto_crm_callback_team
+from . import auto_crm_callback_rule
+from . import auto_crm_callback
+from . import auto_crm_callback_attempt
+from . import auto_crm_callback_answer
+from . import auto_crm_callback_run
+from . import res_partner_callback
