@@ -454,7 +454,7 @@ class AutoCrmCallbackRule(models.Model):
         if self.assignment == "user":
             user_sql = SQL("%s::int", self.user_id.id)
         elif self.assignment == "round_robin":
-            user_sql = SQL("(%s::int[])[1 + ((%s + rn - 1) %% %s)]", members, position, len(members))
+            user_sql = SQL("(%s::int[])[1 + mod(%s + rn - 1, %s)]", members, position, len(members))
         elif self.assignment == "manager":
             user_sql = SQL("COALESCE(manager_id, %s::int)", self.user_id.id or None)
         else:

@@ -4,3 +4,7 @@ from . import test_service_visit
 from . import test_access
 from . import test_views
 from . import test_tour
+from . import test_callback_engine
+from . import test_callback
+from . import test_callback_access
+from . import test_callback_tour
