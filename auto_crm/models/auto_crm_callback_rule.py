@@ -57,8 +57,10 @@ class AutoCrmCallbackRule(models.Model):
     _order = "sequence, id"
     _check_company_auto = True
 
-    #: Callbacks inserted per SQL statement. Each batch is one INSERT ... SELECT, whatever its size.
-    _engine_batch_size = 10000
+    # The engine works set-based: a rule's whole due set is one INSERT ... SELECT computed inside
+    # PostgreSQL, so the number of queries of a run depends on the number of rules, not of records.
+    #: After inserting this many callbacks, refresh the table's planner statistics.
+    _engine_analyze_threshold = 5000
 
     name = fields.Char(required=True, tracking=True)
     sequence = fields.Integer(default=10)
@@ -418,9 +420,9 @@ class AutoCrmCallbackRule(models.Model):
         return {"eligible": 0, "dnd": 0, "no_consent": 0, "skipped_names": [], "created": 0, "note": note}
 
     def _generate_callbacks(self, today):
-        """Insert the due callbacks of this rule in set-based batches: one INSERT ... SELECT per
-        batch, ON CONFLICT DO NOTHING against the unique (rule, source) index, so two concurrent
-        runs never create the same callback twice."""
+        """Insert the due callbacks of this rule, set-based: one INSERT ... SELECT for the rule's
+        whole due set, ON CONFLICT DO NOTHING against the unique (rule, source) index, so two
+        concurrent runs never create the same callback twice."""
         self.ensure_one()
         self._check_ready()
         if self._base_sql(today) is None:
@@ -432,23 +434,22 @@ class AutoCrmCallbackRule(models.Model):
             stats["note"] = _("Another engine run is processing this rule right now.")
             return stats
         stats = self._candidate_stats(today)
-        created = 0
         members = self.team_id.member_ids.filtered("active").sorted("id").ids
         position = self.rr_position
         now = fields.Datetime.now()
-        while True:
-            inserted = self._insert_batch(today, now, members, position + created)
-            created += inserted
-            if inserted < self._engine_batch_size:
-                break
+        created = self._insert_callbacks(today, now, members, position)
         if self.assignment == "round_robin" and members and created:
             self.rr_position = (position + created) % len(members)
         if created:
             self.env["auto_crm.callback"].invalidate_model()
+        if created >= self._engine_analyze_threshold:
+            # The planner's statistics of the callbacks table are stale after a big insert: the
+            # "already has a callback" anti-join of the next rule (or run) would crawl without them.
+            self.env.cr.execute("ANALYZE auto_crm_callback")
         stats["created"] = created
         return stats
 
-    def _insert_batch(self, today, now, members, position):
+    def _insert_callbacks(self, today, now, members, position):
         base = self._base_sql(today)
         uid = self.env.uid
         if self.assignment == "user":
@@ -460,7 +461,8 @@ class AutoCrmCallbackRule(models.Model):
         else:
             user_sql = SQL("NULL::int")
         self.env.cr.execute(SQL(
-            """INSERT INTO auto_crm_callback (
+            """WITH inserted AS (
+               INSERT INTO auto_crm_callback (
                        name, rule_id, questionnaire_id, company_id, partner_id, vehicle_id, visit_id,
                        source_model, source_id, source_period, user_id, team_id, channel, state,
                        date_due, date_expiry, max_attempts, overall_score, customer_complains,
@@ -472,11 +474,10 @@ class AutoCrmCallbackRule(models.Model):
                        %(uid)s, %(now)s, %(uid)s, %(now)s
                   FROM (SELECT base.*, row_number() OVER (ORDER BY date_due, source_id) AS rn
                           FROM (%(base)s) base
-                         WHERE eligible
-                         ORDER BY date_due, source_id
-                         LIMIT %(limit)s) todo
+                         WHERE eligible) todo
             ON CONFLICT DO NOTHING
-            RETURNING id""",
+            RETURNING 1)
+            SELECT count(*) FROM inserted""",
             rule_name=self.name,
             rule=self.id,
             questionnaire=self.questionnaire_id.id or None,
@@ -490,9 +491,8 @@ class AutoCrmCallbackRule(models.Model):
             uid=uid,
             now=now,
             base=base,
-            limit=self._engine_batch_size,
         ))
-        return len(self.env.cr.fetchall())
+        return self.env.cr.fetchone()[0]
 
     def _base_sql(self, today):
         """Every source due a callback of this rule today (due date reached, window not passed)
