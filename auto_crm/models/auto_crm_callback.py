@@ -298,7 +298,7 @@ class AutoCrmCallback(models.Model):
         """Apply logged attempts to their callbacks: answered starts the call; refused and wrong
         number close it as failed; no answer and busy count towards the maximum attempts."""
         for callback in self:
-            mine = attempts.filtered(lambda a: a.callback_id == callback).sorted("date")
+            mine = attempts.filtered(lambda a, c=callback: a.callback_id == c).sorted("date")
             for attempt in mine:
                 if callback.state not in OPEN_STATES:
                     break

@@ -1,7 +1,7 @@
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
@@ -122,9 +122,9 @@ class TestCallbackWork(CallbackCase):
             self.assertEqual(rule.source_model, "auto_crm.service.visit")
 
     def test_assignment_rules_are_checked(self):
-        with self.assertRaises(Exception):
+        with self.assertRaisesRegex(ValidationError, "^Assign To:"):
             self.make_rule(assignment="user", user_id=False, team_id=False)
-        with self.assertRaises(Exception):
+        with self.assertRaisesRegex(ValidationError, "^Team:"):
             self.make_rule(assignment="round_robin", team_id=False)
 
     def test_run_now_for_admins_only(self):
