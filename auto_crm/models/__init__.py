@@ -15,3 +15,14 @@ from . import res_partner_segment
 from . import auto_crm_csi_hierarchy
 from . import auto_crm_csi_criterion
 from . import auto_crm_csi_comparison
+from . import auto_crm_questionnaire
+from . import auto_crm_question
+from . import auto_crm_callback_issue_tag
+from . import auto_crm_lost_reason
+from . import auto_crm_callback_team
+from . import auto_crm_callback_rule
+from . import auto_crm_callback
+from . import auto_crm_callback_attempt
+from . import auto_crm_callback_answer
+from . import auto_crm_callback_run
+from . import res_partner_callback

@@ -1,0 +1,350 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from .res_partner import CONTACT_CHANNELS
+
+CALLBACK_STATES = [
+    ("todo", "To Do"),
+    ("in_progress", "In Progress"),
+    ("done", "Done"),
+    ("failed", "Failed"),
+    ("expired", "Expired"),
+    ("cancel", "Cancelled"),
+]
+OPEN_STATES = ("todo", "in_progress")
+CLOSE_REASONS = [
+    ("max_attempts", "Not reached after the maximum attempts"),
+    ("refused", "Customer refused"),
+    ("wrong_number", "Wrong number"),
+    ("expired", "Window passed"),
+    ("do_not_disturb", "Customer asked not to be disturbed"),
+    ("duplicate", "Duplicate"),
+    ("other", "Other"),
+]
+DUE_STATUSES = [("future", "Later"), ("today", "Today"), ("overdue", "Overdue"), ("closed", "Closed")]
+#: Models a callback may come from (the source record).
+SOURCE_MODELS = [
+    ("auto_crm.service.visit", "Service Visit"),
+    ("auto_crm.vehicle", "Vehicle"),
+    ("res.partner", "Customer"),
+    ("auto_crm.complaint", "Complaint"),
+]
+
+
+class AutoCrmCallback(models.Model):
+    _name = "auto_crm.callback"
+    _description = "Follow-up Callback"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "date_due, id"
+    _check_company_auto = True
+    _rec_names_search = ["name", "partner_id.name", "partner_id.mobile", "vehicle_id.plate"]
+
+    name = fields.Char(required=True, default=lambda self: _("Callback"), tracking=True)
+    company_id = fields.Many2one(
+        "res.company", string="Store", required=True, default=lambda self: self.env.company, index=True
+    )
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, tracking=True, check_company=True
+    )
+    partner_mobile = fields.Char(related="partner_id.mobile", string="Mobile")
+    partner_phone = fields.Char(related="partner_id.phone", string="Phone")
+    do_not_disturb = fields.Boolean(related="partner_id.do_not_disturb")
+    vehicle_id = fields.Many2one("auto_crm.vehicle", string="Vehicle", index=True, check_company=True)
+    visit_id = fields.Many2one(
+        "auto_crm.service.visit", string="Service Visit", index="btree_not_null", check_company=True
+    )
+    advisor_id = fields.Many2one(related="visit_id.advisor_id", string="Service Advisor")
+    source_model = fields.Char(string="Source Model", index=True, readonly=True)
+    source_id = fields.Integer(string="Source ID", readonly=True)
+    source_period = fields.Integer(
+        string="Source Period",
+        default=0,
+        readonly=True,
+        help="For yearly events (birthday, insurance, warranty) the year of the event; 0 otherwise.",
+    )
+    source_ref = fields.Reference(
+        SOURCE_MODELS, compute="_compute_source_ref", string="Source", help="The record this callback is about."
+    )
+    rule_id = fields.Many2one("auto_crm.callback.rule", string="Rule", index=True, readonly=True, ondelete="restrict")
+    trigger = fields.Selection(related="rule_id.trigger")
+    questionnaire_id = fields.Many2one("auto_crm.questionnaire", string="Questionnaire", check_company=True)
+    user_id = fields.Many2one(
+        "res.users",
+        string="Assigned To",
+        index=True,
+        tracking=True,
+        domain="[('share', '=', False)]",
+    )
+    team_id = fields.Many2one("auto_crm.callback.team", string="Team", index=True, tracking=True, check_company=True)
+    channel = fields.Selection(CONTACT_CHANNELS, required=True, default="phone", tracking=True)
+    state = fields.Selection(
+        CALLBACK_STATES,
+        string="Status",
+        required=True,
+        default="todo",
+        index=True,
+        tracking=True,
+        copy=False,
+        group_expand="_group_expand_states",
+    )
+    close_reason = fields.Selection(CLOSE_REASONS, tracking=True, copy=False)
+    close_note = fields.Char(string="Closing Note", tracking=True, copy=False)
+    date_due = fields.Date(string="Due", required=True, default=fields.Date.context_today, index=True, tracking=True)
+    date_expiry = fields.Date(string="Expires", index=True, tracking=True, help="The callback expires after this day.")
+    date_done = fields.Datetime(string="Completed On", readonly=True, copy=False)
+    due_status = fields.Selection(DUE_STATUSES, compute="_compute_due_status", string="Due Status")
+    max_attempts = fields.Integer(string="Maximum Attempts", default=3)
+    attempt_ids = fields.One2many("auto_crm.callback.attempt", "callback_id", string="Attempts")
+    attempt_count = fields.Integer(compute="_compute_attempt_count", string="Attempts Made")
+    answer_ids = fields.One2many("auto_crm.callback.answer", "callback_id", string="Answers")
+    overall_score = fields.Integer(
+        string="Overall Satisfaction",
+        default=0,
+        aggregator="avg",
+        tracking=True,
+        help="From 1 (very dissatisfied) to 5 (very satisfied); 0 = not given. Taken from the "
+        "answer to the 'Overall' question when the questionnaire has one.",
+    )
+    issue_tag_ids = fields.Many2many(
+        "auto_crm.callback.issue.tag",
+        "auto_crm_callback_issue_tag_rel",
+        "callback_id",
+        "tag_id",
+        string="Issues Raised",
+    )
+    lost_reason_id = fields.Many2one(
+        "auto_crm.lost.reason", string="Reason for Leaving", tracking=True, help="Win-back calls: why the customer stopped coming."
+    )
+    customer_complains = fields.Boolean(
+        string="Customer Complains", tracking=True, help="The customer made a complaint during the call."
+    )
+    note = fields.Html(string="Call Notes")
+
+    _sql_constraints = [
+        (
+            "auto_crm_callback_source_uniq",
+            "unique(rule_id, source_model, source_id, source_period)",
+            "This rule already created a callback for this record.",
+        ),
+        (
+            "auto_crm_callback_overall_score_range",
+            "CHECK(overall_score BETWEEN 0 AND 5)",
+            "Overall Satisfaction goes from 0 (not given) to 5.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------ computes
+    @api.depends("source_model", "source_id")
+    def _compute_source_ref(self):
+        known = dict(SOURCE_MODELS)
+        for callback in self:
+            model = callback.source_model
+            callback.source_ref = (
+                f"{model},{callback.source_id}" if model in known and model in self.env and callback.source_id else False
+            )
+
+    @api.depends("date_due", "state")
+    @api.depends_context("tz")
+    def _compute_due_status(self):
+        today = fields.Date.context_today(self)
+        for callback in self:
+            if callback.state not in OPEN_STATES:
+                callback.due_status = "closed"
+            elif not callback.date_due or callback.date_due > today:
+                callback.due_status = "future"
+            elif callback.date_due == today:
+                callback.due_status = "today"
+            else:
+                callback.due_status = "overdue"
+
+    def _compute_attempt_count(self):
+        counts = dict(
+            self.env["auto_crm.callback.attempt"]._read_group(
+                [("callback_id", "in", self.ids)], ["callback_id"], ["__count"]
+            )
+        )
+        for callback in self:
+            callback.attempt_count = counts.get(callback, 0)
+
+    @api.model
+    def _group_expand_states(self, states, domain):
+        return [code for code, _label in CALLBACK_STATES]
+
+    @api.depends("name", "partner_id")
+    def _compute_display_name(self):
+        for callback in self:
+            callback.display_name = callback.name or callback.partner_id.display_name or _("Callback")
+
+    # ------------------------------------------------------------------ constraints and CRUD
+    @api.constrains("date_due", "date_expiry")
+    def _check_dates(self):
+        for callback in self:
+            if callback.date_expiry and callback.date_due and callback.date_expiry < callback.date_due:
+                raise ValidationError(_("Expires: the callback %s cannot expire before it is due.", callback.name))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("partner_id") and not vals.get("name"):
+                partner = self.env["res.partner"].browse(vals["partner_id"])
+                vals["name"] = _("Callback: %s", partner.name)
+        return super().create(vals_list)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_untouched(self):
+        for callback in self:
+            if callback.state != "todo" or callback.attempt_ids or callback.rule_id:
+                raise UserError(
+                    _("Status: %s has a history (a rule, attempts or a result); cancel it instead of deleting it.",
+                      callback.name)
+                )
+
+    # ------------------------------------------------------------------ workflow
+    def _check_open(self):
+        for callback in self:
+            if callback.state not in OPEN_STATES:
+                raise UserError(
+                    _("Status: %(callback)s is %(state)s and can no longer be worked.",
+                      callback=callback.name, state=dict(CALLBACK_STATES)[callback.state])
+                )
+
+    def _ensure_answers(self):
+        """One answer row per active question of the questionnaire, created when the call starts."""
+        vals_list = []
+        for callback in self.filtered("questionnaire_id"):
+            answered = callback.answer_ids.question_id
+            questions = callback.questionnaire_id.question_ids.filtered("active") - answered
+            vals_list += [{"callback_id": callback.id, "question_id": question.id} for question in questions]
+        if vals_list:
+            self.env["auto_crm.callback.answer"].sudo().create(vals_list)
+
+    def action_take(self):
+        """An agent takes an unassigned callback of the team."""
+        self._check_open()
+        for callback in self:
+            if callback.user_id and callback.user_id != self.env.user:
+                raise UserError(_("Assigned To: %(callback)s is already assigned to %(user)s.",
+                                  callback=callback.name, user=callback.user_id.name))
+        self.write({"user_id": self.env.user.id})
+
+    def action_start(self):
+        self._check_open()
+        self._ensure_answers()
+        self.filtered(lambda c: c.state == "todo").write({"state": "in_progress"})
+
+    def action_log_attempt(self):
+        self.ensure_one()
+        self._check_open()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Log Attempt"),
+            "res_model": "auto_crm.callback.attempt",
+            "view_mode": "form",
+            "views": [(self.env.ref("auto_crm.auto_crm_callback_attempt_view_form_dialog").id, "form")],
+            "target": "new",
+            "context": {"default_callback_id": self.id, "default_channel": self.channel},
+        }
+
+    def action_done(self):
+        self._check_open()
+        self._ensure_answers()
+        for callback in self:
+            missing = callback.answer_ids.filtered(lambda a: a.required and not a.score)
+            if missing:
+                raise UserError(
+                    _(
+                        "Answers: %(callback)s needs an answer to every required question before it is done; "
+                        "missing: %(questions)s.",
+                        callback=callback.name,
+                        questions="; ".join(missing.question_id.mapped("name")),
+                    )
+                )
+        self.write({"state": "done", "date_done": fields.Datetime.now(), "close_reason": False})
+        self._on_done()
+
+    def _on_done(self):
+        """Called once when callbacks reach done. Empty hook other features override (call super),
+        e.g. to open a complaint after a low score."""
+
+    def action_fail(self):
+        for callback in self:
+            if not callback.close_reason:
+                raise UserError(_("Close Reason: say why %s failed.", callback.name))
+        self._check_open()
+        self.write({"state": "failed"})
+
+    def action_cancel(self):
+        for callback in self:
+            if not callback.close_reason and not callback.close_note:
+                raise UserError(_("Closing Note: say why %s is cancelled.", callback.name))
+        self._check_open()
+        self.write({"state": "cancel"})
+
+    def action_reset(self):
+        """Managers bring back a failed, expired or cancelled callback (not a done one: its answers count)."""
+        if not self.env.user.has_group("auto_crm.group_manager"):
+            raise UserError(_("Status: only after-sales managers can re-open a callback."))
+        for callback in self:
+            if callback.state not in ("failed", "expired", "cancel"):
+                raise UserError(_("Status: only failed, expired or cancelled callbacks can be re-opened (%s).", callback.name))
+        today = fields.Date.context_today(self)
+        for callback in self:
+            vals = {"state": "todo", "close_reason": False}
+            if callback.date_expiry and callback.date_expiry < today:
+                vals["date_expiry"] = today + (callback.date_expiry - callback.date_due)
+            callback.write(vals)
+
+    def _register_attempts(self, attempts):
+        """Apply logged attempts to their callbacks: answered starts the call; refused and wrong
+        number close it as failed; no answer and busy count towards the maximum attempts."""
+        for callback in self:
+            mine = attempts.filtered(lambda a, c=callback: a.callback_id == c).sorted("date")
+            for attempt in mine:
+                if callback.state not in OPEN_STATES:
+                    break
+                if attempt.outcome == "answered":
+                    callback.action_start()
+                elif attempt.outcome in ("refused", "wrong_number"):
+                    callback.write({"state": "failed", "close_reason": attempt.outcome})
+                elif attempt.outcome in ("no_answer", "busy"):
+                    unsuccessful = callback.attempt_ids.filtered(lambda a: a.outcome in ("no_answer", "busy"))
+                    if len(unsuccessful) >= callback.max_attempts:
+                        callback.write({"state": "failed", "close_reason": "max_attempts"})
+
+    # ------------------------------------------------------------------ engine housekeeping (SQL, set-based)
+    @api.model
+    def _expire_overdue(self, today):
+        """Expire the open callbacks whose window has passed. One statement whatever their number."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """UPDATE auto_crm_callback
+                  SET state = 'expired', close_reason = 'expired', write_uid = %s, write_date = now() at time zone 'UTC'
+                WHERE state IN ('todo', 'in_progress') AND date_expiry < %s
+            RETURNING id""",
+            (self.env.uid, today),
+        )
+        count = len(self.env.cr.fetchall())
+        if count:
+            self.invalidate_model(["state", "close_reason", "write_uid", "write_date"])
+        return count
+
+    @api.model
+    def _cancel_do_not_disturb(self, partners=None):
+        """Cancel the open callbacks of customers who are now do-not-disturb."""
+        self.env.flush_all()
+        where = "AND partner.id IN %s" if partners else ""
+        params = [self.env.uid] + ([tuple(partners.ids)] if partners else [])
+        self.env.cr.execute(
+            f"""UPDATE auto_crm_callback callback
+                  SET state = 'cancel', close_reason = 'do_not_disturb', write_uid = %s,
+                      write_date = now() at time zone 'UTC'
+                 FROM res_partner partner
+                WHERE partner.id = callback.partner_id AND partner.do_not_disturb
+                  AND callback.state IN ('todo', 'in_progress') {where}
+            RETURNING callback.id""",  # noqa: S608 - only a fixed fragment is formatted in
+            params,
+        )
+        count = len(self.env.cr.fetchall())
+        if count:
+            self.invalidate_model(["state", "close_reason", "write_uid", "write_date"])
+        return count

@@ -1,0 +1,50 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from .res_partner import CONTACT_CHANNELS
+
+OUTCOMES = [
+    ("answered", "Answered"),
+    ("no_answer", "No answer"),
+    ("busy", "Busy"),
+    ("refused", "Refused"),
+    ("wrong_number", "Wrong number"),
+]
+
+
+class AutoCrmCallbackAttempt(models.Model):
+    _name = "auto_crm.callback.attempt"
+    _description = "Callback Attempt"
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    callback_id = fields.Many2one(
+        "auto_crm.callback", string="Callback", required=True, ondelete="cascade", index=True, check_company=True
+    )
+    company_id = fields.Many2one(related="callback_id.company_id", store=True, index=True)
+    partner_id = fields.Many2one(related="callback_id.partner_id", store=True, string="Customer")
+    date = fields.Datetime(required=True, default=fields.Datetime.now)
+    user_id = fields.Many2one("res.users", string="Agent", required=True, default=lambda self: self.env.user)
+    channel = fields.Selection(CONTACT_CHANNELS, required=True, default="phone")
+    outcome = fields.Selection(OUTCOMES, required=True)
+    note = fields.Char()
+
+    @api.depends("outcome", "date")
+    def _compute_display_name(self):
+        outcomes = dict(OUTCOMES)
+        for attempt in self:
+            attempt.display_name = f"{outcomes.get(attempt.outcome, '')} ({attempt.date})"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        callbacks = self.env["auto_crm.callback"].browse([vals["callback_id"] for vals in vals_list if vals.get("callback_id")])
+        for callback in callbacks:
+            if callback.state not in ("todo", "in_progress"):
+                raise UserError(_("Outcome: %s is closed; no attempt can be logged on it.", callback.name))
+        attempts = super().create(vals_list)
+        attempts.callback_id._register_attempts(attempts)
+        return attempts
+
+    def action_save(self):
+        """The dialog's save button: the record is saved by the client before this runs."""
+        return {"type": "ir.actions.act_window_close"}

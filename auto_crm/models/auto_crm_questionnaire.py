@@ -1,0 +1,37 @@
+from odoo import api, fields, models
+
+QUESTIONNAIRE_KINDS = [
+    ("after_service", "After service"),
+    ("after_sale", "After sale"),
+    ("win_back", "Win-back"),
+    ("care", "Care and reminders"),
+    ("other", "Other"),
+]
+
+
+class AutoCrmQuestionnaire(models.Model):
+    _name = "auto_crm.questionnaire"
+    _description = "Callback Questionnaire"
+    _inherit = ["mail.thread"]
+    _order = "sequence, name, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company",
+        string="Store",
+        index=True,
+        tracking=True,
+        help="Leave empty to share the questionnaire across every store of the group.",
+    )
+    kind = fields.Selection(QUESTIONNAIRE_KINDS, required=True, default="after_service", tracking=True)
+    description = fields.Text(translate=True, help="What the agent says before the first question.")
+    question_ids = fields.One2many("auto_crm.question", "questionnaire_id", string="Questions", copy=True)
+    question_count = fields.Integer(compute="_compute_question_count", string="Questions Count")
+
+    @api.depends("question_ids.active")
+    def _compute_question_count(self):
+        for questionnaire in self:
+            questionnaire.question_count = len(questionnaire.question_ids.filtered("active"))

@@ -1,0 +1,118 @@
+import datetime
+
+from odoo import fields
+
+from .common import AutoCrmCase
+
+
+class CallbackCase(AutoCrmCase):
+    """A team of two agents, a small questionnaire, and helpers that make sources in bulk."""
+
+    vin_counter = 1000
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # The seeded (and demo) rules would add their own callbacks: each test uses its own rules.
+        cls.env["auto_crm.callback.rule"].search([]).active = False
+        cls.env.user.tz = "Asia/Shanghai"
+        cls.agent2 = cls.env["res.users"].create(
+            {
+                "name": "Agent 2",
+                "login": "crm_agent2",
+                "groups_id": [(6, 0, [cls.env.ref("auto_crm.group_agent").id])],
+                "company_id": cls.company.id,
+                "company_ids": [(6, 0, [cls.company.id])],
+            }
+        )
+        cls.team = cls.env["auto_crm.callback.team"].create(
+            {"name": "CR Team", "member_ids": [(6, 0, [cls.agent.id, cls.agent2.id])]}
+        )
+        cls.questionnaire = cls.env["auto_crm.questionnaire"].create(
+            {
+                "name": "Test after-service",
+                "question_ids": [
+                    (0, 0, {"sequence": 1, "name": "Greeted?", "step": "greeting", "required": True}),
+                    (0, 0, {"sequence": 2, "name": "Clean?", "step": "cleanliness", "required": False}),
+                    (0, 0, {"sequence": 3, "name": "Overall?", "step": "overall", "required": True}),
+                ],
+            }
+        )
+
+    # ------------------------------------------------------------------ helpers
+    @classmethod
+    def make_rule(cls, **vals):
+        values = {
+            "name": "Test rule",
+            "trigger": "service_delivered",
+            "delay_days": 3,
+            "window_days": 4,
+            "questionnaire_id": cls.questionnaire.id,
+            "assignment": "team",
+            "team_id": cls.team.id,
+        }
+        values.update(vals)
+        return cls.env["auto_crm.callback.rule"].create(values)
+
+    @classmethod
+    def make_customers(cls, count, **vals):
+        values = {"is_auto_customer": True, "callback_consent": True}
+        values.update(vals)
+        partners = cls.env["res.partner"].create(
+            [dict(values, name=f"客户 {index}", mobile=f"+86 138 1000 {index:04d}") for index in range(count)]
+        )
+        vehicles = cls.env["auto_crm.vehicle"].create(
+            [
+                {"vin": cls.make_vin(cls.next_vin()), "partner_id": partner.id, "model_id": cls.car_model.id}
+                for partner in partners
+            ]
+        )
+        return partners, vehicles
+
+    @classmethod
+    def next_vin(cls):
+        CallbackCase.vin_counter += 1
+        return CallbackCase.vin_counter
+
+    @classmethod
+    def make_delivered_visits(cls, count, delivered, **visit_vals):
+        """count customers, each with a car and a visit delivered at the given datetime. The visits
+        are created through the ORM and moved to follow-up in SQL (the workflow is tested elsewhere)."""
+        partners, vehicles = cls.make_customers(count)
+        visits = cls.env["auto_crm.service.visit"].create(
+            [
+                dict({"partner_id": p.id, "vehicle_id": v.id, "mileage_in": 10000, "advisor_id": cls.advisor.id}, **visit_vals)
+                for p, v in zip(partners, vehicles, strict=True)
+            ]
+        )
+        cls.set_visit_dates(visits, state="followup", date_reception=delivered, date_delivered=delivered)
+        return visits
+
+    @classmethod
+    def set_visit_dates(cls, visits, **vals):
+        cls.env.flush_all()
+        columns = ", ".join(f"{name} = %({name})s" for name in vals)
+        cls.env.cr.execute(f"UPDATE auto_crm_service_visit SET {columns} WHERE id IN %(ids)s", dict(vals, ids=tuple(visits.ids)))  # noqa: S608
+        visits.invalidate_recordset()
+
+    def deliver(self, visit):
+        """Walk a visit through the real workflow to delivery."""
+        if not visit.mileage_in:
+            visit.mileage_in = 12000
+        visit.action_receive()
+        visit.action_start_repair()
+        self.add_line(visit)
+        visit.action_request_inspection()
+        visit.action_inspection_pass()
+        visit.payment_method = "cash"
+        visit.action_settle()
+        visit.action_deliver()
+        return visit
+
+    @classmethod
+    def callbacks(cls, rule):
+        return cls.env["auto_crm.callback"].search([("rule_id", "=", rule.id)])
+
+    @staticmethod
+    def at(day, hour=10):
+        return datetime.datetime.combine(fields.Date.to_date(day), datetime.time(hour))
