@@ -11,17 +11,23 @@
     "external_dependencies": {"python": ["python-stdnum"]},
     "data": [
         "security/auto_crm_security.xml",
+        "security/auto_crm_complaint_security.xml",
         "security/ir.model.access.csv",
         "data/auto_crm_sequence_data.xml",
+        "data/auto_crm_complaint_data.xml",
         "views/res_partner_views.xml",
         "views/auto_crm_vehicle_views.xml",
         "views/auto_crm_vehicle_odometer_views.xml",
         "views/auto_crm_vehicle_ownership_views.xml",
         "views/auto_crm_service_visit_views.xml",
+        "views/auto_crm_complaint_views.xml",
+        "views/auto_crm_corrective_action_views.xml",
+        "views/auto_crm_complaint_settings_views.xml",
         "views/auto_crm_menus.xml",
     ],
     "demo": [
         "demo/auto_crm_demo.xml",
+        "demo/auto_crm_complaint_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [
