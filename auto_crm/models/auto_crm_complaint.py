@@ -305,7 +305,7 @@ class AutoCrmComplaint(models.Model):
         ]
         if (operator == "=") == value:
             return domain
-        return ["!", *domain]
+        return ["!", *expression.normalize_domain(domain)]
 
     @api.depends("escalation_ids.kind", "escalation_ids.state")
     def _compute_escalated(self):
@@ -416,7 +416,7 @@ class AutoCrmComplaint(models.Model):
 
         Safe against a concurrent run: the partial UNIQUE index on the origin refuses a second
         complaint, and each creation is in its own savepoint, so the loser returns the winner's.
-        Returns the complaints in the order of ``vals_list``.
+        Returns one complaint per distinct origin, in the order of ``vals_list``.
         """
         keys = []
         for vals in vals_list:
@@ -435,7 +435,8 @@ class AutoCrmComplaint(models.Model):
                     found.update(self._find_by_origin([key]))
                     if key not in found:
                         raise
-            result.append(found[key].id)
+            if found[key].id not in result:
+                result.append(found[key].id)
         return self.browse(result)
 
     def _find_by_origin(self, keys):

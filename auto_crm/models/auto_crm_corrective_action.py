@@ -2,6 +2,7 @@ import logging
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.osv import expression
 from odoo.tools import split_every
 
 _logger = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ class AutoCrmCorrectiveAction(models.Model):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise UserError(_("Overdue: search with 'is set' or 'is not set' only."))
         domain = [("state", "in", OPEN_STATES), ("deadline", "<", fields.Date.context_today(self))]
-        return domain if (operator == "=") == value else ["!", *domain]
+        return domain if (operator == "=") == value else ["!", *expression.normalize_domain(domain)]
 
     @api.model
     def _group_expand_states(self, states, domain):
@@ -357,8 +358,9 @@ class AutoCrmCorrectiveAction(models.Model):
         actions = self.sudo().browse(claimed)
         activity_type = self.env.ref("auto_crm.mail_activity_type_corrective_action_overdue")
         model_id = self.env["ir.model"]._get_id(self._name)
-        self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(
-            [
+        vals_list = []
+        for action in actions:
+            vals_list.append(
                 {
                     "res_model_id": model_id,
                     "res_id": action.id,
@@ -367,6 +369,5 @@ class AutoCrmCorrectiveAction(models.Model):
                     "user_id": action.user_id.id,
                     "date_deadline": today,
                 }
-                for action in actions
-            ]
-        )
+            )
+        self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(vals_list)

@@ -4,3 +4,5 @@ from . import test_service_visit
 from . import test_access
 from . import test_views
 from . import test_tour
+from . import test_complaint
+from . import test_corrective_action
