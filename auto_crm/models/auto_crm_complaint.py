@@ -7,7 +7,7 @@ from psycopg2 import IntegrityError
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
-from odoo.tools import float_compare, split_every
+from odoo.tools import float_compare
 
 from .auto_crm_complaint_sla_policy import SEVERITIES
 
@@ -613,21 +613,34 @@ class AutoCrmComplaint(models.Model):
         breaches = self._sla_breaches(now)
         done = 0
         Cron = self.env["ir.cron"]
-        for batch in split_every(batch_size, breaches, list):
+        for batch in self._sla_batches(breaches, batch_size):
             try:
                 with self.env.cr.savepoint():
                     self._sla_escalate(batch, now)
-            except Exception:  # noqa: BLE001 - retried one by one below
+            except Exception:  # retried one by one below
                 for unit in batch:
                     try:
                         with self.env.cr.savepoint():
                             self._sla_escalate([unit], now)
-                    except Exception as error:  # noqa: BLE001 - one bad complaint never stops the run
+                    except Exception as error:  # one bad complaint never stops the run
                         _logger.exception("Complaint SLA escalation failed for complaint %s (%s)", *unit)
                         self._sla_record_failure(unit, now, error)
             done += len(batch)
             Cron._notify_progress(done=done, remaining=len(breaches) - done)
         return done
+
+    @staticmethod
+    def _sla_batches(breaches, batch_size):
+        """Batches of about ``batch_size`` breaches that never split the breaches of a complaint
+        (so each complaint gets one note); ``breaches`` is ordered by complaint."""
+        batch = []
+        for unit in breaches:
+            if len(batch) >= batch_size and unit[0] != batch[-1][0]:
+                yield batch
+                batch = []
+            batch.append(unit)
+        if batch:
+            yield batch
 
     def _sla_breaches(self, now):
         """[(complaint_id, kind)] of the breaches that have no successful escalation yet."""

@@ -56,10 +56,8 @@ class AutoCrmComplaintSlaPolicy(models.Model):
     def _compute_name(self):
         labels = dict(SEVERITIES)
         for policy in self:
-            policy.name = "%s%s" % (
-                labels.get(policy.severity, ""),
-                f" ({policy.company_id.name})" if policy.company_id else "",
-            )
+            label = labels.get(policy.severity, "")
+            policy.name = f"{label} ({policy.company_id.name})" if policy.company_id else label
 
     @api.constrains("hours_to_acknowledge", "hours_to_resolve")
     def _check_hours(self):

@@ -116,6 +116,9 @@ class AutoCrmCorrectiveAction(models.Model):
         copy=False,
         help="The deadline the owner was last reminded of; the overdue job reminds once per deadline.",
     )
+    overdue_reminder_error = fields.Text(
+        readonly=True, copy=False, help="Why the last overdue reminder failed; it is retried at the next run."
+    )
 
     _sql_constraints = [
         ("auto_crm_corrective_action_reference_uniq", "unique(reference, company_id)", "References are unique per store."),
@@ -330,13 +333,18 @@ class AutoCrmCorrectiveAction(models.Model):
             try:
                 with self.env.cr.savepoint():
                     self._remind_overdue(batch, today)
-            except Exception:  # noqa: BLE001 - retried one by one below
+            except Exception:  # retried one by one below
                 for action_id in batch:
                     try:
                         with self.env.cr.savepoint():
                             self._remind_overdue([action_id], today)
-                    except Exception:  # noqa: BLE001 - one bad action never stops the run
+                    except Exception as error:  # one bad action never stops the run; retried next time
                         _logger.exception("Overdue reminder failed for corrective action %s", action_id)
+                        self.env.cr.execute(
+                            "UPDATE auto_crm_corrective_action SET overdue_reminder_error = %s WHERE id = %s",
+                            (str(error)[:2000], action_id),
+                        )
+                        self.invalidate_model(["overdue_reminder_error"])
             done += len(batch)
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(ids) - done)
         return done
@@ -344,7 +352,8 @@ class AutoCrmCorrectiveAction(models.Model):
     def _remind_overdue(self, ids, today):
         self.env.cr.execute(
             """
-            UPDATE auto_crm_corrective_action SET overdue_notified_deadline = deadline
+            UPDATE auto_crm_corrective_action
+               SET overdue_notified_deadline = deadline, overdue_reminder_error = NULL
              WHERE id = ANY(%s) AND state IN %s AND deadline < %s
                AND overdue_notified_deadline IS DISTINCT FROM deadline
             RETURNING id
@@ -353,6 +362,7 @@ class AutoCrmCorrectiveAction(models.Model):
         )
         claimed = [row[0] for row in self.env.cr.fetchall()]
         self.invalidate_model(["overdue_notified_deadline"])
+        self.invalidate_model(["overdue_reminder_error"])
         if not claimed:
             return
         actions = self.sudo().browse(claimed)

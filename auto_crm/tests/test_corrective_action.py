@@ -1,9 +1,12 @@
 from datetime import date
 
+from unittest.mock import patch
+
 from freezegun import freeze_time
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
 
 from .common import AutoCrmCase
 
@@ -214,6 +217,31 @@ class TestCorrectiveAction(AutoCrmCase):
             self.Action._cron_remind_overdue()
             self.Action._cron_remind_overdue()
         self.assertEqual(len(self._overdue_activities(action)), 2)
+
+    def test_a_bad_action_does_not_stop_the_reminders(self):
+        good, bad = self._approved(2)
+        Model = type(self.Action)
+        original = Model._remind_overdue
+
+        def remind_failing_for_bad(model, ids, today):
+            if bad.id in ids:
+                raise ValueError("owner has no e-mail")
+            return original(model, ids, today)
+
+        with (
+            freeze_time("2026-05-02"),
+            patch.object(Model, "_remind_overdue", remind_failing_for_bad),
+            mute_logger("odoo.addons.auto_crm.models.auto_crm_corrective_action"),
+        ):
+            self.Action._cron_remind_overdue()
+        self.assertEqual(len(self._overdue_activities(good)), 1)
+        self.assertFalse(self._overdue_activities(bad))
+        self.assertIn("owner has no e-mail", bad.overdue_reminder_error)
+        with freeze_time("2026-05-03"):
+            self.Action._cron_remind_overdue()
+        self.assertEqual(len(self._overdue_activities(bad)), 1, "retried at the next run")
+        self.assertFalse(bad.overdue_reminder_error)
+        self.assertEqual(len(self._overdue_activities(good)), 1)
 
     def test_overdue_query_count_does_not_grow(self):
         with freeze_time("2026-04-01"):
