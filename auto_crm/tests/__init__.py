@@ -6,3 +6,4 @@ from . import test_views
 from . import test_tour
 from . import test_complaint
 from . import test_corrective_action
+from . import test_complaint_tour
