@@ -14,12 +14,14 @@
         "security/auto_crm_loyalty_security.xml",
         "security/auto_crm_csi_security.xml",
         "security/auto_crm_callback_security.xml",
+        "security/auto_crm_complaint_security.xml",
         "security/ir.model.access.csv",
         "data/auto_crm_sequence_data.xml",
         "data/auto_crm_loyalty_data.xml",
         "data/auto_crm_csi_data.xml",
         "data/auto_crm_callback_data.xml",
         "data/auto_crm_callback_cron.xml",
+        "data/auto_crm_complaint_data.xml",
         "views/res_partner_views.xml",
         "views/auto_crm_vehicle_views.xml",
         "views/auto_crm_vehicle_odometer_views.xml",
@@ -35,6 +37,9 @@
         "views/auto_crm_callback_rule_views.xml",
         "views/auto_crm_questionnaire_views.xml",
         "views/res_partner_callback_views.xml",
+        "views/auto_crm_complaint_views.xml",
+        "views/auto_crm_corrective_action_views.xml",
+        "views/auto_crm_complaint_settings_views.xml",
         "views/auto_crm_menus.xml",
     ],
     "demo": [
@@ -42,6 +47,7 @@
         "demo/auto_crm_loyalty_demo.xml",
         "demo/auto_crm_csi_demo.xml",
         "demo/auto_crm_callback_demo.xml",
+        "demo/auto_crm_complaint_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

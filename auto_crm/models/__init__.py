@@ -26,3 +26,10 @@ from . import auto_crm_callback_attempt
 from . import auto_crm_callback_answer
 from . import auto_crm_callback_run
 from . import res_partner_callback
+# complaints and corrective actions (issue 4)
+from . import res_company
+from . import auto_crm_complaint_category
+from . import auto_crm_complaint_sla_policy
+from . import auto_crm_complaint
+from . import auto_crm_complaint_escalation
+from . import auto_crm_corrective_action

@@ -12,4 +12,7 @@ from . import test_callback_engine
 from . import test_callback
 from . import test_callback_access
 from . import test_callback_tour
+from . import test_complaint
+from . import test_corrective_action
+from . import test_complaint_tour
 from . import test_i18n

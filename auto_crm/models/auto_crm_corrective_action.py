@@ -1,0 +1,383 @@
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.osv import expression
+from odoo.tools import split_every
+
+_logger = logging.getLogger(__name__)
+
+STATES = [
+    ("draft", "Draft"),
+    ("waiting_approval", "Waiting Approval"),
+    ("approved", "Approved"),
+    ("in_progress", "In Progress"),
+    ("done", "Done"),
+    ("verified", "Verified"),
+    ("cancel", "Cancelled"),
+]
+#: Which state may follow which. The general manager sends an action back to draft instead of
+#: approving it; a verification that finds the problem still there sends it back to work.
+TRANSITIONS = {
+    "draft": {"waiting_approval", "cancel"},
+    "waiting_approval": {"approved", "draft", "cancel"},
+    "approved": {"in_progress", "cancel"},
+    "in_progress": {"done", "cancel"},
+    "done": {"verified", "in_progress"},
+    "verified": set(),
+    "cancel": {"draft"},
+}
+#: States in which the deadline runs.
+OPEN_STATES = ("approved", "in_progress")
+
+ORIGIN_TYPES = [
+    ("complaint", "Complaint"),
+    ("recurring_issue", "Recurring Callback Issue"),
+    ("internal_finding", "Internal Finding"),
+]
+
+
+class AutoCrmCorrectiveAction(models.Model):
+    _name = "auto_crm.corrective.action"
+    _description = "Corrective / Preventive Action"
+    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin"]
+    _order = "deadline, id desc"
+    _check_company_auto = True
+
+    reference = fields.Char(string="Reference", required=True, copy=False, readonly=True, default="/", index="trigram")
+    name = fields.Char(string="Title", required=True, tracking=True)
+    active = fields.Boolean(default=True, tracking=True)
+    action_type = fields.Selection(
+        [("corrective", "Corrective"), ("preventive", "Preventive")],
+        string="Type",
+        required=True,
+        default="corrective",
+        tracking=True,
+        help="Corrective: removes the cause of a problem that happened. Preventive: removes the cause "
+        "of a recurring issue before it produces complaints.",
+    )
+    state = fields.Selection(
+        STATES,
+        string="Status",
+        required=True,
+        default="draft",
+        tracking=True,
+        index=True,
+        copy=False,
+        group_expand="_group_expand_states",
+    )
+    company_id = fields.Many2one(
+        "res.company", string="Store", required=True, default=lambda self: self.env.company, index=True
+    )
+    origin_type = fields.Selection(ORIGIN_TYPES, string="Origin", required=True, default="complaint", tracking=True)
+    complaint_ids = fields.Many2many(
+        "auto_crm.complaint",
+        "auto_crm_corrective_action_complaint_rel",
+        "action_id",
+        "complaint_id",
+        string="Complaints",
+        check_company=True,
+    )
+    complaint_count = fields.Integer(compute="_compute_complaint_count")
+    recurring_issue = fields.Text(
+        string="Recurring Issue", help="The issue customers keep raising in callbacks, or the internal finding."
+    )
+    description = fields.Html(string="Action Plan")
+    user_id = fields.Many2one(
+        "res.users",
+        string="Owner",
+        required=True,
+        default=lambda self: self.env.user,
+        tracking=True,
+        index=True,
+        domain="[('share', '=', False)]",
+    )
+    supervisor_id = fields.Many2one(
+        "res.users",
+        string="Supervisor",
+        tracking=True,
+        domain="[('share', '=', False)]",
+        help="Usually the service manager: supervises the execution and checks its effectiveness.",
+    )
+    deadline = fields.Date(required=True, tracking=True, index=True)
+    approved_by_id = fields.Many2one("res.users", string="Approved By", readonly=True, copy=False, tracking=True)
+    date_approved = fields.Datetime(string="Approved On", readonly=True, copy=False)
+    date_done = fields.Datetime(string="Done On", readonly=True, copy=False)
+    result = fields.Text(tracking=True, copy=False, help="What was done and what came of it, reported by the owner.")
+    verified_by_id = fields.Many2one("res.users", string="Verified By", readonly=True, copy=False, tracking=True)
+    date_verified = fields.Datetime(string="Verified On", readonly=True, copy=False)
+    effectiveness = fields.Text(
+        string="Effectiveness Check", tracking=True, copy=False, help="How the supervisor checked the problem is gone."
+    )
+    cancel_reason = fields.Char(tracking=True, copy=False)
+    is_overdue = fields.Boolean(string="Overdue", compute="_compute_is_overdue", search="_search_is_overdue")
+    overdue_notified_deadline = fields.Date(
+        readonly=True,
+        copy=False,
+        help="The deadline the owner was last reminded of; the overdue job reminds once per deadline.",
+    )
+    overdue_reminder_error = fields.Text(
+        readonly=True, copy=False, help="Why the last overdue reminder failed; it is retried at the next run."
+    )
+
+    _sql_constraints = [
+        ("auto_crm_corrective_action_reference_uniq", "unique(reference, company_id)", "References are unique per store."),
+    ]
+
+    # ------------------------------------------------------------------ computes
+    def _compute_complaint_count(self):
+        for action in self:
+            action.complaint_count = len(action.complaint_ids)
+
+    def _compute_is_overdue(self):
+        today = fields.Date.context_today(self)
+        for action in self:
+            action.is_overdue = action.state in OPEN_STATES and bool(action.deadline) and action.deadline < today
+
+    def _search_is_overdue(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(_("Overdue: search with 'is set' or 'is not set' only."))
+        domain = [("state", "in", OPEN_STATES), ("deadline", "<", fields.Date.context_today(self))]
+        return domain if (operator == "=") == value else ["!", *expression.normalize_domain(domain)]
+
+    @api.model
+    def _group_expand_states(self, states, domain):
+        return [code for code, _label in STATES if code != "cancel"]
+
+    @api.depends("reference", "name")
+    def _compute_display_name(self):
+        for action in self:
+            action.display_name = f"{action.reference} {action.name}" if action.name else action.reference
+
+    # ------------------------------------------------------------------ constraints
+    @api.constrains("origin_type", "complaint_ids", "recurring_issue")
+    def _check_origin(self):
+        for action in self:
+            if action.origin_type == "complaint" and not action.complaint_ids:
+                raise ValidationError(
+                    _("Complaints: %s comes from complaints; link at least one complaint.", action.name)
+                )
+            if action.origin_type != "complaint" and not (action.recurring_issue or "").strip():
+                raise ValidationError(
+                    _("Recurring Issue: describe the recurring issue or internal finding behind %s.", action.name)
+                )
+
+    @api.constrains("user_id", "approved_by_id")
+    def _check_owner_not_approver(self):
+        for action in self:
+            if action.approved_by_id and action.approved_by_id == action.user_id:
+                raise ValidationError(
+                    _(
+                        "Owner: %(user)s approved %(action)s and cannot own it; the approver and the owner "
+                        "are different people.",
+                        user=action.user_id.name,
+                        action=action.name,
+                    )
+                )
+
+    # ------------------------------------------------------------------ CRUD
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("state", "draft") != "draft":
+                raise UserError(_("Status: a corrective action starts as a draft and is submitted for approval."))
+            if vals.get("reference", "/") == "/":
+                company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+                vals["reference"] = self._auto_crm_next_number("auto_crm.corrective.action", company)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        new_state = vals.get("state")
+        moving = self.filtered(lambda a: a.state != new_state) if new_state else self.browse()
+        for action in moving:
+            action._check_transition(new_state, vals)
+        if {"description", "deadline", "action_type"} & set(vals) and not self.env.su:
+            locked = self.filtered(lambda a: a.state not in ("draft", "waiting_approval"))
+            if locked and not self.env.user.has_group("auto_crm.group_manager"):
+                raise AccessError(
+                    _("Only after-sales managers can change the plan or deadline of an approved action.")
+                )
+        result = super().write(vals)
+        if new_state:
+            moving._on_enter_state(new_state)
+        return result
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_draft(self):
+        for action in self:
+            if action.state != "draft":
+                raise UserError(_("Status: %s was submitted; cancel it instead of deleting it.", action.reference))
+
+    # ------------------------------------------------------------------ workflow
+    def _check_transition(self, new_state, vals):
+        self.ensure_one()
+        labels = dict(STATES)
+        if new_state not in TRANSITIONS[self.state]:
+            raise UserError(
+                _(
+                    "Status: %(action)s cannot go from %(old)s to %(new)s. An action is submitted, approved, "
+                    "carried out, done and verified, in that order.",
+                    action=self.reference,
+                    old=labels[self.state],
+                    new=labels[new_state],
+                )
+            )
+        user = self.env.user
+        if new_state == "waiting_approval" and not (vals.get("description", self.description)):
+            raise UserError(_("Action Plan: describe what %s will do before submitting it.", self.reference))
+        if new_state == "approved" or (self.state == "waiting_approval" and new_state == "draft"):
+            if not user.has_group("auto_crm.group_admin"):
+                raise AccessError(_("Only the general manager (Dealer Administrator) approves corrective actions."))
+            if new_state == "approved" and user == self.user_id:
+                raise UserError(
+                    _(
+                        "Owner: %(action)s is yours; another general manager or dealer administrator "
+                        "must approve it.",
+                        action=self.reference,
+                    )
+                )
+        if new_state in ("in_progress", "done") and self.state != "done":
+            if user != self.user_id and not user.has_group("auto_crm.group_manager"):
+                raise AccessError(_("Only the owner of %s or a manager can carry it out.", self.reference))
+        if new_state == "done" and not (vals.get("result", self.result) or "").strip():
+            raise UserError(_("Result: write down what was done and what came of it before marking %s done.", self.reference))
+        if new_state == "verified" or (self.state == "done" and new_state == "in_progress"):
+            if not user.has_group("auto_crm.group_manager"):
+                raise AccessError(_("Only the supervisor's managers can verify the effectiveness of an action."))
+            if new_state == "verified" and not (vals.get("effectiveness", self.effectiveness) or "").strip():
+                raise UserError(
+                    _("Effectiveness Check: say how you checked that %s removed the problem.", self.reference)
+                )
+        if new_state == "cancel":
+            if not user.has_group("auto_crm.group_manager"):
+                raise AccessError(_("Only after-sales managers can cancel a corrective action."))
+            if not (vals.get("cancel_reason", self.cancel_reason) or "").strip():
+                raise UserError(_("Cancel Reason: say why %s is cancelled.", self.reference))
+        if self.state == "cancel" and not user.has_group("auto_crm.group_manager"):
+            raise AccessError(_("Only after-sales managers can restore a cancelled corrective action."))
+
+    def _on_enter_state(self, state):
+        """Side effects of entering a state, after it is written (override, call super)."""
+        if not self:
+            return
+        now = fields.Datetime.now()
+        base = super(AutoCrmCorrectiveAction, self)
+        if state == "approved":
+            base.write({"approved_by_id": self.env.user.id, "date_approved": now})
+        elif state == "draft":
+            base.write({"approved_by_id": False, "date_approved": False, "cancel_reason": False})
+        elif state == "done":
+            base.write({"date_done": now})
+        elif state == "verified":
+            base.write({"verified_by_id": self.env.user.id, "date_verified": now})
+        elif state == "in_progress":
+            base.write({"date_done": False})
+
+    def action_submit(self):
+        self.write({"state": "waiting_approval"})
+
+    def action_approve(self):
+        self.write({"state": "approved"})
+
+    def action_send_back(self):
+        self.write({"state": "draft"})
+
+    def action_start(self):
+        self.write({"state": "in_progress"})
+
+    def action_done(self):
+        self.write({"state": "done"})
+
+    def action_verify(self):
+        self.write({"state": "verified"})
+
+    def action_not_effective(self):
+        self.write({"state": "in_progress"})
+
+    def action_cancel(self):
+        self.write({"state": "cancel"})
+
+    def action_reset(self):
+        self.write({"state": "draft"})
+
+    def action_view_complaints(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("auto_crm.auto_crm_complaint_action")
+        action["domain"] = [("id", "in", self.complaint_ids.ids)]
+        action["context"] = {"create": False}
+        return action
+
+    # ------------------------------------------------------------------ overdue job
+    @api.model
+    def _cron_remind_overdue(self, batch_size=500):
+        """Give the owner of each overdue action an activity, once per deadline.
+
+        Set-based: each batch claims its actions with one UPDATE ... RETURNING that stamps the
+        deadline reminded of (a second or concurrent run finds nothing left to claim) and creates
+        the activities in one go; a failing batch is retried one action at a time in savepoints.
+        """
+        today = fields.Date.context_today(self)
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT id FROM auto_crm_corrective_action
+             WHERE active AND state IN %s AND deadline < %s
+               AND overdue_notified_deadline IS DISTINCT FROM deadline
+             ORDER BY id
+            """,
+            (OPEN_STATES, today),
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        done = 0
+        for batch in split_every(batch_size, ids, list):
+            try:
+                with self.env.cr.savepoint():
+                    self._remind_overdue(batch, today)
+            except Exception:  # retried one by one below
+                for action_id in batch:
+                    try:
+                        with self.env.cr.savepoint():
+                            self._remind_overdue([action_id], today)
+                    except Exception as error:  # one bad action never stops the run; retried next time
+                        _logger.exception("Overdue reminder failed for corrective action %s", action_id)
+                        self.env.cr.execute(
+                            "UPDATE auto_crm_corrective_action SET overdue_reminder_error = %s WHERE id = %s",
+                            (str(error)[:2000], action_id),
+                        )
+                        self.invalidate_model(["overdue_reminder_error"])
+            done += len(batch)
+            self.env["ir.cron"]._notify_progress(done=done, remaining=len(ids) - done)
+        return done
+
+    def _remind_overdue(self, ids, today):
+        self.env.cr.execute(
+            """
+            UPDATE auto_crm_corrective_action
+               SET overdue_notified_deadline = deadline, overdue_reminder_error = NULL
+             WHERE id = ANY(%s) AND state IN %s AND deadline < %s
+               AND overdue_notified_deadline IS DISTINCT FROM deadline
+            RETURNING id
+            """,
+            (ids, OPEN_STATES, today),
+        )
+        claimed = [row[0] for row in self.env.cr.fetchall()]
+        self.invalidate_model(["overdue_notified_deadline"])
+        self.invalidate_model(["overdue_reminder_error"])
+        if not claimed:
+            return
+        actions = self.sudo().browse(claimed)
+        activity_type = self.env.ref("auto_crm.mail_activity_type_corrective_action_overdue")
+        model_id = self.env["ir.model"]._get_id(self._name)
+        vals_list = []
+        for action in actions:
+            vals_list.append(
+                {
+                    "res_model_id": model_id,
+                    "res_id": action.id,
+                    "activity_type_id": activity_type.id,
+                    "summary": _("Overdue since %s: report the result or agree a new deadline", action.deadline),
+                    "user_id": action.user_id.id,
+                    "date_deadline": today,
+                }
+            )
+        self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(vals_list)
