@@ -22,6 +22,7 @@
         "data/auto_crm_callback_data.xml",
         "data/auto_crm_callback_cron.xml",
         "data/auto_crm_complaint_data.xml",
+        "data/auto_crm_complaint_callback_data.xml",
         "views/res_partner_views.xml",
         "views/auto_crm_vehicle_views.xml",
         "views/auto_crm_vehicle_odometer_views.xml",
@@ -40,6 +41,7 @@
         "views/auto_crm_complaint_views.xml",
         "views/auto_crm_corrective_action_views.xml",
         "views/auto_crm_complaint_settings_views.xml",
+        "views/auto_crm_complaint_callback_views.xml",
         "views/auto_crm_menus.xml",
     ],
     "demo": [

@@ -15,4 +15,5 @@ from . import test_callback_tour
 from . import test_complaint
 from . import test_corrective_action
 from . import test_complaint_tour
+from . import test_complaint_loop
 from . import test_i18n
