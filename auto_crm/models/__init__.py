@@ -26,3 +26,4 @@ from . import auto_crm_callback_attempt
 from . import auto_crm_callback_answer
 from . import auto_crm_callback_run
 from . import res_partner_callback
+from . import auto_crm_callback_csi

@@ -13,3 +13,4 @@ from . import test_callback
 from . import test_callback_access
 from . import test_callback_tour
 from . import test_i18n
+from . import test_csi_report
