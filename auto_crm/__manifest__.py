@@ -46,6 +46,7 @@
         "demo/auto_crm_loyalty_demo.xml",
         "demo/auto_crm_csi_demo.xml",
         "demo/auto_crm_callback_demo.xml",
+        "demo/auto_crm_csi_report_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [
