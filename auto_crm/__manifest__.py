@@ -8,13 +8,14 @@
     "website": "https://github.com/auto-crm/auto_crm",
     "license": "LGPL-3",
     "depends": ["mail", "contacts", "fleet"],
-    "external_dependencies": {"python": ["python-stdnum"]},
+    "external_dependencies": {"python": ["python-stdnum", "xlsxwriter"]},
     "data": [
         "security/auto_crm_security.xml",
         "security/auto_crm_loyalty_security.xml",
         "security/auto_crm_csi_security.xml",
         "security/auto_crm_callback_security.xml",
         "security/auto_crm_complaint_security.xml",
+        "security/auto_crm_csi_report_security.xml",
         "security/ir.model.access.csv",
         "data/auto_crm_sequence_data.xml",
         "data/auto_crm_loyalty_data.xml",
@@ -42,6 +43,9 @@
         "views/auto_crm_corrective_action_views.xml",
         "views/auto_crm_complaint_settings_views.xml",
         "views/auto_crm_complaint_callback_views.xml",
+        "views/auto_crm_callback_csi_views.xml",
+        "report/auto_crm_csi_report_views.xml",
+        "wizard/auto_crm_callback_report_wizard_views.xml",
         "views/auto_crm_menus.xml",
     ],
     "demo": [
@@ -50,6 +54,7 @@
         "demo/auto_crm_csi_demo.xml",
         "demo/auto_crm_callback_demo.xml",
         "demo/auto_crm_complaint_demo.xml",
+        "demo/auto_crm_csi_report_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -1,1 +1,2 @@
 from . import auto_crm_retention_report
+from . import auto_crm_csi_report

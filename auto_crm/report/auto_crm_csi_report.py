@@ -1,0 +1,79 @@
+from odoo import fields, models
+from odoo.tools import SQL
+
+from ..models.auto_crm_service_visit import VISIT_TYPES
+
+
+class AutoCrmCsiReport(models.Model):
+    """Satisfaction analysis: one row per done callback, with its satisfaction index (CSI).
+
+    ``month`` is the month the callback was due, the same month the monthly callback report uses,
+    so a pivot row of a month shows the report's CSI for that month. ``csi`` is empty for a callback
+    without an index (no active hierarchy, or no scored answer): averages skip those rows.
+    ``overall_score`` is empty when the customer gave no overall score.
+    """
+
+    _name = "auto_crm.csi.report"
+    _description = "Satisfaction Analysis"
+    _auto = False
+    _order = "month desc, date_done desc, id desc"
+
+    callback_id = fields.Many2one("auto_crm.callback", string="Callback", readonly=True)
+    month = fields.Date(string="Month Due", readonly=True)
+    date_due = fields.Date(string="Due", readonly=True)
+    date_done = fields.Datetime(string="Completed On", readonly=True)
+    company_id = fields.Many2one("res.company", string="Store", readonly=True)
+    user_id = fields.Many2one("res.users", string="Agent", readonly=True)
+    team_id = fields.Many2one("auto_crm.callback.team", string="Team", readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
+    vehicle_id = fields.Many2one("auto_crm.vehicle", string="Vehicle", readonly=True)
+    visit_id = fields.Many2one("auto_crm.service.visit", string="Service Visit", readonly=True)
+    advisor_id = fields.Many2one("res.users", string="Service Advisor", readonly=True)
+    technician_id = fields.Many2one("res.users", string="Technician", readonly=True)
+    brand_id = fields.Many2one("fleet.vehicle.model.brand", string="Brand", readonly=True)
+    visit_type = fields.Selection(VISIT_TYPES, string="Visit Type", readonly=True)
+    rule_id = fields.Many2one("auto_crm.callback.rule", string="Rule", readonly=True)
+    questionnaire_id = fields.Many2one("auto_crm.questionnaire", string="Questionnaire", readonly=True)
+    csi_hierarchy_id = fields.Many2one("auto_crm.csi.hierarchy", string="Index Weights Used", readonly=True)
+    csi = fields.Float(string="Satisfaction Index", readonly=True, aggregator="avg", digits=(5, 1))
+    overall_score = fields.Float(
+        string="Overall Satisfaction", readonly=True, aggregator="avg", digits=(3, 2), help="1 to 5."
+    )
+    callback_count = fields.Integer(string="Callbacks", readonly=True, aggregator="sum")
+    csi_count = fields.Integer(string="Callbacks with an Index", readonly=True, aggregator="sum")
+
+    def _query(self):
+        return SQL(
+            """
+            SELECT c.id AS id,
+                   c.id AS callback_id,
+                   date_trunc('month', c.date_due)::date AS month,
+                   c.date_due,
+                   c.date_done,
+                   c.company_id,
+                   c.user_id,
+                   c.team_id,
+                   c.partner_id,
+                   c.vehicle_id,
+                   c.visit_id,
+                   v.advisor_id,
+                   v.technician_id,
+                   COALESCE(veh.brand_id, fm.brand_id) AS brand_id,
+                   v.visit_type,
+                   c.rule_id,
+                   c.questionnaire_id,
+                   c.csi_hierarchy_id,
+                   CASE WHEN c.csi_hierarchy_id IS NULL THEN NULL ELSE c.csi END AS csi,
+                   NULLIF(c.overall_score, 0)::float AS overall_score,
+                   1 AS callback_count,
+                   CASE WHEN c.csi_hierarchy_id IS NULL THEN 0 ELSE 1 END AS csi_count
+              FROM auto_crm_callback c
+              LEFT JOIN auto_crm_service_visit v ON v.id = c.visit_id
+              LEFT JOIN auto_crm_vehicle veh ON veh.id = COALESCE(c.vehicle_id, v.vehicle_id)
+              LEFT JOIN fleet_vehicle_model fm ON fm.id = veh.model_id
+             WHERE c.state = 'done'
+            """
+        )
+
+    def init(self):
+        self.env.cr.execute(SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), self._query()))

@@ -1,0 +1,585 @@
+import base64
+import io
+from collections import defaultdict
+
+from dateutil.relativedelta import relativedelta
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL, format_date
+
+try:
+    import xlsxwriter
+except ImportError:  # pragma: no cover - declared in the manifest's external dependencies
+    xlsxwriter = None
+
+
+def _pct(part, whole):
+    return part / whole if whole else 0.0
+
+
+def _avg(total, count):
+    return total / count if count else None
+
+
+class AutoCrmCallbackReportWizard(models.TransientModel):
+    """The monthly callback report (回访月报) of one or more stores, on screen and as XLSX.
+
+    Definitions (also written in the header notes of the workbook):
+
+    * *due*: callbacks whose due date falls in the month, except cancelled ones;
+    * *executed*: due callbacks that were worked: at least one attempt was logged, or they were
+      closed as done or failed;
+    * *successful*: due callbacks done, i.e. the customer was reached and answered;
+    * *satisfaction with the last visit*: mean overall score (1-5) of the successful callbacks
+      that have one;
+    * *satisfaction per question*: mean score (1-5) of the answers of the successful callbacks;
+    * *CSI*: mean satisfaction index (0-100) of the successful callbacks that have one, with the
+      change in points from the previous month.
+
+    Every figure comes from a handful of aggregate queries, run with the user's rights: managers
+    see their stores, agents and advisors only their own callbacks.
+    """
+
+    _name = "auto_crm.callback.report.wizard"
+    _description = "Monthly Callback Report"
+
+    month = fields.Date(
+        required=True,
+        default=lambda self: fields.Date.context_today(self).replace(day=1),
+        help="Any day of the month to report on.",
+    )
+    company_ids = fields.Many2many(
+        "res.company",
+        string="Stores",
+        required=True,
+        default=lambda self: self.env.companies,
+        domain=lambda self: [("id", "in", self.env.user.company_ids.ids)],
+    )
+    own_only = fields.Boolean(
+        string="Own Figures Only",
+        compute="_compute_own_only",
+        help="Agents and advisors see the figures of the callbacks assigned to them.",
+    )
+    summary_html = fields.Html(string="Summary", readonly=True, sanitize=False)
+    xlsx_file = fields.Binary(string="Workbook", readonly=True, attachment=False)
+    xlsx_name = fields.Char(string="File Name", readonly=True)
+
+    @api.depends_context("uid")
+    def _compute_own_only(self):
+        own = not self.env.user.has_group("auto_crm.group_manager")
+        for wizard in self:
+            wizard.own_only = own
+
+    # ------------------------------------------------------------------ figures
+
+    def _period(self, month=None):
+        start = (month or self.month).replace(day=1)
+        return start, start + relativedelta(months=1)
+
+    def _check_stores(self):
+        self.ensure_one()
+        if not self.company_ids:
+            raise UserError(_("Stores: choose at least one store."))
+        forbidden = self.company_ids - self.env.user.company_ids
+        if forbidden:
+            raise AccessError(
+                _("Stores: you do not work for %s; the report covers your stores only.",
+                  ", ".join(forbidden.mapped("name")))
+            )
+
+    def _base_domain(self, start, stop):
+        domain = [
+            ("date_due", ">=", start),
+            ("date_due", "<", stop),
+            ("company_id", "in", self.company_ids.ids),
+            ("state", "!=", "cancel"),
+        ]
+        if self.own_only:
+            domain.append(("user_id", "=", self.env.uid))
+        return domain
+
+    def _get_figures(self):
+        """The report's figures, as a dict; a fixed number of queries whatever the callbacks."""
+        self._check_stores()
+        Callback = self.env["auto_crm.callback"].with_context(active_test=False)
+        start, stop = self._period()
+        previous_start = start - relativedelta(months=1)
+        domain = self._base_domain(start, stop)
+        done = [*domain, ("state", "=", "done")]
+        stores = self.company_ids.sorted(lambda c: (c.sequence, c.name))
+        rows = {
+            company: {"due": 0, "executed": 0, "successful": 0, "overall_sum": 0.0, "overall_count": 0,
+                      "csi_sum": 0.0, "csi_count": 0, "previous_csi_sum": 0.0, "previous_csi_count": 0}
+            for company in stores
+        }
+        # 1. due and successful per store
+        for company, state, count in Callback._read_group(domain, ["company_id", "state"], ["__count"]):
+            rows[company]["due"] += count
+            if state == "done":
+                rows[company]["successful"] += count
+        # 2. executed per store
+        executed = [*domain, "|", ("state", "in", ("done", "failed")), ("attempt_ids", "!=", False)]
+        for company, count in Callback._read_group(executed, ["company_id"], ["__count"]):
+            rows[company]["executed"] = count
+        # 3. satisfaction with the last visit per store
+        for company, total, count in Callback._read_group(
+            [*done, ("overall_score", ">", 0)], ["company_id"], ["overall_score:sum", "__count"]
+        ):
+            rows[company]["overall_sum"], rows[company]["overall_count"] = total, count
+        # 4. CSI of this month and the previous one per store
+        both = [*self._base_domain(previous_start, stop), ("state", "=", "done"), ("csi_hierarchy_id", "!=", False)]
+        for company, month, total, count in Callback._read_group(
+            both, ["company_id", "date_due:month"], ["csi:sum", "__count"]
+        ):
+            key = "csi" if month >= start else "previous_csi"
+            rows[company][f"{key}_sum"], rows[company][f"{key}_count"] = total, count
+        # 5. satisfaction per question
+        questions = [
+            {"question": question, "step": question.step, "average": _avg(total, count), "answers": count}
+            for question, total, count in self.env["auto_crm.callback.answer"]._read_group(
+                [("callback_id", "any", done), ("score", "!=", False)],
+                ["question_id"],
+                ["score_value:sum", "__count"],
+            )
+        ]
+        questions.sort(key=lambda q: (q["question"].questionnaire_id.sequence, q["question"].questionnaire_id.id,
+                                      q["question"].sequence, q["question"].id))
+        # 6. the issues raised most
+        issues = [
+            {"tag": tag, "count": count}
+            for tag, count in Callback._read_group(
+                [*domain, ("issue_tag_ids", "!=", False)], ["issue_tag_ids"], ["__count"], order="__count desc"
+            )
+        ]
+        issues.sort(key=lambda i: (-i["count"], i["tag"].name or ""))
+
+        total = defaultdict(float)
+        lines = []
+        for company in stores:
+            row = rows[company]
+            for key, value in row.items():
+                total[key] += value
+            lines.append(self._figure_line(company.name, row))
+        return {
+            "start": start,
+            "previous_start": previous_start,
+            "stores": stores,
+            "lines": lines,
+            "total": self._figure_line(_("All selected stores"), total),
+            "questions": questions,
+            "issues": issues,
+        }
+
+    @staticmethod
+    def _figure_line(label, row):
+        csi = _avg(row["csi_sum"], row["csi_count"])
+        previous = _avg(row["previous_csi_sum"], row["previous_csi_count"])
+        return {
+            "label": label,
+            "due": int(row["due"]),
+            "executed": int(row["executed"]),
+            "executed_rate": _pct(row["executed"], row["due"]),
+            "successful": int(row["successful"]),
+            "successful_rate": _pct(row["successful"], row["due"]),
+            "overall": _avg(row["overall_sum"], row["overall_count"]),
+            "csi": csi,
+            "previous_csi": previous,
+            "csi_change": csi - previous if csi is not None and previous is not None else None,
+        }
+
+    def _definitions(self):
+        return [
+            _("Due: callbacks whose due date falls in the month, cancelled ones excepted."),
+            _("Executed: due callbacks that were worked - at least one attempt logged, or closed as done or failed."),
+            _("Successful: due callbacks done - the customer was reached and answered."),
+            _("Satisfaction with the last visit: mean overall score (1 to 5) of the successful callbacks."),
+            _("Satisfaction per question: mean score (1 to 5) of the answers of the successful callbacks."),
+            _("CSI: mean satisfaction index (0 to 100, AHP weights) of the successful callbacks; change in "
+              "points from the previous month."),
+        ]
+
+    # ------------------------------------------------------------------ on screen
+
+    def action_compute(self):
+        self.ensure_one()
+        self.summary_html = self._render_html(self._get_figures())
+        return self._reopen()
+
+    def _reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+            "name": _("Monthly Callback Report"),
+        }
+
+    def _fmt(self, value, pattern="{:.1f}"):
+        return "-" if value is None else pattern.format(value)
+
+    def _render_html(self, figures):
+        headers = [_("Store"), _("Due"), _("Executed"), _("Executed %"), _("Successful"), _("Successful %"),
+                   _("Satisfaction (1-5)"), _("CSI"), _("Previous CSI"), _("CSI Change")]
+        head = Markup("").join(Markup("<th>%s</th>") % h for h in headers)
+
+        def row(line, bold=False):
+            cells = [line["label"], line["due"], line["executed"], self._fmt(line["executed_rate"] * 100, "{:.1f} %"),
+                     line["successful"], self._fmt(line["successful_rate"] * 100, "{:.1f} %"),
+                     self._fmt(line["overall"], "{:.2f}"), self._fmt(line["csi"]), self._fmt(line["previous_csi"]),
+                     self._fmt(line["csi_change"], "{:+.1f}")]
+            tag = Markup("<th>%s</th>") if bold else Markup("<td>%s</td>")
+            return Markup("<tr>%s</tr>") % Markup("").join(tag % c for c in cells)
+
+        body = Markup("").join(row(line) for line in figures["lines"])
+        if len(figures["lines"]) > 1:
+            body += row(figures["total"], bold=True)
+        questions = Markup("").join(
+            Markup("<tr><td>%s</td><td>%s</td><td>%s</td></tr>")
+            % (q["question"].name, self._fmt(q["average"], "{:.2f}"), q["answers"])
+            for q in figures["questions"]
+        ) or Markup("<tr><td colspan='3'>%s</td></tr>") % _("No answer this month.")
+        issues = Markup("").join(
+            Markup("<tr><td>%s</td><td>%s</td></tr>") % (i["tag"].name, i["count"]) for i in figures["issues"]
+        ) or Markup("<tr><td colspan='2'>%s</td></tr>") % _("No issue raised this month.")
+        notes = Markup("").join(Markup("<li>%s</li>") % d for d in self._definitions())
+        scope = _("Your own callbacks only.") if self.own_only else ""
+        return Markup(
+            "<div class='o_auto_crm_callback_report'>"
+            "<h4>%(title)s</h4><p>%(scope)s</p>"
+            "<table class='table table-sm o_auto_crm_report_stores'><thead><tr>%(head)s</tr></thead><tbody>%(body)s</tbody></table>"
+            "<h5>%(q_title)s</h5><table class='table table-sm o_auto_crm_report_questions'><thead><tr><th>%(q)s</th><th>%(avg)s</th>"
+            "<th>%(answers)s</th></tr></thead><tbody>%(questions)s</tbody></table>"
+            "<h5>%(i_title)s</h5><table class='table table-sm o_auto_crm_report_issues'><thead><tr><th>%(issue)s</th><th>%(count)s</th>"
+            "</tr></thead><tbody>%(issues)s</tbody></table>"
+            "<ul class='text-muted small'>%(notes)s</ul></div>"
+        ) % {
+            "title": _("Callbacks of %s", format_date(self.env, figures["start"], date_format="MMMM y")),
+            "scope": scope,
+            "head": head,
+            "body": body,
+            "q_title": _("Satisfaction per Question"),
+            "q": _("Question"),
+            "avg": _("Average (1-5)"),
+            "answers": _("Answers"),
+            "questions": questions,
+            "i_title": _("Issues Raised Most"),
+            "issue": _("Issue"),
+            "count": _("Callbacks"),
+            "issues": issues,
+            "notes": notes,
+        }
+
+    # ------------------------------------------------------------------ XLSX
+
+    def _download(self, content, filename):
+        self.write({"xlsx_file": base64.b64encode(content), "xlsx_name": filename})
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{self._name}/{self.id}/xlsx_file/{filename}?download=true",
+            "target": "self",
+        }
+
+    def _check_xlsxwriter(self):
+        if xlsxwriter is None:
+            raise UserError(_("Workbook: the Python package XlsxWriter is not installed on the server."))
+
+    def _formats(self, workbook):
+        return {
+            "title": workbook.add_format({"bold": True, "font_size": 14}),
+            "label": workbook.add_format({"bold": True}),
+            "note": workbook.add_format({"italic": True, "font_color": "#555555"}),
+            "header": workbook.add_format(
+                {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
+            ),
+            "int": workbook.add_format({"num_format": "#,##0", "border": 1}),
+            "pct": workbook.add_format({"num_format": "0.0%", "border": 1}),
+            "score": workbook.add_format({"num_format": "0.00", "border": 1}),
+            "index": workbook.add_format({"num_format": "0.0", "border": 1}),
+            "change": workbook.add_format({"num_format": "+0.0;-0.0;0.0", "border": 1}),
+            "text": workbook.add_format({"border": 1}),
+            "date": workbook.add_format({"num_format": "yyyy-mm-dd", "border": 1}),
+            "datetime": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm", "border": 1}),
+            "total": workbook.add_format({"bold": True, "border": 1, "top": 2}),
+        }
+
+    def _write_header_block(self, sheet, formats, title, start, notes):
+        sheet.write(0, 0, title, formats["title"])
+        sheet.write(1, 0, _("Month"), formats["label"])
+        sheet.write(1, 1, format_date(self.env, start, date_format="MMMM y"))
+        sheet.write(2, 0, _("Stores"), formats["label"])
+        sheet.write(2, 1, ", ".join(self.company_ids.sorted(lambda c: (c.sequence, c.name)).mapped("name")))
+        sheet.write(3, 0, _("Generated"), formats["label"])
+        sheet.write(3, 1, _("%(date)s by %(user)s", date=fields.Datetime.to_string(fields.Datetime.now()),
+                             user=self.env.user.name))
+        row = 4
+        if self.own_only:
+            sheet.write(row, 0, _("Scope"), formats["label"])
+            sheet.write(row, 1, _("Your own callbacks only."))
+            row += 1
+        for note in notes:
+            sheet.write(row, 0, note, formats["note"])
+            row += 1
+        return row + 1
+
+    def _write_value(self, sheet, row, col, value, fmt):
+        if value is None:
+            sheet.write_blank(row, col, None, fmt)
+        else:
+            sheet.write_number(row, col, value, fmt)
+
+    def _build_report_xlsx(self, figures):
+        self._check_xlsxwriter()
+        output = io.BytesIO()
+        workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+        formats = self._formats(workbook)
+
+        # Summary
+        sheet = workbook.add_worksheet(_("Summary"))
+        row = self._write_header_block(sheet, formats, _("Monthly Callback Report"), figures["start"],
+                                       self._definitions())
+        headers = [_("Store"), _("Due"), _("Executed"), _("Executed %"), _("Successful"), _("Successful %"),
+                   _("Satisfaction with the Last Visit (1-5)"), _("CSI (0-100)"), _("Previous Month CSI"),
+                   _("CSI Change (points)")]
+        sheet.write_row(row, 0, headers, formats["header"])
+        sheet.freeze_panes(row + 1, 1)
+        lines = list(figures["lines"])
+        if len(lines) > 1:
+            lines.append(figures["total"])
+        for offset, line in enumerate(lines, start=1):
+            r = row + offset
+            is_total = line is figures["total"]
+            sheet.write_string(r, 0, line["label"], formats["total"] if is_total else formats["text"])
+            sheet.write_number(r, 1, line["due"], formats["int"])
+            sheet.write_number(r, 2, line["executed"], formats["int"])
+            sheet.write_number(r, 3, line["executed_rate"], formats["pct"])
+            sheet.write_number(r, 4, line["successful"], formats["int"])
+            sheet.write_number(r, 5, line["successful_rate"], formats["pct"])
+            self._write_value(sheet, r, 6, line["overall"], formats["score"])
+            self._write_value(sheet, r, 7, line["csi"], formats["index"])
+            self._write_value(sheet, r, 8, line["previous_csi"], formats["index"])
+            self._write_value(sheet, r, 9, line["csi_change"], formats["change"])
+        sheet.set_column(0, 0, 34)
+        sheet.set_column(1, 9, 14)
+
+        # Satisfaction per question, with a native chart
+        qsheet = workbook.add_worksheet(_("Questions"))
+        qsheet.write_row(0, 0, [_("Question"), _("Process Step"), _("Average (1-5)"), _("Answers")], formats["header"])
+        qsheet.freeze_panes(1, 1)
+        steps = dict(self.env["auto_crm.question"]._fields["step"]._description_selection(self.env))
+        for r, question in enumerate(figures["questions"], start=1):
+            qsheet.write_string(r, 0, question["question"].name or "", formats["text"])
+            qsheet.write_string(r, 1, steps.get(question["step"], ""), formats["text"])
+            self._write_value(qsheet, r, 2, question["average"], formats["score"])
+            qsheet.write_number(r, 3, question["answers"], formats["int"])
+        qsheet.set_column(0, 0, 50)
+        qsheet.set_column(1, 3, 16)
+        count = len(figures["questions"])
+        chart = workbook.add_chart({"type": "bar"})
+        chart.add_series(
+            {
+                "name": _("Average (1-5)"),
+                "categories": [qsheet.name, 1, 0, max(count, 1), 0],
+                "values": [qsheet.name, 1, 2, max(count, 1), 2],
+                "data_labels": {"value": True, "num_format": "0.00"},
+            }
+        )
+        chart.set_title({"name": _("Satisfaction per Question")})
+        chart.set_x_axis({"min": 0, "max": 5, "major_unit": 1})
+        chart.set_y_axis({"reverse": True})
+        chart.set_legend({"none": True})
+        chart.set_size({"width": 720, "height": max(300, 40 * count + 100)})
+        qsheet.insert_chart(1, 5, chart)
+
+        # Issues raised most
+        isheet = workbook.add_worksheet(_("Issues"))
+        isheet.write_row(0, 0, [_("Issue"), _("Callbacks")], formats["header"])
+        isheet.freeze_panes(1, 1)
+        for r, issue in enumerate(figures["issues"], start=1):
+            isheet.write_string(r, 0, issue["tag"].name or "", formats["text"])
+            isheet.write_number(r, 1, issue["count"], formats["int"])
+        isheet.set_column(0, 0, 40)
+        isheet.set_column(1, 1, 12)
+
+        # The underlying callbacks
+        self._write_callbacks_sheet(workbook, formats, figures["start"])
+        workbook.close()
+        return output.getvalue()
+
+    def _callback_rows(self, start):
+        """The callbacks of the month as tuples, in one query, with the user's record rules."""
+        stop = start + relativedelta(months=1)
+        query = self.env["auto_crm.callback"]._search(self._base_domain(start, stop))
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT c.name, comp.name, c.date_due, c.state, c.date_done, p.name, veh.plate,
+                       COALESCE(ap.name, ''), COALESCE(up.name, ''),
+                       (SELECT COUNT(*) FROM auto_crm_callback_attempt att WHERE att.callback_id = c.id),
+                       NULLIF(c.overall_score, 0),
+                       CASE WHEN c.csi_hierarchy_id IS NULL THEN NULL ELSE c.csi END,
+                       h.version,
+                       (SELECT string_agg(tag.label, ', ' ORDER BY tag.label)
+                          FROM (SELECT COALESCE(t.name->>%s, t.name->>'en_US') AS label
+                                  FROM auto_crm_callback_issue_tag_rel rel
+                                  JOIN auto_crm_callback_issue_tag t ON t.id = rel.tag_id
+                                 WHERE rel.callback_id = c.id) tag)
+                  FROM auto_crm_callback c
+                  JOIN res_company comp ON comp.id = c.company_id
+                  JOIN res_partner p ON p.id = c.partner_id
+                  LEFT JOIN auto_crm_vehicle veh ON veh.id = c.vehicle_id
+                  LEFT JOIN auto_crm_service_visit v ON v.id = c.visit_id
+                  LEFT JOIN res_users au ON au.id = v.advisor_id
+                  LEFT JOIN res_partner ap ON ap.id = au.partner_id
+                  LEFT JOIN res_users u ON u.id = c.user_id
+                  LEFT JOIN res_partner up ON up.id = u.partner_id
+                  LEFT JOIN auto_crm_csi_hierarchy h ON h.id = c.csi_hierarchy_id
+                 WHERE c.id IN %s
+              ORDER BY comp.name, c.date_due, c.id
+                """,
+                self.env.lang or "en_US",
+                query.subselect(),
+            )
+        )
+        return self.env.cr.fetchall()
+
+    def _write_callbacks_sheet(self, workbook, formats, start):
+        sheet = workbook.add_worksheet(_("Callbacks"))
+        headers = [_("Callback"), _("Store"), _("Due"), _("Status"), _("Completed On"), _("Customer"),
+                   _("Licence Plate"), _("Service Advisor"), _("Assigned To"), _("Attempts"),
+                   _("Overall Satisfaction"), _("CSI"), _("Index Weights Version"), _("Issues Raised")]
+        sheet.write_row(0, 0, headers, formats["header"])
+        sheet.freeze_panes(1, 1)
+        states = dict(self.env["auto_crm.callback"]._fields["state"]._description_selection(self.env))
+        for r, values in enumerate(self._callback_rows(start), start=1):
+            (name, store, due, state, done, customer, plate, advisor, agent, attempts, overall, csi, version,
+             tags) = values
+            sheet.write_string(r, 0, name or "", formats["text"])
+            sheet.write_string(r, 1, store or "", formats["text"])
+            sheet.write_datetime(r, 2, fields.Datetime.to_datetime(due), formats["date"])
+            sheet.write_string(r, 3, states.get(state, state), formats["text"])
+            if done:
+                sheet.write_datetime(r, 4, done, formats["datetime"])
+            else:
+                sheet.write_blank(r, 4, None, formats["text"])
+            sheet.write_string(r, 5, customer or "", formats["text"])
+            sheet.write_string(r, 6, plate or "", formats["text"])
+            sheet.write_string(r, 7, advisor, formats["text"])
+            sheet.write_string(r, 8, agent, formats["text"])
+            sheet.write_number(r, 9, attempts, formats["int"])
+            self._write_value(sheet, r, 10, overall, formats["int"])
+            self._write_value(sheet, r, 11, csi, formats["index"])
+            self._write_value(sheet, r, 12, version, formats["int"])
+            sheet.write_string(r, 13, tags or "", formats["text"])
+        sheet.set_column(0, 0, 28)
+        sheet.set_column(1, 1, 20)
+        sheet.set_column(2, 4, 16)
+        sheet.set_column(5, 8, 18)
+        sheet.set_column(9, 12, 12)
+        sheet.set_column(13, 13, 30)
+        sheet.autofilter(0, 0, 0, len(headers) - 1)
+
+    def action_export_xlsx(self):
+        self.ensure_one()
+        figures = self._get_figures()
+        self.summary_html = self._render_html(figures)
+        content = self._build_report_xlsx(figures)
+        return self._download(content, f"callback_report_{figures['start']:%Y_%m}.xlsx")
+
+    # ------------------------------------------------------------------ CSI export
+
+    #: The dimensions of the CSI export, one sheet each (fields of auto_crm.csi.report).
+    _CSI_DIMENSIONS = ["company_id", "advisor_id", "technician_id", "brand_id", "visit_type", "user_id"]
+
+    def _csi_domain(self, start, stop):
+        domain = [("month", ">=", start), ("month", "<", stop), ("company_id", "in", self.company_ids.ids)]
+        if self.own_only:
+            domain.append(("user_id", "=", self.env.uid))
+        return domain
+
+    def _get_csi_figures(self):
+        """CSI per dimension for the month and the previous one: one aggregate query per dimension."""
+        self._check_stores()
+        start, stop = self._period()
+        previous_start = start - relativedelta(months=1)
+        Report = self.env["auto_crm.csi.report"]
+        result = []
+        for field_name in self._CSI_DIMENSIONS:
+            field = Report._fields[field_name]
+            title = field._description_string(self.env)
+            lines = defaultdict(lambda: {"callbacks": 0, "csi_count": 0, "csi_sum": 0.0, "previous_count": 0,
+                                         "previous_sum": 0.0, "overall_sum": 0.0, "overall_count": 0})
+            for value, month, callbacks, csi_count, csi_sum, overall_sum, overall_count in Report._read_group(
+                self._csi_domain(previous_start, stop),
+                [field_name, "month:month"],
+                ["callback_count:sum", "csi_count:sum", "csi:sum", "overall_score:sum", "overall_score:count"],
+            ):
+                if field.type == "selection":
+                    label = dict(field._description_selection(self.env)).get(value, "") if value else ""
+                else:
+                    label = value.display_name if value else ""
+                line = lines[label or _("Undefined")]
+                if month >= start:
+                    line["callbacks"] += callbacks
+                    line["csi_count"] += csi_count
+                    line["csi_sum"] += csi_sum or 0.0
+                    line["overall_sum"] += overall_sum or 0.0
+                    line["overall_count"] += overall_count
+                else:
+                    line["previous_count"] += csi_count
+                    line["previous_sum"] += csi_sum or 0.0
+            rows = []
+            for label, line in lines.items():
+                csi = _avg(line["csi_sum"], line["csi_count"])
+                previous = _avg(line["previous_sum"], line["previous_count"])
+                rows.append({
+                    "label": label,
+                    "callbacks": line["callbacks"],
+                    "csi_count": line["csi_count"],
+                    "csi": csi,
+                    "overall": _avg(line["overall_sum"], line["overall_count"]),
+                    "previous_csi": previous,
+                    "csi_change": csi - previous if csi is not None and previous is not None else None,
+                })
+            rows.sort(key=lambda r: (-(r["csi"] if r["csi"] is not None else -1), r["label"]))
+            result.append((field_name, title, rows))
+        return {"start": start, "dimensions": result}
+
+    def _build_csi_xlsx(self, figures):
+        self._check_xlsxwriter()
+        output = io.BytesIO()
+        workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+        formats = self._formats(workbook)
+        notes = [
+            _("CSI (0-100) = sum of (global AHP weight x score) over the answered leaf criteria / sum of their "
+              "weights; scores 1-5 mapped to 0, 25, 50, 75, 100."),
+            _("Each callback keeps the weights (hierarchy version) it was done with."),
+            _("Month: the month the callback was due. Only done callbacks count."),
+        ]
+        headers = [None, _("Done Callbacks"), _("With an Index"), _("CSI (0-100)"), _("Previous Month CSI"),
+                   _("CSI Change (points)"), _("Satisfaction with the Last Visit (1-5)")]
+        for _field_name, title, rows in figures["dimensions"]:
+            sheet = workbook.add_worksheet(title[:31])
+            row = self._write_header_block(sheet, formats, _("Satisfaction Index by %s", title), figures["start"],
+                                           notes)
+            sheet.write_row(row, 0, [title, *headers[1:]], formats["header"])
+            sheet.freeze_panes(row + 1, 1)
+            for r, line in enumerate(rows, start=row + 1):
+                sheet.write_string(r, 0, line["label"], formats["text"])
+                sheet.write_number(r, 1, line["callbacks"], formats["int"])
+                sheet.write_number(r, 2, line["csi_count"], formats["int"])
+                self._write_value(sheet, r, 3, line["csi"], formats["index"])
+                self._write_value(sheet, r, 4, line["previous_csi"], formats["index"])
+                self._write_value(sheet, r, 5, line["csi_change"], formats["change"])
+                self._write_value(sheet, r, 6, line["overall"], formats["score"])
+            sheet.set_column(0, 0, 34)
+            sheet.set_column(1, 6, 16)
+        workbook.close()
+        return output.getvalue()
+
+    def action_export_csi_xlsx(self):
+        self.ensure_one()
+        figures = self._get_csi_figures()
+        return self._download(self._build_csi_xlsx(figures), f"csi_{figures['start']:%Y_%m}.xlsx")
