@@ -5,18 +5,6 @@ from odoo.tests import tagged
 
 from .callback_common import CallbackCase
 
-MODELS = [
-    "auto_crm.questionnaire",
-    "auto_crm.question",
-    "auto_crm.callback.issue.tag",
-    "auto_crm.lost.reason",
-    "auto_crm.callback.team",
-    "auto_crm.callback.rule",
-    "auto_crm.callback",
-    "auto_crm.callback.attempt",
-    "auto_crm.callback.answer",
-    "auto_crm.callback.run",
-]
 
 
 @tagged("post_install", "-at_install")
@@ -40,16 +28,6 @@ class TestCallbackAccess(CallbackCase):
         cls.mine, cls.colleague, cls.pool = cls.env["auto_crm.callback"].search([("rule_id", "=", cls.rule.id)], order="id")
         cls.mine.user_id = cls.agent
         cls.colleague.user_id = cls.agent2
-
-    def test_every_model_has_acl_for_every_group_and_a_company_rule(self):
-        groups = [self.env.ref(f"auto_crm.group_{g}") for g in ("agent", "advisor", "manager", "admin")]
-        for model in MODELS:
-            ir_model = self.env["ir.model"]._get(model)
-            acl_groups = self.env["ir.model.access"].search([("model_id", "=", ir_model.id)]).group_id
-            for group in groups:
-                self.assertIn(group, acl_groups, f"{model} has no ACL row for {group.name}")
-            rules = self.env["ir.rule"].search([("model_id", "=", ir_model.id)])
-            self.assertTrue(any("company_ids" in (r.domain_force or "") for r in rules), f"{model} has no company rule")
 
     def test_agent_sees_own_and_team_unassigned(self):
         Callback = self.env["auto_crm.callback"].with_user(self.agent)
