@@ -44,8 +44,10 @@ cr.execute(
 partner_ids = [row[0] for row in cr.fetchall()]
 # VINs: a WMI, a 5-letter tag-derived block and the serial, with the check digit in position 9.
 wmi = "LBV" + "ABCDEFGHJKLMNPRSTUVWXYZ"[int(tag[1:]) % 23]
-vins = [with_check_digit(f"{wmi}A2180{(n // 1000000) % 10}{chr(65 + (int(tag[1:]) // 23) % 8)}{n % 1000000:06d}")
-        for n in range(1, SIZE + 1)]
+vins = [
+    with_check_digit(f"{wmi}A2180{(n // 1000000) % 10}{chr(65 + (int(tag[1:]) // 23) % 8)}{n % 1000000:06d}")
+    for n in range(1, SIZE + 1)
+]
 cr.execute(
     """INSERT INTO auto_crm_vehicle (vin, partner_id, company_id, active, sold_here, purchase_date,
                                      create_date, write_date, create_uid, write_uid)

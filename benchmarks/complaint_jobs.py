@@ -9,6 +9,7 @@ one transaction that is rolled back: the database is left as it was.
 
 Odoo comes from $ODOO_SRC or ~/.cache/auto_crm/odoo-18.0 (as for tools/dev). Not a test.
 """
+
 import os
 import sys
 import time
@@ -33,8 +34,10 @@ def measure(env, label, size, job):
     env.flush_all()
     elapsed = time.perf_counter() - start
     queries = env.cr.sql_log_count - queries
-    print(f"{label:<22} {size:>6} records  done={done:<6} {queries:>5} queries  {elapsed:7.2f} s  "
-          f"{1000 * elapsed / max(size, 1):6.2f} ms/record")
+    print(
+        f"{label:<22} {size:>6} records  done={done:<6} {queries:>5} queries  {elapsed:7.2f} s  "
+        f"{1000 * elapsed / max(size, 1):6.2f} ms/record"
+    )
 
 
 def main():
@@ -56,7 +59,10 @@ def main():
         for size in sizes:
             received = fields.Datetime.now() - timedelta(days=5)
             complaints = Complaint.create(
-                [{"subject": f"Benchmark {i}", "partner_id": partner.id, "date_received": received} for i in range(size)]
+                [
+                    {"subject": f"Benchmark {i}", "partner_id": partner.id, "date_received": received}
+                    for i in range(size)
+                ]
             )
             measure(env, "SLA escalation", size, Complaint._cron_escalate_sla)
             measure(env, "SLA escalation, again", size, Complaint._cron_escalate_sla)

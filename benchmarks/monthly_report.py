@@ -71,8 +71,16 @@ def fill(start, stop):
                                             ELSE 'cancel' END AS state,
                                        %(first)s::date + (n %% 730) * interval '1 day' AS due) st
         RETURNING id, state""",
-        {"company": company.id, "partners": partner_ids, "questionnaire": questionnaire.id, "user": admin.id,
-         "hierarchy": hierarchy.id or None, "start": start, "stop": stop, "first": first_month},
+        {
+            "company": company.id,
+            "partners": partner_ids,
+            "questionnaire": questionnaire.id,
+            "user": admin.id,
+            "hierarchy": hierarchy.id or None,
+            "start": start,
+            "stop": stop,
+            "first": first_month,
+        },
     )
     rows = cr.fetchall()
     ids = [r[0] for r in rows]
@@ -102,8 +110,10 @@ def fill(start, stop):
                SELECT id, (%s::int[])[1 + id %% %s] FROM unnest(%s::int[]) AS id WHERE id %% 5 = 0""",
             (tags.ids, len(tags), ids),
         )
-    cr.execute("ANALYZE auto_crm_callback; ANALYZE auto_crm_callback_answer; ANALYZE auto_crm_callback_attempt; "
-               "ANALYZE auto_crm_callback_issue_tag_rel")
+    cr.execute(
+        "ANALYZE auto_crm_callback; ANALYZE auto_crm_callback_answer; ANALYZE auto_crm_callback_attempt; "
+        "ANALYZE auto_crm_callback_issue_tag_rel"
+    )
 
 
 Wizard = env(user=admin)["auto_crm.callback.report.wizard"]

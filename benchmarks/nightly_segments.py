@@ -20,7 +20,7 @@ import time
 SIZES = [int(size) for size in os.environ.get("BENCH_SIZES", "100,1000,5000").split(",")]
 VISITS_PER_CUSTOMER = 3
 
-env = env  # noqa: F821,PLW0127 - provided by `odoo-bin shell`
+env = env  # noqa: F821 - provided by `odoo-bin shell`
 cr = env.cr
 random.seed(42)
 company = env.company
@@ -39,7 +39,10 @@ def vin(number):
 
 def populate(size, offset):
     partners = env["res.partner"].create(
-        [{"name": f"Bench {offset + i}", "is_auto_customer": True, "mobile": f"137{offset + i:08d}"} for i in range(size)]
+        [
+            {"name": f"Bench {offset + i}", "is_auto_customer": True, "mobile": f"137{offset + i:08d}"}
+            for i in range(size)
+        ]
     )
     vehicles = env["auto_crm.vehicle"].create(
         [{"vin": vin(offset + i), "partner_id": p.id, "plate": f"B{offset + i:06d}"} for i, p in enumerate(partners)]
@@ -47,7 +50,7 @@ def populate(size, offset):
     env["auto_crm.loyalty.member"].create([{"partner_id": p.id, "program_id": program.id} for p in partners])
     env.flush_all()
     rows = []
-    for partner, vehicle in zip(partners, vehicles):
+    for partner, vehicle in zip(partners, vehicles, strict=False):
         for k in range(random.randint(0, VISITS_PER_CUSTOMER)):
             days = random.randint(1, 700)
             amount = random.choice([300, 800, 1500, 4000])

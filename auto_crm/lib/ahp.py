@@ -35,24 +35,40 @@ Matrix = Sequence[Sequence[float]]
 
 #: Saaty's fundamental scale of absolute numbers (Saaty 1980; Saaty 1990). The reciprocals
 #: 1/2 .. 1/9 express the inverse judgement.
-SAATY_SCALE: Mapping[int, str] = MappingProxyType({
-    1: "Equal importance",
-    2: "Intermediate (between equal and moderate)",
-    3: "Moderate importance",
-    4: "Intermediate (between moderate and strong)",
-    5: "Strong importance",
-    6: "Intermediate (between strong and very strong)",
-    7: "Very strong importance",
-    8: "Intermediate (between very strong and extreme)",
-    9: "Extreme importance",
-})
+SAATY_SCALE: Mapping[int, str] = MappingProxyType(
+    {
+        1: "Equal importance",
+        2: "Intermediate (between equal and moderate)",
+        3: "Moderate importance",
+        4: "Intermediate (between moderate and strong)",
+        5: "Strong importance",
+        6: "Intermediate (between strong and very strong)",
+        7: "Very strong importance",
+        8: "Intermediate (between very strong and extreme)",
+        9: "Extreme importance",
+    }
+)
 
 #: Saaty's random consistency index RI for n = 1..15 (index 0 is n = 1): the mean consistency
 #: index of randomly generated reciprocal matrices, as tabulated in T. L. Saaty,
 #: *The Analytic Hierarchy Process*, McGraw-Hill, 1980. This is the commonly used table, dip at
 #: n = 12 included; other simulation studies publish slightly different values.
 RANDOM_INDEX: tuple[float, ...] = (
-    0.0, 0.0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49, 1.51, 1.48, 1.56, 1.57, 1.59,
+    0.0,
+    0.0,
+    0.58,
+    0.90,
+    1.12,
+    1.24,
+    1.32,
+    1.41,
+    1.45,
+    1.49,
+    1.51,
+    1.48,
+    1.56,
+    1.57,
+    1.59,
 )
 
 #: Largest matrix the random index table covers.
@@ -161,10 +177,7 @@ def matrix_from_upper(n: int, upper: Mapping[tuple[int, int], float]) -> list[li
             and all(isinstance(k, int) and not isinstance(k, bool) for k in key)
             and 0 <= key[0] < key[1] < n
         ):
-            raise AhpError(
-                f"Comparison key {key!r} is not a pair (i, j) of 0-based indices "
-                f"with 0 <= i < j < {n}."
-            )
+            raise AhpError(f"Comparison key {key!r} is not a pair (i, j) of 0-based indices with 0 <= i < j < {n}.")
         i, j = key
         a[i][j] = _positive(value, f"Comparison ({i}, {j}) (0-based)")
         a[j][i] = 1.0 / a[i][j]
@@ -197,9 +210,7 @@ def _principal_eigenvector(a: list[list[float]]) -> list[float]:
         if max(abs(x - y) for x, y in zip(nxt, w, strict=True)) < _CONVERGENCE:
             return nxt
         w = nxt
-    raise AhpError(
-        f"The priority weights did not converge within {_MAX_ITERATIONS} power iterations."
-    )
+    raise AhpError(f"The priority weights did not converge within {_MAX_ITERATIONS} power iterations.")
 
 
 def _positive(value: object, what: str) -> float:
@@ -226,8 +237,7 @@ def _validated(matrix: Matrix, tol: float) -> list[list[float]]:
             raise AhpError(f"Row {r} of the comparison matrix is not a list of numbers.")
         if len(row) != n:
             raise AhpError(
-                f"The comparison matrix is not square: row {r} has {len(row)} entries "
-                f"but the matrix has {n} rows."
+                f"The comparison matrix is not square: row {r} has {len(row)} entries but the matrix has {n} rows."
             )
     if n > MAX_SIZE:
         raise AhpError(
@@ -241,8 +251,7 @@ def _validated(matrix: Matrix, tol: float) -> list[list[float]]:
     for i in range(n):
         if abs(a[i][i] - 1.0) > tol:
             raise AhpError(
-                f"Diagonal entry at row {i + 1}, column {i + 1} is {a[i][i]!r}; "
-                "an item compared with itself must be 1."
+                f"Diagonal entry at row {i + 1}, column {i + 1} is {a[i][i]!r}; an item compared with itself must be 1."
             )
     for i in range(n):
         for j in range(i + 1, n):

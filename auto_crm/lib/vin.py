@@ -7,9 +7,29 @@ VIN_LENGTH = 17
 FORBIDDEN = frozenset("IOQ")
 _TRANSLITERATION = {
     **{str(d): d for d in range(10)},
-    "A": 1, "B": 2, "C": 3, "D": 4, "E": 5, "F": 6, "G": 7, "H": 8,
-    "J": 1, "K": 2, "L": 3, "M": 4, "N": 5, "P": 7, "R": 9,
-    "S": 2, "T": 3, "U": 4, "V": 5, "W": 6, "X": 7, "Y": 8, "Z": 9,
+    "A": 1,
+    "B": 2,
+    "C": 3,
+    "D": 4,
+    "E": 5,
+    "F": 6,
+    "G": 7,
+    "H": 8,
+    "J": 1,
+    "K": 2,
+    "L": 3,
+    "M": 4,
+    "N": 5,
+    "P": 7,
+    "R": 9,
+    "S": 2,
+    "T": 3,
+    "U": 4,
+    "V": 5,
+    "W": 6,
+    "X": 7,
+    "Y": 8,
+    "Z": 9,
 }
 _WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
@@ -52,9 +72,7 @@ def validate(vin):
     """Return the normalised VIN, or raise VinError naming the broken rule."""
     vin = normalize(vin)
     if len(vin) != VIN_LENGTH:
-        raise VinError(
-            f"a VIN has {VIN_LENGTH} characters, this one has {len(vin)}", "length", length=len(vin)
-        )
+        raise VinError(f"a VIN has {VIN_LENGTH} characters, this one has {len(vin)}", "length", length=len(vin))
     bad = ", ".join(sorted(FORBIDDEN.intersection(vin)))
     if bad:
         raise VinError(f"the letters I, O and Q are not used in a VIN (found {bad})", "forbidden", letters=bad)
@@ -73,7 +91,5 @@ def with_check_digit(vin17):
     """Return vin17 with its 9th character replaced by the right check digit (for test data)."""
     vin17 = normalize(vin17)
     if len(vin17) != VIN_LENGTH:
-        raise VinError(
-            f"a VIN has {VIN_LENGTH} characters, this one has {len(vin17)}", "length", length=len(vin17)
-        )
+        raise VinError(f"a VIN has {VIN_LENGTH} characters, this one has {len(vin17)}", "length", length=len(vin17))
     return vin17[:8] + check_digit(vin17) + vin17[9:]

@@ -26,6 +26,7 @@ from . import auto_crm_callback_attempt
 from . import auto_crm_callback_answer
 from . import auto_crm_callback_run
 from . import res_partner_callback
+
 # complaints and corrective actions (issue 4)
 from . import res_company
 from . import auto_crm_complaint_category

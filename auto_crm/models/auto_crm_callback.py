@@ -113,7 +113,10 @@ class AutoCrmCallback(models.Model):
         string="Issues Raised",
     )
     lost_reason_id = fields.Many2one(
-        "auto_crm.lost.reason", string="Reason for Leaving", tracking=True, help="Win-back calls: why the customer stopped coming."
+        "auto_crm.lost.reason",
+        string="Reason for Leaving",
+        tracking=True,
+        help="Win-back calls: why the customer stopped coming.",
     )
     customer_complains = fields.Boolean(
         string="Customer Complains", tracking=True, help="The customer made a complaint during the call."
@@ -140,7 +143,9 @@ class AutoCrmCallback(models.Model):
         for callback in self:
             model = callback.source_model
             callback.source_ref = (
-                f"{model},{callback.source_id}" if model in known and model in self.env and callback.source_id else False
+                f"{model},{callback.source_id}"
+                if model in known and model in self.env and callback.source_id
+                else False
             )
 
     @api.depends("date_due", "state")
@@ -195,8 +200,10 @@ class AutoCrmCallback(models.Model):
         for callback in self:
             if callback.state != "todo" or callback.attempt_ids or callback.rule_id:
                 raise UserError(
-                    _("Status: %s has a history (a rule, attempts or a result); cancel it instead of deleting it.",
-                      callback.name)
+                    _(
+                        "Status: %s has a history (a rule, attempts or a result); cancel it instead of deleting it.",
+                        callback.name,
+                    )
                 )
 
     # ------------------------------------------------------------------ workflow
@@ -204,8 +211,11 @@ class AutoCrmCallback(models.Model):
         for callback in self:
             if callback.state not in OPEN_STATES:
                 raise UserError(
-                    _("Status: %(callback)s is %(state)s and can no longer be worked.",
-                      callback=callback.name, state=dict(CALLBACK_STATES)[callback.state])
+                    _(
+                        "Status: %(callback)s is %(state)s and can no longer be worked.",
+                        callback=callback.name,
+                        state=dict(CALLBACK_STATES)[callback.state],
+                    )
                 )
 
     def _ensure_answers(self):
@@ -223,8 +233,13 @@ class AutoCrmCallback(models.Model):
         self._check_open()
         for callback in self:
             if callback.user_id and callback.user_id != self.env.user:
-                raise UserError(_("Assigned To: %(callback)s is already assigned to %(user)s.",
-                                  callback=callback.name, user=callback.user_id.name))
+                raise UserError(
+                    _(
+                        "Assigned To: %(callback)s is already assigned to %(user)s.",
+                        callback=callback.name,
+                        user=callback.user_id.name,
+                    )
+                )
         self.write({"user_id": self.env.user.id})
 
     def action_start(self):
@@ -286,7 +301,9 @@ class AutoCrmCallback(models.Model):
             raise UserError(_("Status: only after-sales managers can re-open a callback."))
         for callback in self:
             if callback.state not in ("failed", "expired", "cancel"):
-                raise UserError(_("Status: only failed, expired or cancelled callbacks can be re-opened (%s).", callback.name))
+                raise UserError(
+                    _("Status: only failed, expired or cancelled callbacks can be re-opened (%s).", callback.name)
+                )
         today = fields.Date.context_today(self)
         for callback in self:
             vals = {"state": "todo", "close_reason": False}
@@ -341,7 +358,7 @@ class AutoCrmCallback(models.Model):
                  FROM res_partner partner
                 WHERE partner.id = callback.partner_id AND partner.do_not_disturb
                   AND callback.state IN ('todo', 'in_progress') {where}
-            RETURNING callback.id""",  # noqa: S608 - only a fixed fragment is formatted in
+            RETURNING callback.id""",
             params,
         )
         count = len(self.env.cr.fetchall())

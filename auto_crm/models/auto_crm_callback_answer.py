@@ -17,13 +17,18 @@ class AutoCrmCallbackAnswer(models.Model):
     _check_company_auto = True
 
     callback_id = fields.Many2one("auto_crm.callback", required=True, ondelete="cascade", index=True, string="Callback")
-    question_id = fields.Many2one("auto_crm.question", required=True, ondelete="restrict", index=True, string="Question")
+    question_id = fields.Many2one(
+        "auto_crm.question", required=True, ondelete="restrict", index=True, string="Question"
+    )
     sequence = fields.Integer(related="question_id.sequence", store=True)
     step = fields.Selection(related="question_id.step", store=True, string="Process Step")
     required = fields.Boolean(related="question_id.required")
     score = fields.Selection(SCORES)
     score_value = fields.Integer(
-        compute="_compute_score_value", store=True, aggregator="avg", string="Score (1-5)",
+        compute="_compute_score_value",
+        store=True,
+        aggregator="avg",
+        string="Score (1-5)",
         help="The score as a number, for averages per question, advisor or store.",
     )
     comment = fields.Char()
@@ -36,8 +41,11 @@ class AutoCrmCallbackAnswer(models.Model):
     technician_id = fields.Many2one(related="callback_id.visit_id.technician_id", store=True, string="Technician")
 
     _sql_constraints = [
-        ("auto_crm_callback_answer_question_uniq", "unique(callback_id, question_id)",
-         "A callback has one answer per question."),
+        (
+            "auto_crm_callback_answer_question_uniq",
+            "unique(callback_id, question_id)",
+            "A callback has one answer per question.",
+        ),
     ]
 
     @api.depends("score")

@@ -37,7 +37,9 @@ class AutoCrmCallbackAttempt(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        callbacks = self.env["auto_crm.callback"].browse([vals["callback_id"] for vals in vals_list if vals.get("callback_id")])
+        callbacks = self.env["auto_crm.callback"].browse(
+            [vals["callback_id"] for vals in vals_list if vals.get("callback_id")]
+        )
         for callback in callbacks:
             if callback.state not in ("todo", "in_progress"):
                 raise UserError(_("Outcome: %s is closed; no attempt can be logged on it.", callback.name))

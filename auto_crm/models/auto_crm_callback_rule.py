@@ -161,12 +161,17 @@ class AutoCrmCallbackRule(models.Model):
     last_run_state = fields.Selection(RUN_STATES, compute="_compute_last_run", string="Last Run Result")
 
     _sql_constraints = [
-        ("auto_crm_callback_rule_days_positive",
-         "CHECK(delay_days >= 0 AND days_before >= 0 AND window_days >= 0 AND inactivity_days >= 0 "
-         "AND maintenance_months >= 0 AND maintenance_km >= 0)",
-         "Days, months and kilometres of a callback rule cannot be negative."),
-        ("auto_crm_callback_rule_attempts_positive", "CHECK(max_attempts >= 1)",
-         "Maximum Attempts: a callback needs at least one attempt."),
+        (
+            "auto_crm_callback_rule_days_positive",
+            "CHECK(delay_days >= 0 AND days_before >= 0 AND window_days >= 0 AND inactivity_days >= 0 "
+            "AND maintenance_months >= 0 AND maintenance_km >= 0)",
+            "Days, months and kilometres of a callback rule cannot be negative.",
+        ),
+        (
+            "auto_crm_callback_rule_attempts_positive",
+            "CHECK(max_attempts >= 1)",
+            "Maximum Attempts: a callback needs at least one attempt.",
+        ),
     ]
 
     # ------------------------------------------------------------------ computes
@@ -187,7 +192,7 @@ class AutoCrmCallbackRule(models.Model):
             try:
                 with self.env.cr.savepoint():
                     stats = rule.sudo()._candidate_stats(today)
-            except Exception as error:  # noqa: BLE001 - shown to the admin instead of breaking the form
+            except Exception as error:
                 rule.preview_error = rule._error_message(error)
                 continue
             rule.preview_count = stats["eligible"]
@@ -218,7 +223,7 @@ class AutoCrmCallbackRule(models.Model):
             try:
                 domain = rule._eval_domain(fields.Date.context_today(self))
                 self.env[model].sudo()._search(domain)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 raise ValidationError(
                     _("Filter: the filter of rule %(rule)s is not valid: %(error)s", rule=rule.name, error=error)
                 ) from None
@@ -267,7 +272,9 @@ class AutoCrmCallbackRule(models.Model):
     def _notify_runs(self, runs):
         created = sum(runs.mapped("created_count"))
         failed = runs.filtered(lambda r: r.state == "failed")
-        message = _("%(created)s callbacks created by %(rules)s rules.", created=created, rules=len(runs.filtered("rule_id")))
+        message = _(
+            "%(created)s callbacks created by %(rules)s rules.", created=created, rules=len(runs.filtered("rule_id"))
+        )
         if failed:
             message += " " + _("Failed rules: %s. See the run log.", ", ".join(failed.rule_id.mapped("name")))
         return {
@@ -293,19 +300,23 @@ class AutoCrmCallbackRule(models.Model):
         started = time.monotonic()
         expired = Callback._expire_overdue(today)
         cancelled = Callback._cancel_do_not_disturb()
-        housekeeping = self.env["auto_crm.callback.run"].sudo().create(
-            {
-                "run_key": run_key,
-                "state": "done",
-                "expired_count": expired,
-                "cancelled_count": cancelled,
-                "duration": time.monotonic() - started,
-                "message": _(
-                    "%(expired)s callbacks expired, %(cancelled)s cancelled for do-not-disturb customers.",
-                    expired=expired,
-                    cancelled=cancelled,
-                ),
-            }
+        housekeeping = (
+            self.env["auto_crm.callback.run"]
+            .sudo()
+            .create(
+                {
+                    "run_key": run_key,
+                    "state": "done",
+                    "expired_count": expired,
+                    "cancelled_count": cancelled,
+                    "duration": time.monotonic() - started,
+                    "message": _(
+                        "%(expired)s callbacks expired, %(cancelled)s cancelled for do-not-disturb customers.",
+                        expired=expired,
+                        cancelled=cancelled,
+                    ),
+                }
+            )
         )
         rules = self.sudo().search([])
         return housekeeping | rules._run_engine(today=today, run_key=run_key)
@@ -325,7 +336,7 @@ class AutoCrmCallbackRule(models.Model):
             try:
                 with self.env.cr.savepoint():
                     stats = rule._generate_callbacks(today)
-            except Exception as error:  # noqa: BLE001 - one bad rule never stops the run
+            except Exception as error:
                 _logger.warning("Callback rule %s (id %s) failed: %s", rule.name, rule.id, error)
                 vals.update(state="failed", message=rule._error_message(error))
             else:
@@ -368,17 +379,28 @@ class AutoCrmCallbackRule(models.Model):
         questionnaire = self.questionnaire_id
         if self.trigger in ("service_delivered", "vehicle_delivered", "no_visit") and not questionnaire:
             raise UserError(
-                _("Questionnaire: rule %s asks customers about a visit or a delivery and needs a questionnaire "
-                  "(it may have been deleted).", self.name)
+                _(
+                    "Questionnaire: rule %s asks customers about a visit or a delivery and needs a questionnaire "
+                    "(it may have been deleted).",
+                    self.name,
+                )
             )
         if questionnaire and not questionnaire.active:
             raise UserError(
-                _("Questionnaire: %(questionnaire)s of rule %(rule)s is archived.",
-                  questionnaire=questionnaire.name, rule=self.name)
+                _(
+                    "Questionnaire: %(questionnaire)s of rule %(rule)s is archived.",
+                    questionnaire=questionnaire.name,
+                    rule=self.name,
+                )
             )
         if self.assignment == "round_robin" and not self.team_id.member_ids.filtered("active"):
-            raise UserError(_("Team: team %(team)s of rule %(rule)s has no active agent to deal callbacks to.",
-                              team=self.team_id.name, rule=self.name))
+            raise UserError(
+                _(
+                    "Team: team %(team)s of rule %(rule)s has no active agent to deal callbacks to.",
+                    team=self.team_id.name,
+                    rule=self.name,
+                )
+            )
 
     def _eval_domain(self, today):
         self.ensure_one()
@@ -402,21 +424,26 @@ class AutoCrmCallbackRule(models.Model):
         base = self._base_sql(today)
         if base is None:
             return self._skip_stats()
-        self.env.cr.execute(SQL(
-            """SELECT count(*) FILTER (WHERE eligible),
+        self.env.cr.execute(
+            SQL(
+                """SELECT count(*) FILTER (WHERE eligible),
                       count(*) FILTER (WHERE dnd),
                       count(*) FILTER (WHERE NOT dnd AND NOT consent),
                       (array_agg(partner_name ORDER BY partner_name) FILTER (WHERE NOT eligible))[1:20]
                  FROM (%s) base""",
-            base,
-        ))
+                base,
+            )
+        )
         eligible, dnd, no_consent, names = self.env.cr.fetchone()
         return {"eligible": eligible, "dnd": dnd, "no_consent": no_consent, "skipped_names": names or [], "created": 0}
 
     def _skip_stats(self):
         model = TRIGGER_SOURCE_MODELS[self.trigger]
-        note = _("The trigger %(trigger)s needs the model %(model)s, which is not installed: nothing to do.",
-                 trigger=dict(TRIGGERS)[self.trigger], model=model)
+        note = _(
+            "The trigger %(trigger)s needs the model %(model)s, which is not installed: nothing to do.",
+            trigger=dict(TRIGGERS)[self.trigger],
+            model=model,
+        )
         return {"eligible": 0, "dnd": 0, "no_consent": 0, "skipped_names": [], "created": 0, "note": note}
 
     def _generate_callbacks(self, today):
@@ -460,8 +487,9 @@ class AutoCrmCallbackRule(models.Model):
             user_sql = SQL("COALESCE(manager_id, %s::int)", self.user_id.id or None)
         else:
             user_sql = SQL("NULL::int")
-        self.env.cr.execute(SQL(
-            """WITH inserted AS (
+        self.env.cr.execute(
+            SQL(
+                """WITH inserted AS (
                INSERT INTO auto_crm_callback (
                        name, rule_id, questionnaire_id, company_id, partner_id, vehicle_id, visit_id,
                        source_model, source_id, source_period, user_id, team_id, channel, state,
@@ -478,20 +506,21 @@ class AutoCrmCallbackRule(models.Model):
             ON CONFLICT DO NOTHING
             RETURNING 1)
             SELECT count(*) FROM inserted""",
-            rule_name=self.name,
-            rule=self.id,
-            questionnaire=self.questionnaire_id.id or None,
-            rule_company=self.company_id.id or None,
-            default_company=self.env.company.id,
-            user=user_sql,
-            team=self.team_id.id or None,
-            channel=self.channel,
-            window=self.window_days,
-            max_attempts=self.max_attempts,
-            uid=uid,
-            now=now,
-            base=base,
-        ))
+                rule_name=self.name,
+                rule=self.id,
+                questionnaire=self.questionnaire_id.id or None,
+                rule_company=self.company_id.id or None,
+                default_company=self.env.company.id,
+                user=user_sql,
+                team=self.team_id.id or None,
+                channel=self.channel,
+                window=self.window_days,
+                max_attempts=self.max_attempts,
+                uid=uid,
+                now=now,
+                base=base,
+            )
+        )
         return self.env.cr.fetchone()[0]
 
     def _base_sql(self, today):

@@ -47,7 +47,7 @@ CHANNELS = [
 SLA_STATES = [
     ("none", "No SLA"),
     ("on_track", "On Track"),
-    ("at_risk", "At Risk"),
+    ("at_risk", "Due Soon"),
     ("overdue", "Overdue"),
     ("met", "Met"),
     ("missed", "Missed"),
@@ -68,9 +68,7 @@ class AutoCrmComplaint(models.Model):
     _check_company_auto = True
     _rec_names_search = ["name", "subject", "partner_id.name", "vehicle_id.plate"]
 
-    name = fields.Char(
-        string="Number", required=True, copy=False, readonly=True, default="/", index="trigram"
-    )
+    name = fields.Char(string="Number", required=True, copy=False, readonly=True, default="/", index="trigram")
     subject = fields.Char(required=True, tracking=True)
     active = fields.Boolean(default=True, tracking=True)
     company_id = fields.Many2one(
@@ -156,8 +154,7 @@ class AutoCrmComplaint(models.Model):
         string="Beyond Customer Relations Authority",
         compute="_compute_needs_manager",
         store=True,
-        help="The goodwill exceeds what customer relations staff may grant: an after-sales manager "
-        "must approve it.",
+        help="The goodwill exceeds what customer relations staff may grant: an after-sales manager must approve it.",
     )
     goodwill_approved_by_id = fields.Many2one(
         "res.users", string="Goodwill Approved By", readonly=True, copy=False, tracking=True
@@ -399,9 +396,7 @@ class AutoCrmComplaint(models.Model):
     def _unlink_except_registered(self):
         for complaint in self:
             if complaint.state != "new" or complaint.corrective_action_ids:
-                raise UserError(
-                    _("Stage: %s is being handled; archive it instead of deleting it.", complaint.name)
-                )
+                raise UserError(_("Stage: %s is being handled; archive it instead of deleting it.", complaint.name))
 
     def _attach_evidence(self):
         """Files uploaded in the evidence field belong to the complaint (so its readers read them)."""
@@ -491,7 +486,7 @@ class AutoCrmComplaint(models.Model):
         if not self:
             return
         now = fields.Datetime.now()
-        Complaint = super(AutoCrmComplaint, self)
+        Complaint = super()
         unacknowledged = self.filtered(lambda c: not c.date_acknowledged)
         if state != "new" and unacknowledged:
             super(AutoCrmComplaint, unacknowledged).write({"date_acknowledged": now})
@@ -562,11 +557,16 @@ class AutoCrmComplaint(models.Model):
 
     def action_approve_goodwill(self):
         if not self.env.user.has_group("auto_crm.group_manager"):
-            raise AccessError(_("Only after-sales managers can approve goodwill beyond the customer relations authority."))
+            raise AccessError(
+                _("Only after-sales managers can approve goodwill beyond the customer relations authority.")
+            )
         for complaint in self:
             if not complaint.needs_manager:
                 raise UserError(
-                    _("Goodwill Amount: %s is within the customer relations authority; no approval is needed.", complaint.name)
+                    _(
+                        "Goodwill Amount: %s is within the customer relations authority; no approval is needed.",
+                        complaint.name,
+                    )
                 )
         self.sudo().write({"goodwill_approved_by_id": self.env.user.id})
         self.activity_feedback(["auto_crm.mail_activity_type_complaint_authority"])
@@ -575,8 +575,10 @@ class AutoCrmComplaint(models.Model):
     def _company_managers(self, companies):
         """{company_id: [users]}: the active after-sales managers (and administrators) of each store."""
         group = self.env.ref("auto_crm.group_manager")
-        users = self.env["res.users"].sudo().search(
-            [("groups_id", "in", group.ids), ("share", "=", False), ("company_ids", "in", companies.ids)]
+        users = (
+            self.env["res.users"]
+            .sudo()
+            .search([("groups_id", "in", group.ids), ("share", "=", False), ("company_ids", "in", companies.ids)])
         )
         result = {}
         for user in users:
@@ -716,7 +718,11 @@ class AutoCrmComplaint(models.Model):
             reasons = ", ".join(labels[kind] for kind in kinds_by_complaint[complaint.id])
             users = managers.get(complaint.company_id.id, [])
             bodies[complaint.id] = Markup("%s<br/>%s") % (
-                _("SLA breached: %(reasons)s (severity %(severity)s).", reasons=reasons, severity=dict(SEVERITIES)[complaint.severity]),
+                _(
+                    "SLA breached: %(reasons)s (severity %(severity)s).",
+                    reasons=reasons,
+                    severity=dict(SEVERITIES)[complaint.severity],
+                ),
                 _("Escalated to %s.", ", ".join(user.name for user in users))
                 if users
                 else _("No after-sales manager in this store to escalate to."),

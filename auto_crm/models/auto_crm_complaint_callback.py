@@ -64,9 +64,7 @@ class AutoCrmCallback(models.Model):
 
     def _compute_complaint_count(self):
         counts = dict(
-            self.env["auto_crm.complaint"]._read_group(
-                [("callback_id", "in", self.ids)], ["callback_id"], ["__count"]
-            )
+            self.env["auto_crm.complaint"]._read_group([("callback_id", "in", self.ids)], ["callback_id"], ["__count"])
         )
         for callback in self:
             callback.complaint_count = counts.get(callback, 0)
@@ -207,4 +205,3 @@ class AutoCrmCallbackIssueTag(models.Model):
             "view_mode": "form",
             "target": "current",
         }
-

@@ -21,9 +21,7 @@ class AutoCrmComplaintCategory(models.Model):
 
     def _compute_complaint_count(self):
         counts = dict(
-            self.env["auto_crm.complaint"]._read_group(
-                [("category_id", "in", self.ids)], ["category_id"], ["__count"]
-            )
+            self.env["auto_crm.complaint"]._read_group([("category_id", "in", self.ids)], ["category_id"], ["__count"])
         )
         for category in self:
             category.complaint_count = counts.get(category, 0)

@@ -85,7 +85,7 @@ class AutoCrmCorrectiveAction(models.Model):
     description = fields.Html(string="Action Plan")
     user_id = fields.Many2one(
         "res.users",
-        string="Owner",
+        string="Responsible",
         required=True,
         default=lambda self: self.env.user,
         tracking=True,
@@ -121,7 +121,11 @@ class AutoCrmCorrectiveAction(models.Model):
     )
 
     _sql_constraints = [
-        ("auto_crm_corrective_action_reference_uniq", "unique(reference, company_id)", "References are unique per store."),
+        (
+            "auto_crm_corrective_action_reference_uniq",
+            "unique(reference, company_id)",
+            "References are unique per store.",
+        ),
     ]
 
     # ------------------------------------------------------------------ computes
@@ -168,7 +172,7 @@ class AutoCrmCorrectiveAction(models.Model):
             if action.approved_by_id and action.approved_by_id == action.user_id:
                 raise ValidationError(
                     _(
-                        "Owner: %(user)s approved %(action)s and cannot own it; the approver and the owner "
+                        "Responsible: %(user)s approved %(action)s and cannot own it; the approver and the owner "
                         "are different people.",
                         user=action.user_id.name,
                         action=action.name,
@@ -194,9 +198,7 @@ class AutoCrmCorrectiveAction(models.Model):
         if {"description", "deadline", "action_type"} & set(vals) and not self.env.su:
             locked = self.filtered(lambda a: a.state not in ("draft", "waiting_approval"))
             if locked and not self.env.user.has_group("auto_crm.group_manager"):
-                raise AccessError(
-                    _("Only after-sales managers can change the plan or deadline of an approved action.")
-                )
+                raise AccessError(_("Only after-sales managers can change the plan or deadline of an approved action."))
         result = super().write(vals)
         if new_state:
             moving._on_enter_state(new_state)
@@ -231,8 +233,7 @@ class AutoCrmCorrectiveAction(models.Model):
             if new_state == "approved" and user == self.user_id:
                 raise UserError(
                     _(
-                        "Owner: %(action)s is yours; another general manager or dealer administrator "
-                        "must approve it.",
+                        "Responsible: %(action)s is yours; another general manager or dealer administrator must approve it.",
                         action=self.reference,
                     )
                 )
@@ -240,7 +241,9 @@ class AutoCrmCorrectiveAction(models.Model):
             if user != self.user_id and not user.has_group("auto_crm.group_manager"):
                 raise AccessError(_("Only the owner of %s or a manager can carry it out.", self.reference))
         if new_state == "done" and not (vals.get("result", self.result) or "").strip():
-            raise UserError(_("Result: write down what was done and what came of it before marking %s done.", self.reference))
+            raise UserError(
+                _("Result: write down what was done and what came of it before marking %s done.", self.reference)
+            )
         if new_state == "verified" or (self.state == "done" and new_state == "in_progress"):
             if not user.has_group("auto_crm.group_manager"):
                 raise AccessError(_("Only the supervisor's managers can verify the effectiveness of an action."))
@@ -261,7 +264,7 @@ class AutoCrmCorrectiveAction(models.Model):
         if not self:
             return
         now = fields.Datetime.now()
-        base = super(AutoCrmCorrectiveAction, self)
+        base = super()
         if state == "approved":
             base.write({"approved_by_id": self.env.user.id, "date_approved": now})
         elif state == "draft":

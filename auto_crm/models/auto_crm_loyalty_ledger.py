@@ -37,13 +37,21 @@ class AutoCrmLoyaltyLedger(models.Model):
     kind = fields.Selection(ENTRY_KINDS, required=True, readonly=True, index=True)
     points = fields.Integer(required=True, readonly=True, aggregator="sum")
     amount = fields.Monetary(
-        readonly=True, help="Earned: the money paid the points were earned on. Redeemed: what the points were worth. A reversal carries the opposite amount."
+        readonly=True,
+        help="Earned: the money paid the points were earned on. Redeemed: what the points were worth. A reversal carries the opposite amount.",
     )
     visit_id = fields.Many2one(
-        "auto_crm.service.visit", string="Service Visit", readonly=True, index=True, ondelete="restrict", check_company=True
+        "auto_crm.service.visit",
+        string="Service Visit",
+        readonly=True,
+        index=True,
+        ondelete="restrict",
+        check_company=True,
     )
     visit_seq = fields.Integer(
-        string="Delivery Number", readonly=True, help="For earnings: the how-many-th delivery of the visit this entry rewards."
+        string="Delivery Number",
+        readonly=True,
+        help="For earnings: the how-many-th delivery of the visit this entry rewards.",
     )
     reversal_of_id = fields.Many2one(
         "auto_crm.loyalty.ledger", string="Reverses", readonly=True, index=True, ondelete="restrict"
@@ -61,7 +69,11 @@ class AutoCrmLoyaltyLedger(models.Model):
             " OR (reversal_of_id IS NOT NULL AND ((kind = 'earn' AND points < 0) OR (kind IN ('redeem', 'expire') AND points > 0))))",
             "Points: earnings are positive, redemptions and expiries negative, reversals the opposite.",
         ),
-        ("auto_crm_loyalty_ledger_reversal_uniq", "unique(reversal_of_id)", "Points: an entry can be reversed only once."),
+        (
+            "auto_crm_loyalty_ledger_reversal_uniq",
+            "unique(reversal_of_id)",
+            "Points: an entry can be reversed only once.",
+        ),
     ]
 
     def init(self):
@@ -76,9 +88,11 @@ class AutoCrmLoyaltyLedger(models.Model):
         )
 
     def _compute_is_reversed(self):
-        reversed_ids = set(
-            self.sudo().search([("reversal_of_id", "in", self.ids)]).mapped("reversal_of_id").ids
-        ) if self.ids else set()
+        reversed_ids = (
+            set(self.sudo().search([("reversal_of_id", "in", self.ids)]).mapped("reversal_of_id").ids)
+            if self.ids
+            else set()
+        )
         for entry in self:
             entry.is_reversed = entry.id in reversed_ids
 
@@ -86,21 +100,23 @@ class AutoCrmLoyaltyLedger(models.Model):
     def _compute_display_name(self):
         kinds = dict(self._fields["kind"]._description_selection(self.env))
         for entry in self:
-            entry.display_name = f"{entry.member_id.card_number or ''} {kinds.get(entry.kind, '')} {entry.points:+d}".strip()
+            entry.display_name = (
+                f"{entry.member_id.card_number or ''} {kinds.get(entry.kind, '')} {entry.points:+d}".strip()
+            )
 
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su and not self.env.context.get("auto_crm_loyalty_post"):
             raise UserError(
-                _("Points Ledger: entries are posted by the programme (visits, redemptions, expiry, a manager's "
-                  "adjustment with a reason), not created by hand.")
+                _(
+                    "Points Ledger: entries are posted by the programme (visits, redemptions, expiry, a manager's "
+                    "adjustment with a reason), not created by hand."
+                )
             )
         return super().create(vals_list)
 
     def write(self, vals):
-        raise UserError(
-            _("Points Ledger: posted entries are never changed; correct a mistake with a reversing entry.")
-        )
+        raise UserError(_("Points Ledger: posted entries are never changed; correct a mistake with a reversing entry."))
 
     @api.ondelete(at_uninstall=False)
     def _unlink_never(self):

@@ -28,11 +28,23 @@ class AutoCrmLoyaltyMember(models.Model):
     )
     active = fields.Boolean(default=True, tracking=True)
     partner_id = fields.Many2one(
-        "res.partner", string="Customer", required=True, index=True, tracking=True, ondelete="restrict", check_company=True
+        "res.partner",
+        string="Customer",
+        required=True,
+        index=True,
+        tracking=True,
+        ondelete="restrict",
+        check_company=True,
     )
     program_id = fields.Many2one(
-        "auto_crm.loyalty.program", string="Programme", required=True, index=True, ondelete="restrict",
-        default=lambda self: self.env["auto_crm.loyalty.program"].search([("company_id", "=", self.env.company.id)], limit=1),
+        "auto_crm.loyalty.program",
+        string="Programme",
+        required=True,
+        index=True,
+        ondelete="restrict",
+        default=lambda self: self.env["auto_crm.loyalty.program"].search(
+            [("company_id", "=", self.env.company.id)], limit=1
+        ),
     )
     company_id = fields.Many2one(related="program_id.company_id", store=True, string="Store", index=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
@@ -40,12 +52,17 @@ class AutoCrmLoyaltyMember(models.Model):
     mobile = fields.Char(related="partner_id.mobile")
     date_joined = fields.Date(string="Member Since", default=fields.Date.context_today, readonly=True)
     tier_id = fields.Many2one(
-        "auto_crm.loyalty.tier", string="Tier", readonly=True, index=True, group_expand="_group_expand_tiers",
+        "auto_crm.loyalty.tier",
+        string="Tier",
+        readonly=True,
+        index=True,
+        group_expand="_group_expand_tiers",
         domain="[('program_id', '=', program_id)]",
     )
     tier_date = fields.Date(string="Tier Since", readonly=True)
     tier_review_date = fields.Date(
-        string="Tier Review", readonly=True,
+        string="Tier Review",
+        readonly=True,
         help="End of the qualification period: the member can move down a tier only from this date.",
     )
     tier_benefits = fields.Char(compute="_compute_tier_benefits", string="Benefits")
@@ -56,8 +73,16 @@ class AutoCrmLoyaltyMember(models.Model):
     color = fields.Integer(related="tier_id.color")
 
     _sql_constraints = [
-        ("auto_crm_loyalty_member_uniq", "unique(partner_id, program_id)", "Customer: is already a member of this programme."),
-        ("auto_crm_loyalty_member_card_uniq", "unique(card_number, company_id)", "Member Card: numbers are unique per store."),
+        (
+            "auto_crm_loyalty_member_uniq",
+            "unique(partner_id, program_id)",
+            "Customer: is already a member of this programme.",
+        ),
+        (
+            "auto_crm_loyalty_member_card_uniq",
+            "unique(card_number, company_id)",
+            "Member Card: numbers are unique per store.",
+        ),
     ]
 
     # ------------------------------------------------------------------ computes
@@ -80,7 +105,11 @@ class AutoCrmLoyaltyMember(models.Model):
             since = today - relativedelta(months=program.qualification_months)
             earned.update(
                 Ledger._read_group(
-                    [("member_id", "in", self.filtered(lambda m: m.program_id == program).ids), ("kind", "=", "earn"), ("date", ">=", since)],
+                    [
+                        ("member_id", "in", self.filtered(lambda m, p=program: m.program_id == p).ids),
+                        ("kind", "=", "earn"),
+                        ("date", ">=", since),
+                    ],
                     ["member_id"],
                     ["points:sum"],
                 )
@@ -111,8 +140,10 @@ class AutoCrmLoyaltyMember(models.Model):
     def write(self, vals):
         if ("partner_id" in vals or "program_id" in vals) and self.sudo().ledger_ids:
             raise UserError(
-                _("Customer: a member with points cannot be moved to another customer or programme; "
-                  "enrol the other customer instead.")
+                _(
+                    "Customer: a member with points cannot be moved to another customer or programme; "
+                    "enrol the other customer instead."
+                )
             )
         return super().write(vals)
 
@@ -127,13 +158,19 @@ class AutoCrmLoyaltyMember(models.Model):
             start = program.tier_ids.sorted("threshold")[:1]
             if start:
                 members.filtered(lambda m: not m.tier_id).write(
-                    {"tier_id": start.id, "tier_date": today, "tier_review_date": today + relativedelta(months=program.qualification_months)}
+                    {
+                        "tier_id": start.id,
+                        "tier_date": today,
+                        "tier_review_date": today + relativedelta(months=program.qualification_months),
+                    }
                 )
 
     @api.model
     def _get_or_enroll(self, partner, program):
-        member = self.sudo().with_context(active_test=False).search(
-            [("partner_id", "=", partner.id), ("program_id", "=", program.id)], limit=1
+        member = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("partner_id", "=", partner.id), ("program_id", "=", program.id)], limit=1)
         )
         if not member and program.auto_enroll:
             member = self.sudo().create({"partner_id": partner.id, "program_id": program.id})
@@ -180,7 +217,14 @@ class AutoCrmLoyaltyMember(models.Model):
         # Balances and the visits' point figures are computed from the ledger, not stored.
         members.invalidate_recordset(["points_balance", "points_earned_period"])
         self.env["auto_crm.service.visit"].invalidate_model(
-            ["loyalty_points_balance", "loyalty_points_redeemed", "loyalty_redeemed_value", "loyalty_points_earned", "amount_due", "is_settled"]
+            [
+                "loyalty_points_balance",
+                "loyalty_points_redeemed",
+                "loyalty_redeemed_value",
+                "loyalty_points_earned",
+                "amount_due",
+                "is_settled",
+            ]
         )
         self.env["auto_crm.loyalty.ledger"].invalidate_model(["is_reversed"])
         return entries
@@ -248,7 +292,7 @@ class AutoCrmLoyaltyMember(models.Model):
             if not program:
                 continue
             points = math.floor(visit.amount_paid * program.earn_rate + 1e-9)
-            visit_earns = earns.filtered(lambda e: e.visit_id == visit)
+            visit_earns = earns.filtered(lambda e, v=visit: e.visit_id == v)
             if points <= 0 or sum(visit_earns.mapped("points")) > 0:
                 # Nothing to earn, or this delivery is already rewarded and not reversed.
                 continue
@@ -290,7 +334,8 @@ class AutoCrmLoyaltyMember(models.Model):
             query = SQL(
                 "SELECT member_id, SUM(points) FROM auto_crm_loyalty_ledger "
                 "WHERE member_id = ANY(%s) AND kind = 'earn' AND date >= %s GROUP BY member_id",
-                list(self.ids), since,
+                list(self.ids),
+                since,
             )
         else:
             query = SQL(
@@ -298,7 +343,10 @@ class AutoCrmLoyaltyMember(models.Model):
                 "JOIN auto_crm_service_visit v ON v.partner_id = m.partner_id AND v.company_id = %s "
                 "WHERE m.id = ANY(%s) AND v.state = 'followup' AND v.date_delivered >= %s "
                 "AND COALESCE(v.payment_method, '') NOT IN %s GROUP BY m.id",
-                program.company_id.id, list(self.ids), since, UNPAID_METHODS,
+                program.company_id.id,
+                list(self.ids),
+                since,
+                UNPAID_METHODS,
             )
         self.env.cr.execute(query)
         return dict(self.env.cr.fetchall())
@@ -413,18 +461,22 @@ class AutoCrmLoyaltyMember(models.Model):
         try:
             with self.env.cr.savepoint():
                 self._expire_points()
-        except Exception as error:  # noqa: BLE001 - expiry failing must not stop the tier evaluation
+        except Exception as error:
             _logger.warning("Loyalty points expiry failed: %s", error)
-            self.env["auto_crm.loyalty.program"].sudo().search([]).write({"segment_last_error": _("Points expiry: %s", error)})
+            self.env["auto_crm.loyalty.program"].sudo().search([]).write(
+                {"segment_last_error": _("Points expiry: %s", error)}
+            )
         member_ids = self.sudo().search([]).ids
         done = 0
         for start in range(0, len(member_ids), BATCH_SIZE):
-            batch = self.sudo().browse(member_ids[start:start + BATCH_SIZE])
+            batch = self.sudo().browse(member_ids[start : start + BATCH_SIZE])
             try:
                 with self.env.cr.savepoint():
                     batch._evaluate_tiers()
-            except Exception as error:  # noqa: BLE001 - one batch must not stop the run
-                _logger.warning("Loyalty tier evaluation failed for members %s..%s: %s", batch[:1].id, batch[-1:].id, error)
+            except Exception as error:
+                _logger.warning(
+                    "Loyalty tier evaluation failed for members %s..%s: %s", batch[:1].id, batch[-1:].id, error
+                )
                 self.env["auto_crm.loyalty.program"].sudo().search([]).write(
                     {"segment_last_error": _("Tier evaluation: %s", error)}
                 )

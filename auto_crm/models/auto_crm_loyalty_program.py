@@ -10,7 +10,19 @@ TIER_BASIS = [
 DEFAULT_PARTNER_FIELDS = ["mobile", "birthday", "occupation", "city", "customer_manager_id", "preferred_channel"]
 DEFAULT_VEHICLE_FIELDS = ["plate", "model_id", "purchase_date", "engine_number"]
 #: Field types a completeness standard can count (a value in the record's own table).
-COUNTABLE_TTYPES = ("char", "text", "html", "date", "datetime", "integer", "float", "monetary", "selection", "many2one", "boolean")
+COUNTABLE_TTYPES = (
+    "char",
+    "text",
+    "html",
+    "date",
+    "datetime",
+    "integer",
+    "float",
+    "monetary",
+    "selection",
+    "many2one",
+    "boolean",
+)
 
 
 class AutoCrmLoyaltyProgram(models.Model):
@@ -78,26 +90,35 @@ class AutoCrmLoyaltyProgram(models.Model):
     value_b_spend = fields.Monetary(string="Grade B: Spend (12 months)", default=3000, tracking=True)
     value_b_visits = fields.Integer(string="Grade B: Visits (12 months)", default=2, tracking=True)
     satisfied_visits = fields.Integer(
-        string="Satisfied from (visits)", default=2, tracking=True,
+        string="Satisfied from (visits)",
+        default=2,
+        tracking=True,
         help="Delivered visits in total from which a customer who came back counts as satisfied.",
     )
     retained_visits = fields.Integer(string="Retained from (visits)", default=3, tracking=True)
     loyal_visits = fields.Integer(string="Loyal from (visits)", default=6, tracking=True)
     at_risk_days = fields.Integer(
-        string="At Risk after (days)", default=180, tracking=True,
+        string="At Risk after (days)",
+        default=180,
+        tracking=True,
         help="Days without a delivered visit after which a customer is at risk.",
     )
     lost_days = fields.Integer(
-        string="Lost after (days)", default=365, tracking=True,
+        string="Lost after (days)",
+        default=365,
+        tracking=True,
         help="Days without a delivered visit after which a customer is lost.",
     )
     service_interval_months = fields.Integer(
-        string="Service Interval (months)", default=6, tracking=True,
-        help="Retention: a vehicle is due for service this many months after the month of its last "
-        "delivered visit.",
+        string="Service Interval (months)",
+        default=6,
+        tracking=True,
+        help="Retention: a vehicle is due for service this many months after the month of its last delivered visit.",
     )
     return_grace_months = fields.Integer(
-        string="Return Grace (months)", default=1, tracking=True,
+        string="Return Grace (months)",
+        default=1,
+        tracking=True,
         help="Retention: a due vehicle counts as returned when it is received in its due month or up "
         "to this many months later.",
     )
@@ -129,8 +150,11 @@ class AutoCrmLoyaltyProgram(models.Model):
 
     _sql_constraints = [
         ("auto_crm_loyalty_program_company_uniq", "unique(company_id)", "Each store has one loyalty programme."),
-        ("auto_crm_loyalty_program_rates", "CHECK(earn_rate >= 0 AND point_value >= 0)",
-         "Points per Currency Unit and Value of a Point cannot be negative."),
+        (
+            "auto_crm_loyalty_program_rates",
+            "CHECK(earn_rate >= 0 AND point_value >= 0)",
+            "Points per Currency Unit and Value of a Point cannot be negative.",
+        ),
     ]
 
     @api.model
@@ -138,8 +162,15 @@ class AutoCrmLoyaltyProgram(models.Model):
         return self.env["ir.model.fields"].search([("model", "=", model), ("name", "in", names)]).ids
 
     @api.constrains(
-        "expiry_months", "qualification_months", "at_risk_days", "lost_days", "service_interval_months",
-        "return_grace_months", "satisfied_visits", "retained_visits", "loyal_visits",
+        "expiry_months",
+        "qualification_months",
+        "at_risk_days",
+        "lost_days",
+        "service_interval_months",
+        "return_grace_months",
+        "satisfied_visits",
+        "retained_visits",
+        "loyal_visits",
     )
     def _check_periods(self):
         for program in self:
@@ -159,12 +190,17 @@ class AutoCrmLoyaltyProgram(models.Model):
         for program in self:
             fields_ = program.completeness_partner_field_ids | program.completeness_vehicle_field_ids
             wrong = fields_.filtered(
-                lambda f: f.model not in ("res.partner", "auto_crm.vehicle") or not f.store or f.ttype not in COUNTABLE_TTYPES
+                lambda f: (
+                    f.model not in ("res.partner", "auto_crm.vehicle") or not f.store or f.ttype not in COUNTABLE_TTYPES
+                )
             )
             if wrong:
                 raise ValidationError(
-                    _("Customer Fields: %s cannot be counted (only stored fields of customers and vehicles "
-                      "holding a single value).", ", ".join(wrong.mapped("field_description")))
+                    _(
+                        "Customer Fields: %s cannot be counted (only stored fields of customers and vehicles "
+                        "holding a single value).",
+                        ", ".join(wrong.mapped("field_description")),
+                    )
                 )
             if program.completeness_partner_field_ids.filtered(lambda f: f.model != "res.partner"):
                 raise ValidationError(_("Customer Fields: only customer fields belong here."))
@@ -173,7 +209,9 @@ class AutoCrmLoyaltyProgram(models.Model):
 
     def _compute_member_count(self):
         counts = dict(
-            self.env["auto_crm.loyalty.member"]._read_group([("program_id", "in", self.ids)], ["program_id"], ["__count"])
+            self.env["auto_crm.loyalty.member"]._read_group(
+                [("program_id", "in", self.ids)], ["program_id"], ["__count"]
+            )
         )
         for program in self:
             program.member_count = counts.get(program, 0)

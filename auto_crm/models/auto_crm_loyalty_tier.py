@@ -10,7 +10,12 @@ class AutoCrmLoyaltyTier(models.Model):
 
     name = fields.Char(required=True, translate=True)
     program_id = fields.Many2one(
-        "auto_crm.loyalty.program", string="Programme", required=True, ondelete="cascade", index=True, check_company=True
+        "auto_crm.loyalty.program",
+        string="Programme",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        check_company=True,
     )
     company_id = fields.Many2one(related="program_id.company_id", store=True, string="Store", index=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
@@ -31,21 +36,32 @@ class AutoCrmLoyaltyTier(models.Model):
     member_count = fields.Integer(compute="_compute_member_count", string="Members")
 
     _sql_constraints = [
-        ("auto_crm_loyalty_tier_threshold_uniq", "unique(program_id, threshold)", "Two tiers of a programme cannot share a threshold."),
-        ("auto_crm_loyalty_tier_discounts", "CHECK(labour_discount BETWEEN 0 AND 100 AND parts_discount BETWEEN 0 AND 100 AND threshold >= 0)",
-         "Discounts are percentages between 0 and 100 and thresholds cannot be negative."),
+        (
+            "auto_crm_loyalty_tier_threshold_uniq",
+            "unique(program_id, threshold)",
+            "Two tiers of a programme cannot share a threshold.",
+        ),
+        (
+            "auto_crm_loyalty_tier_discounts",
+            "CHECK(labour_discount BETWEEN 0 AND 100 AND parts_discount BETWEEN 0 AND 100 AND threshold >= 0)",
+            "Discounts are percentages between 0 and 100 and thresholds cannot be negative.",
+        ),
     ]
 
     @api.constrains("labour_discount", "parts_discount", "threshold")
     def _check_values(self):
         for tier in self:
             if not (0 <= tier.labour_discount <= 100 and 0 <= tier.parts_discount <= 100):
-                raise ValidationError(_("Labour Discount: discounts are percentages between 0 and 100 (%s).", tier.name))
+                raise ValidationError(
+                    _("Labour Discount: discounts are percentages between 0 and 100 (%s).", tier.name)
+                )
             if tier.threshold < 0:
                 raise ValidationError(_("Threshold: cannot be negative (%s).", tier.name))
 
     def _compute_member_count(self):
-        counts = dict(self.env["auto_crm.loyalty.member"]._read_group([("tier_id", "in", self.ids)], ["tier_id"], ["__count"]))
+        counts = dict(
+            self.env["auto_crm.loyalty.member"]._read_group([("tier_id", "in", self.ids)], ["tier_id"], ["__count"])
+        )
         for tier in self:
             tier.member_count = counts.get(tier, 0)
 

@@ -8,7 +8,9 @@ class AutoCrmLoyaltyTierHistory(models.Model):
     _order = "date desc, id desc"
     _check_company_auto = True
 
-    member_id = fields.Many2one("auto_crm.loyalty.member", string="Member", required=True, ondelete="cascade", index=True)
+    member_id = fields.Many2one(
+        "auto_crm.loyalty.member", string="Member", required=True, ondelete="cascade", index=True
+    )
     partner_id = fields.Many2one(related="member_id.partner_id", store=True, string="Customer")
     company_id = fields.Many2one(related="member_id.company_id", store=True, string="Store", index=True)
     date = fields.Date(required=True, default=fields.Date.context_today)
@@ -21,7 +23,9 @@ class AutoCrmLoyaltyTierHistory(models.Model):
     @api.depends("member_id", "new_tier_id", "date")
     def _compute_display_name(self):
         for change in self:
-            change.display_name = f"{change.member_id.card_number or ''} → {change.new_tier_id.name or ''} ({change.date})"
+            change.display_name = (
+                f"{change.member_id.card_number or ''} → {change.new_tier_id.name or ''} ({change.date})"
+            )
 
     def write(self, vals):
         raise UserError(_("Tier History: a recorded tier change is never edited."))

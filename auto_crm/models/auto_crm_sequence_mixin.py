@@ -19,7 +19,9 @@ class AutoCrmSequenceMixin(models.AbstractModel):
         if not sequence:
             template = Sequence.search([("code", "=", code), ("company_id", "=", False)], limit=1)
             if not template:
-                raise UserError(_("Numbering: no sequence with the code %s exists; reinstall the Dealer CRM data.", code))
+                raise UserError(
+                    _("Numbering: no sequence with the code %s exists; reinstall the Dealer CRM data.", code)
+                )
             sequence = template.copy(
                 {
                     "company_id": company.id,

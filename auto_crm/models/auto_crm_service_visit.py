@@ -115,12 +115,12 @@ class AutoCrmServiceVisit(models.Model):
     customer_request = fields.Text(string="Customer Request")
     work_content = fields.Text(string="Work Done")
     inspection_note = fields.Text(string="Inspection Notes")
-    inspection_failures = fields.Integer(readonly=True, copy=False, help="Times the quality check sent the car back to repair.")
+    inspection_failures = fields.Integer(
+        readonly=True, copy=False, help="Times the quality check sent the car back to repair."
+    )
     cancel_reason = fields.Char(tracking=True, copy=False)
 
-    date_appointment = fields.Datetime(
-        string="Appointment", default=fields.Datetime.now, required=True, tracking=True
-    )
+    date_appointment = fields.Datetime(string="Appointment", default=fields.Datetime.now, required=True, tracking=True)
     date_reception = fields.Datetime(string="Received", readonly=True, copy=False)
     date_repair = fields.Datetime(string="Repair Started", readonly=True, copy=False)
     date_inspection = fields.Datetime(string="Inspected", readonly=True, copy=False)
@@ -268,9 +268,7 @@ class AutoCrmServiceVisit(models.Model):
         if self.state in ("cancel", "followup") and not self.env.user.has_group("auto_crm.group_manager"):
             raise AccessError(_("Only after-sales managers can re-open a cancelled or delivered service visit."))
         if new_state == "reception" and self.mileage_in <= 0:
-            raise UserError(
-                _("Mileage In: record the odometer reading of %s when the car is received.", self.name)
-            )
+            raise UserError(_("Mileage In: record the odometer reading of %s when the car is received.", self.name))
         if new_state == "followup" and not self.is_settled:
             raise UserError(
                 _(
@@ -291,11 +289,11 @@ class AutoCrmServiceVisit(models.Model):
         now = fields.Datetime.now()
         field = STATE_DATES.get(state)
         if field:
-            super(AutoCrmServiceVisit, self).write({field: now})
+            super().write({field: now})
         if state == "reception":
             self._record_odometer()
         if state == "appointment":
-            super(AutoCrmServiceVisit, self).write({"date_cancel": False, "cancel_reason": False})
+            super().write({"date_cancel": False, "cancel_reason": False})
         if state == "delivery":
             # Back from follow-up: the car is no longer counted as delivered.
             super(AutoCrmServiceVisit, self.filtered("date_delivered")).write({"date_delivered": False})

@@ -17,8 +17,12 @@ class AutoCrmServiceVisit(models.Model):
     )
     loyalty_benefits = fields.Char(compute="_compute_loyalty", string="Member Benefits", compute_sudo=True)
     loyalty_points_balance = fields.Integer(compute="_compute_loyalty", string="Points Available", compute_sudo=True)
-    loyalty_points_redeemed = fields.Integer(compute="_compute_loyalty_visit", string="Points Redeemed", compute_sudo=True)
-    loyalty_redeemed_value = fields.Monetary(compute="_compute_loyalty_visit", string="Paid with Points", compute_sudo=True)
+    loyalty_points_redeemed = fields.Integer(
+        compute="_compute_loyalty_visit", string="Points Redeemed", compute_sudo=True
+    )
+    loyalty_redeemed_value = fields.Monetary(
+        compute="_compute_loyalty_visit", string="Paid with Points", compute_sudo=True
+    )
     loyalty_points_earned = fields.Integer(compute="_compute_loyalty_visit", string="Points Earned", compute_sudo=True)
     amount_due = fields.Monetary(compute="_compute_loyalty_visit", string="Amount Due", compute_sudo=True)
 
@@ -27,7 +31,9 @@ class AutoCrmServiceVisit(models.Model):
         Member = self.env["auto_crm.loyalty.member"]
         members = Member.search([("partner_id", "in", self.partner_id.ids), ("company_id", "in", self.company_id.ids)])
         for visit in self:
-            member = members.filtered(lambda m, v=visit: m.partner_id == v.partner_id and m.company_id == v.company_id)[:1]
+            member = members.filtered(lambda m, v=visit: m.partner_id == v.partner_id and m.company_id == v.company_id)[
+                :1
+            ]
             visit.loyalty_member_id = member
             visit.loyalty_tier_id = member.tier_id
             visit.loyalty_benefits = member.tier_benefits
@@ -58,7 +64,10 @@ class AutoCrmServiceVisit(models.Model):
         for visit in self:
             rounding = visit.currency_id.rounding or 0.01
             visit.is_settled = bool(visit.payment_method) and (
-                float_compare(visit.amount_paid + visit.loyalty_redeemed_value, visit.amount_total, precision_rounding=rounding) >= 0
+                float_compare(
+                    visit.amount_paid + visit.loyalty_redeemed_value, visit.amount_total, precision_rounding=rounding
+                )
+                >= 0
             )
 
     def action_settle(self):
@@ -88,10 +97,14 @@ class AutoCrmServiceVisit(models.Model):
         if not self.env.user.has_group("auto_crm.group_advisor"):
             raise UserError(_("Points: only service advisors and managers redeem points against a visit."))
         if self.state not in REDEEMABLE_STATES:
-            raise UserError(_("Points: points are redeemed before %s is delivered, and never on a cancelled visit.", self.name))
+            raise UserError(
+                _("Points: points are redeemed before %s is delivered, and never on a cancelled visit.", self.name)
+            )
         member = self.loyalty_member_id
         if not member:
-            raise UserError(_("Member Card: %s is not a member of this store's programme.", self.partner_id.display_name))
+            raise UserError(
+                _("Member Card: %s is not a member of this store's programme.", self.partner_id.display_name)
+            )
         value = points * member.program_id.point_value
         rounding = self.currency_id.rounding or 0.01
         if float_compare(self.loyalty_redeemed_value + value, self.amount_total, precision_rounding=rounding) > 0:
@@ -105,7 +118,9 @@ class AutoCrmServiceVisit(models.Model):
                 )
             )
         entry = member.sudo().action_redeem(points, visit=self, reason=_("Redeemed on %s", self.name))
-        self.invalidate_recordset(["loyalty_points_redeemed", "loyalty_redeemed_value", "amount_due", "is_settled", "loyalty_points_balance"])
+        self.invalidate_recordset(
+            ["loyalty_points_redeemed", "loyalty_redeemed_value", "amount_due", "is_settled", "loyalty_points_balance"]
+        )
         return entry
 
     def action_open_redeem(self):
@@ -116,5 +131,9 @@ class AutoCrmServiceVisit(models.Model):
             "res_model": "auto_crm.loyalty.points.wizard",
             "view_mode": "form",
             "target": "new",
-            "context": {"default_visit_id": self.id, "default_member_id": self.loyalty_member_id.id, "default_operation": "redeem"},
+            "context": {
+                "default_visit_id": self.id,
+                "default_member_id": self.loyalty_member_id.id,
+                "default_operation": "redeem",
+            },
         }

@@ -28,8 +28,7 @@ class AutoCrmVehicle(models.Model):
         required=True,
         tracking=True,
         size=17,
-        help="Vehicle identification number (chassis number): 17 characters, no I, O or Q, "
-        "check digit in position 9.",
+        help="Vehicle identification number (chassis number): 17 characters, no I, O or Q, check digit in position 9.",
     )
     active = fields.Boolean(default=True, tracking=True)
     company_id = fields.Many2one(
@@ -63,8 +62,7 @@ class AutoCrmVehicle(models.Model):
     sold_here = fields.Boolean(
         string="Sold by This Store",
         tracking=True,
-        help="The car was sold by this store. Cars bought elsewhere enter the archive at their "
-        "first visit.",
+        help="The car was sold by this store. Cars bought elsewhere enter the archive at their first visit.",
     )
     first_service_date = fields.Date(string="First Maintenance Date")
     first_service_mileage = fields.Integer(string="First Maintenance Mileage (km)")
@@ -97,16 +95,17 @@ class AutoCrmVehicle(models.Model):
     )
 
     _sql_constraints = [
-        ("auto_crm_vehicle_mileage_positive",
-         "CHECK(first_service_mileage >= 0 AND warranty_end_mileage >= 0)",
-         "Mileages cannot be negative."),
+        (
+            "auto_crm_vehicle_mileage_positive",
+            "CHECK(first_service_mileage >= 0 AND warranty_end_mileage >= 0)",
+            "Mileages cannot be negative.",
+        ),
     ]
 
     def init(self):
         # A VIN names one physical car: unique among active vehicles, whatever the store.
         self.env.cr.execute(
-            "CREATE UNIQUE INDEX IF NOT EXISTS auto_crm_vehicle_vin_active_uniq "
-            "ON auto_crm_vehicle (vin) WHERE active"
+            "CREATE UNIQUE INDEX IF NOT EXISTS auto_crm_vehicle_vin_active_uniq ON auto_crm_vehicle (vin) WHERE active"
         )
 
     # ------------------------------------------------------------------ computes
@@ -217,10 +216,22 @@ class AutoCrmVehicle(models.Model):
     @api.constrains("purchase_date", "warranty_end_date", "first_service_date")
     def _check_dates(self):
         for vehicle in self:
-            if vehicle.purchase_date and vehicle.warranty_end_date and vehicle.warranty_end_date < vehicle.purchase_date:
-                raise ValidationError(_("Warranty End Date: %s cannot be before the purchase date.", vehicle.display_name))
-            if vehicle.purchase_date and vehicle.first_service_date and vehicle.first_service_date < vehicle.purchase_date:
-                raise ValidationError(_("First Maintenance Date: %s cannot be before the purchase date.", vehicle.display_name))
+            if (
+                vehicle.purchase_date
+                and vehicle.warranty_end_date
+                and vehicle.warranty_end_date < vehicle.purchase_date
+            ):
+                raise ValidationError(
+                    _("Warranty End Date: %s cannot be before the purchase date.", vehicle.display_name)
+                )
+            if (
+                vehicle.purchase_date
+                and vehicle.first_service_date
+                and vehicle.first_service_date < vehicle.purchase_date
+            ):
+                raise ValidationError(
+                    _("First Maintenance Date: %s cannot be before the purchase date.", vehicle.display_name)
+                )
 
     @api.onchange("model_id")
     def _onchange_model_id(self):

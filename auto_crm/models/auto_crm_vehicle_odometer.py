@@ -16,20 +16,22 @@ class AutoCrmVehicleOdometer(models.Model):
     _order = "date desc, id desc"
     _check_company_auto = True
 
-    vehicle_id = fields.Many2one(
-        "auto_crm.vehicle", required=True, ondelete="cascade", index=True, check_company=True
-    )
+    vehicle_id = fields.Many2one("auto_crm.vehicle", required=True, ondelete="cascade", index=True, check_company=True)
     company_id = fields.Many2one(related="vehicle_id.company_id", store=True, index=True)
     date = fields.Date(required=True, default=fields.Date.context_today, index=True)
     value = fields.Integer(string="Reading (km)", required=True, aggregator="max")
     source = fields.Selection(ODOMETER_SOURCES, required=True, default="manual")
-    visit_id = fields.Many2one("auto_crm.service.visit", string="Service Visit", ondelete="set null", index="btree_not_null")
+    visit_id = fields.Many2one(
+        "auto_crm.service.visit", string="Service Visit", ondelete="set null", index="btree_not_null"
+    )
     is_replacement = fields.Boolean(
         string="Odometer Replaced",
         help="The odometer was replaced or reset: this reading may be lower than the previous one.",
     )
     note = fields.Char()
-    recorded_by_id = fields.Many2one("res.users", string="Recorded By", default=lambda self: self.env.user, readonly=True)
+    recorded_by_id = fields.Many2one(
+        "res.users", string="Recorded By", default=lambda self: self.env.user, readonly=True
+    )
 
     _sql_constraints = [
         ("auto_crm_odometer_value_positive", "CHECK(value >= 0)", "An odometer reading cannot be negative."),

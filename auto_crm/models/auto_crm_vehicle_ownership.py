@@ -8,9 +8,7 @@ class AutoCrmVehicleOwnership(models.Model):
     _order = "date_start desc, id desc"
     _check_company_auto = True
 
-    vehicle_id = fields.Many2one(
-        "auto_crm.vehicle", required=True, ondelete="cascade", index=True, check_company=True
-    )
+    vehicle_id = fields.Many2one("auto_crm.vehicle", required=True, ondelete="cascade", index=True, check_company=True)
     company_id = fields.Many2one(related="vehicle_id.company_id", store=True, index=True)
     partner_id = fields.Many2one("res.partner", string="Owner", required=True, index=True)
     date_start = fields.Date(string="Owner Since", required=True)

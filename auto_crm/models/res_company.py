@@ -14,8 +14,7 @@ class ResCompany(models.Model):
     complaint_callback_score_threshold = fields.Integer(
         string="Complaint Score Threshold",
         default=2,
-        help="A callback answered with a satisfaction score at or below this value (1 to 5) opens a "
-        "complaint.",
+        help="A callback answered with a satisfaction score at or below this value (1 to 5) opens a complaint.",
     )
 
     _sql_constraints = [

@@ -109,8 +109,7 @@ class ResPartner(models.Model):
         default="draft",
         tracking=True,
         copy=False,
-        help="An archive counts as complete once one person created it, another verified it and "
-        "a third filed it.",
+        help="An archive counts as complete once one person created it, another verified it and a third filed it.",
     )
     archive_created_by_id = fields.Many2one(
         "res.users", string="Created By", default=lambda self: self.env.user, copy=False, readonly=True
@@ -186,9 +185,7 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------ history
     def _compute_auto_counts(self):
         vehicles = dict(
-            self.env["auto_crm.vehicle"]._read_group(
-                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
-            )
+            self.env["auto_crm.vehicle"]._read_group([("partner_id", "in", self.ids)], ["partner_id"], ["__count"])
         )
         visits = dict(
             self.env["auto_crm.service.visit"]._read_group(

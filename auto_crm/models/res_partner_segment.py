@@ -10,7 +10,7 @@ _logger = logging.getLogger(__name__)
 GRADES = [("A", "A"), ("B", "B"), ("C", "C")]
 LIFECYCLE_STAGES = [
     ("potential", "Potential"),
-    ("new", "New"),
+    ("new", "New Customer"),
     ("satisfied", "Satisfied"),
     ("retained", "Retained"),
     ("loyal", "Loyal"),
@@ -66,32 +66,54 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     value_grade = fields.Selection(
-        GRADES, string="Value Grade", readonly=True, index=True, copy=False,
+        GRADES,
+        string="Value Grade",
+        readonly=True,
+        index=True,
+        copy=False,
         help="A/B/C from the paid spend and delivered visits of the last 12 months (computed nightly).",
     )
     prospect_confidence = fields.Boolean(string="Confidence", help="The prospect trusts the store / brand.")
     prospect_need = fields.Boolean(string="Need", help="The prospect has a real need (service due, car to replace).")
     prospect_purchasing_power = fields.Boolean(string="Purchasing Power", help="The prospect can pay for it.")
     prospect_grade = fields.Selection(
-        GRADES, string="Prospect Grade", compute="_compute_prospect_grade", store=True, index=True,
+        GRADES,
+        string="Prospect Grade",
+        compute="_compute_prospect_grade",
+        store=True,
+        index=True,
         help="A: confidence, need and purchasing power. B: need and purchasing power. "
         "C: confidence and purchasing power.",
     )
     lifecycle_stage = fields.Selection(
-        LIFECYCLE_STAGES, string="Lifecycle Stage", readonly=True, index=True, copy=False,
+        LIFECYCLE_STAGES,
+        string="Lifecycle Stage",
+        readonly=True,
+        index=True,
+        copy=False,
         help="Computed nightly from delivered visits: potential, new, satisfied, retained, loyal; at risk "
         "and lost when no visit for the programme's days.",
     )
     lifecycle_stage_date = fields.Date(string="Stage Since", readonly=True, copy=False)
     completeness_score = fields.Float(
-        string="Completeness (%)", readonly=True, copy=False, aggregator="avg", digits=(5, 1),
+        string="Completeness (%)",
+        readonly=True,
+        copy=False,
+        aggregator="avg",
+        digits=(5, 1),
         help="Share of the store's completeness standard this archive meets (customer fields, the vehicles' "
         "fields and the archive confirmation), computed nightly.",
     )
-    spend_12m = fields.Monetary(string="Spend (12 months)", readonly=True, copy=False, currency_field="auto_segment_currency_id")
+    spend_12m = fields.Monetary(
+        string="Spend (12 months)", readonly=True, copy=False, currency_field="auto_segment_currency_id"
+    )
     visits_12m = fields.Integer(string="Visits (12 months)", readonly=True, copy=False)
     auto_segment_company_id = fields.Many2one(
-        "res.company", string="Segment Store", readonly=True, copy=False, index=True,
+        "res.company",
+        string="Segment Store",
+        readonly=True,
+        copy=False,
+        index=True,
         help="The store whose standards grade this customer: the customer's own store, else the store of "
         "the latest visit.",
     )
@@ -101,7 +123,11 @@ class ResPartner(models.Model):
     @api.depends("prospect_confidence", "prospect_need", "prospect_purchasing_power")
     def _compute_prospect_grade(self):
         for partner in self:
-            confidence, need, power = partner.prospect_confidence, partner.prospect_need, partner.prospect_purchasing_power
+            confidence, need, power = (
+                partner.prospect_confidence,
+                partner.prospect_need,
+                partner.prospect_purchasing_power,
+            )
             if confidence and need and power:
                 partner.prospect_grade = "A"
             elif need and power:
@@ -136,13 +162,20 @@ class ResPartner(models.Model):
         errors = []
         done = 0
         for start in range(0, len(partner_ids), SEGMENT_BATCH_SIZE):
-            batch = partner_ids[start:start + SEGMENT_BATCH_SIZE]
+            batch = partner_ids[start : start + SEGMENT_BATCH_SIZE]
             try:
                 with self.env.cr.savepoint():
                     self._auto_crm_segment_batch(batch, today)
-            except Exception as error:  # noqa: BLE001 - one batch must not stop the run
+            except Exception as error:
                 _logger.warning("Customer segmentation failed for customers %s..%s: %s", batch[0], batch[-1], error)
-                errors.append(_("Segments of customers %(first)s..%(last)s: %(error)s", first=batch[0], last=batch[-1], error=error))
+                errors.append(
+                    _(
+                        "Segments of customers %(first)s..%(last)s: %(error)s",
+                        first=batch[0],
+                        last=batch[-1],
+                        error=error,
+                    )
+                )
             done += len(batch)
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(partner_ids) - done)
         self.env.cr.execute(
@@ -154,11 +187,19 @@ class ResPartner(models.Model):
             try:
                 with self.env.cr.savepoint():
                     self._auto_crm_completeness(company_id, program)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 _logger.warning("Completeness scoring failed for store %s: %s", company_id, error)
                 errors.append(_("Completeness of store %(store)s: %(error)s", store=company_id, error=error))
         self.invalidate_model(
-            ["value_grade", "lifecycle_stage", "lifecycle_stage_date", "completeness_score", "spend_12m", "visits_12m", "auto_segment_company_id"]
+            [
+                "value_grade",
+                "lifecycle_stage",
+                "lifecycle_stage_date",
+                "completeness_score",
+                "spend_12m",
+                "visits_12m",
+                "auto_segment_company_id",
+            ]
         )
         self.env["auto_crm.vehicle"].invalidate_model(["completeness_score"])
         self.env["auto_crm.loyalty.program"].sudo().search([]).write(
@@ -202,12 +243,41 @@ class ResPartner(models.Model):
         rows = self.env.cr.fetchall()
         programs = self._auto_crm_programs({row[1] for row in rows})
         changes = []
-        for pid, company_id, spend, visits_12m, visits, last_delivered, grade, stage, store, old_spend, old_visits in rows:
+        for (
+            pid,
+            company_id,
+            spend,
+            visits_12m,
+            visits,
+            last_delivered,
+            grade,
+            stage,
+            store,
+            old_spend,
+            old_visits,
+        ) in rows:
             program = programs[company_id]
             new_grade = grade_value(spend, visits_12m, program)
             new_stage = lifecycle_stage(visits, last_delivered, today, program)
-            if (new_grade, new_stage, company_id, float(spend), visits_12m) != (grade, stage, store, float(old_spend or 0), old_visits or 0):
-                changes.append(SQL("(%s, %s, %s, %s, %s, %s, %s)", pid, new_grade, new_stage, new_stage != stage, company_id, spend, visits_12m))
+            if (new_grade, new_stage, company_id, float(spend), visits_12m) != (
+                grade,
+                stage,
+                store,
+                float(old_spend or 0),
+                old_visits or 0,
+            ):
+                changes.append(
+                    SQL(
+                        "(%s, %s, %s, %s, %s, %s, %s)",
+                        pid,
+                        new_grade,
+                        new_stage,
+                        new_stage != stage,
+                        company_id,
+                        spend,
+                        visits_12m,
+                    )
+                )
         if not changes:
             return 0
         self.env.cr.execute(
@@ -234,8 +304,12 @@ class ResPartner(models.Model):
     def _auto_crm_completeness(self, company_id, program):
         """Score vehicles, then customers, of one store against its standard: two UPDATEs."""
         Partner, Vehicle = self.env["res.partner"], self.env["auto_crm.vehicle"]
-        partner_fields = [Partner._fields[f.name] for f in program.completeness_partner_field_ids if f.name in Partner._fields]
-        vehicle_fields = [Vehicle._fields[f.name] for f in program.completeness_vehicle_field_ids if f.name in Vehicle._fields]
+        partner_fields = [
+            Partner._fields[f.name] for f in program.completeness_partner_field_ids if f.name in Partner._fields
+        ]
+        vehicle_fields = [
+            Vehicle._fields[f.name] for f in program.completeness_vehicle_field_ids if f.name in Vehicle._fields
+        ]
         partner_fields = [f for f in partner_fields if f.store and f.column_type]
         vehicle_fields = [f for f in vehicle_fields if f.store and f.column_type]
 
@@ -265,17 +339,26 @@ class ResPartner(models.Model):
         n_partner, n_vehicle = len(partner_fields), len(vehicle_fields)
         n_archive = 1 if program.completeness_archive else 0
         total = n_partner + n_vehicle + n_archive
-        partner_filled = SQL(" + ").join(SQL("(%s)::int", filled_sql("res_partner", f)) for f in partner_fields) if partner_fields else SQL("0")
+        partner_filled = (
+            SQL(" + ").join(SQL("(%s)::int", filled_sql("res_partner", f)) for f in partner_fields)
+            if partner_fields
+            else SQL("0")
+        )
         archive = (
             SQL("(CASE res_partner.archive_state WHEN 'confirmed' THEN 1.0 WHEN 'verified' THEN 0.5 ELSE 0 END)")
-            if n_archive else SQL("0")
+            if n_archive
+            else SQL("0")
         )
         expression = (
             SQL(
                 "ROUND((100.0 * ((%s) + %s + COALESCE(veh.avg_score, 0) / 100.0 * %s) / %s)::numeric, 1)",
-                partner_filled, archive, n_vehicle, total,
+                partner_filled,
+                archive,
+                n_vehicle,
+                total,
             )
-            if total else SQL("100.0")
+            if total
+            else SQL("100.0")
         )
         self.env.cr.execute(
             SQL(
@@ -306,6 +389,10 @@ class AutoCrmVehicle(models.Model):
     _inherit = "auto_crm.vehicle"
 
     completeness_score = fields.Float(
-        string="Completeness (%)", readonly=True, copy=False, aggregator="avg", digits=(5, 1),
+        string="Completeness (%)",
+        readonly=True,
+        copy=False,
+        aggregator="avg",
+        digits=(5, 1),
         help="Share of the store's vehicle completeness standard this record meets, computed nightly.",
     )

@@ -81,7 +81,10 @@ class CallbackCase(AutoCrmCase):
         partners, vehicles = cls.make_customers(count)
         visits = cls.env["auto_crm.service.visit"].create(
             [
-                dict({"partner_id": p.id, "vehicle_id": v.id, "mileage_in": 10000, "advisor_id": cls.advisor.id}, **visit_vals)
+                dict(
+                    {"partner_id": p.id, "vehicle_id": v.id, "mileage_in": 10000, "advisor_id": cls.advisor.id},
+                    **visit_vals,
+                )
                 for p, v in zip(partners, vehicles, strict=True)
             ]
         )
@@ -92,7 +95,9 @@ class CallbackCase(AutoCrmCase):
     def set_visit_dates(cls, visits, **vals):
         cls.env.flush_all()
         columns = ", ".join(f"{name} = %({name})s" for name in vals)
-        cls.env.cr.execute(f"UPDATE auto_crm_service_visit SET {columns} WHERE id IN %(ids)s", dict(vals, ids=tuple(visits.ids)))  # noqa: S608
+        cls.env.cr.execute(
+            f"UPDATE auto_crm_service_visit SET {columns} WHERE id IN %(ids)s", dict(vals, ids=tuple(visits.ids))
+        )
         visits.invalidate_recordset()
 
     def deliver(self, visit):

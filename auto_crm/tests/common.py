@@ -17,7 +17,9 @@ class AutoCrmCase(TransactionCase):
         common = {"company_id": cls.company.id, "company_ids": [(6, 0, [cls.company.id])]}
         cls.agent = new_test_user(cls.env, "crm_agent", groups="auto_crm.group_agent", name="Agent", **common)
         cls.advisor = new_test_user(cls.env, "crm_advisor", groups="auto_crm.group_advisor", name="Advisor", **common)
-        cls.advisor2 = new_test_user(cls.env, "crm_advisor2", groups="auto_crm.group_advisor", name="Advisor 2", **common)
+        cls.advisor2 = new_test_user(
+            cls.env, "crm_advisor2", groups="auto_crm.group_advisor", name="Advisor 2", **common
+        )
         cls.manager = new_test_user(cls.env, "crm_manager", groups="auto_crm.group_manager", name="Manager", **common)
         cls.dealer_admin = new_test_user(
             cls.env, "crm_admin", groups="auto_crm.group_admin", name="Dealer Admin", **common
@@ -57,5 +59,12 @@ class AutoCrmCase(TransactionCase):
 
     def add_line(self, visit, line_type="labour", price=100.0, quantity=1.0, **vals):
         return self.env["auto_crm.service.visit.line"].create(
-            {"visit_id": visit.id, "line_type": line_type, "name": vals.pop("name", "Work"), "unit_price": price, "quantity": quantity, **vals}
+            {
+                "visit_id": visit.id,
+                "line_type": line_type,
+                "name": vals.pop("name", "Work"),
+                "unit_price": price,
+                "quantity": quantity,
+                **vals,
+            }
         )

@@ -83,4 +83,6 @@ class LoyaltyCase(AutoCrmCase):
         return visit
 
     def member_of(self, partner=None):
-        return self.Member.search([("partner_id", "=", (partner or self.customer).id), ("program_id", "=", self.program.id)])
+        return self.Member.search(
+            [("partner_id", "=", (partner or self.customer).id), ("program_id", "=", self.program.id)]
+        )

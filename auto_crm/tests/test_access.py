@@ -4,7 +4,6 @@ from odoo.tests import tagged
 from .common import AutoCrmCase
 
 
-
 @tagged("post_install", "-at_install")
 class TestAccess(AutoCrmCase):
     def test_every_model_has_acl_for_every_group_and_a_company_rule(self):
@@ -31,6 +30,7 @@ class TestAccess(AutoCrmCase):
                 f"{ir_model.model} has no multi-company rule",
             )
         self.assertGreater(checked, 30)
+
     def test_group_chain(self):
         self.assertTrue(self.dealer_admin.has_group("auto_crm.group_manager"))
         self.assertTrue(self.manager.has_group("auto_crm.group_advisor"))

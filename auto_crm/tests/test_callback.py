@@ -23,7 +23,9 @@ class TestCallbackWork(CallbackCase):
 
     def log(self, callback, outcome, user=None):
         env = self.env(user=user) if user else self.env
-        return env["auto_crm.callback.attempt"].create({"callback_id": callback.id, "outcome": outcome, "channel": "phone"})
+        return env["auto_crm.callback.attempt"].create(
+            {"callback_id": callback.id, "outcome": outcome, "channel": "phone"}
+        )
 
     def test_retries_up_to_the_maximum(self):
         self.log(self.first, "no_answer")
@@ -63,7 +65,9 @@ class TestCallbackWork(CallbackCase):
         self.assertIn("Overall?", str(caught.exception))
         self.assertNotIn("Clean?", str(caught.exception), "an optional question may stay unanswered")
         overall.write({"score": "2", "comment": "等了太久"})
-        self.first.write({"issue_tag_ids": [(4, self.env.ref("auto_crm.issue_tag_waiting").id)], "customer_complains": True})
+        self.first.write(
+            {"issue_tag_ids": [(4, self.env.ref("auto_crm.issue_tag_waiting").id)], "customer_complains": True}
+        )
         with freeze_time("2025-03-05 03:00:00"):
             self.first.action_done()
         self.assertEqual(self.first.state, "done")

@@ -6,7 +6,6 @@ from odoo.tests import tagged
 from .callback_common import CallbackCase
 
 
-
 @tagged("post_install", "-at_install")
 class TestCallbackAccess(CallbackCase):
     @classmethod
@@ -25,7 +24,9 @@ class TestCallbackAccess(CallbackCase):
         cls.make_delivered_visits(3, cls.at("2025-03-01"))
         with freeze_time("2025-03-04 02:00:00"):
             cls.rule._run_engine()
-        cls.mine, cls.colleague, cls.pool = cls.env["auto_crm.callback"].search([("rule_id", "=", cls.rule.id)], order="id")
+        cls.mine, cls.colleague, cls.pool = cls.env["auto_crm.callback"].search(
+            [("rule_id", "=", cls.rule.id)], order="id"
+        )
         cls.mine.user_id = cls.agent
         cls.colleague.user_id = cls.agent2
 
@@ -36,7 +37,9 @@ class TestCallbackAccess(CallbackCase):
         with self.assertRaises(AccessError):
             self.colleague.with_user(self.agent).read(["name"])
         # An agent outside the team sees none of them.
-        self.assertFalse(self.env["auto_crm.callback"].with_user(self.outsider).search([("rule_id", "=", self.rule.id)]))
+        self.assertFalse(
+            self.env["auto_crm.callback"].with_user(self.outsider).search([("rule_id", "=", self.rule.id)])
+        )
         with self.assertRaises(AccessError):
             self.pool.with_user(self.outsider).action_take()
         # Managers see all.
@@ -82,8 +85,9 @@ class TestCallbackAccess(CallbackCase):
         self.questionnaire.with_user(self.dealer_admin).write({"name": "Renamed"})
 
     def test_multi_company(self):
-        other_rule = self.make_rule(name="Second store rule", company_id=self.other_company.id, team_id=False,
-                                    assignment="manager")
+        other_rule = self.make_rule(
+            name="Second store rule", company_id=self.other_company.id, team_id=False, assignment="manager"
+        )
         other_user = self.other_advisor
         Rule = self.env["auto_crm.callback.rule"]
         self.assertNotIn(other_rule, Rule.with_user(self.manager).search([]))

@@ -65,7 +65,7 @@ class TestCallbackEngine(CallbackCase):
 
     def test_new_vehicle_delivered(self):
         rule = self.make_rule(trigger="vehicle_delivered", delay_days=3, window_days=7)
-        partners, vehicles = self.make_customers(3)
+        _partners, vehicles = self.make_customers(3)
         vehicles[0].write({"sold_here": True, "purchase_date": "2025-03-01"})
         vehicles[1].write({"sold_here": False, "purchase_date": "2025-03-01"})
         vehicles[2].write({"sold_here": True, "purchase_date": "2025-01-01"})
@@ -92,14 +92,20 @@ class TestCallbackEngine(CallbackCase):
         callback.lost_reason_id = self.env.ref("auto_crm.lost_reason_price")
         # The customer comes back, then lapses again: a new win-back call for the new last visit.
         again = self.make_visit(partner_id=lost.partner_id.id, vehicle_id=lost.vehicle_id.id, mileage_in=20000)
-        self.set_visit_dates(again, state="followup", date_reception=self.at("2025-04-01"), date_delivered=self.at("2025-04-01"))
+        self.set_visit_dates(
+            again, state="followup", date_reception=self.at("2025-04-01"), date_delivered=self.at("2025-04-01")
+        )
         with freeze_time("2025-10-01 02:00:00"):
             self.assertEqual(rule._run_engine().created_count, 1)
         self.assertEqual(self.callbacks(rule).visit_id, lost | again)
 
     def test_maintenance_due_by_months_and_by_mileage(self):
-        by_months = self.make_rule(trigger="maintenance_due", maintenance_months=6, maintenance_km=0, delay_days=0, window_days=10)
-        by_km = self.make_rule(trigger="maintenance_due", maintenance_months=0, maintenance_km=5000, delay_days=0, window_days=10)
+        by_months = self.make_rule(
+            trigger="maintenance_due", maintenance_months=6, maintenance_km=0, delay_days=0, window_days=10
+        )
+        by_km = self.make_rule(
+            trigger="maintenance_due", maintenance_months=0, maintenance_km=5000, delay_days=0, window_days=10
+        )
         visit = self.make_delivered_visits(1, self.at("2024-09-03"), mileage_in=10000)
         Odometer = self.env["auto_crm.vehicle.odometer"]
         # The car drives 50 km a day: 10,000 km on 2024-09-03, 13,000 km 60 days later. 15,000 km is
@@ -118,7 +124,7 @@ class TestCallbackEngine(CallbackCase):
     def test_warranty_insurance_and_yearly_period(self):
         warranty = self.make_rule(trigger="warranty_end", days_before=30, window_days=5)
         insurance = self.make_rule(trigger="insurance_expiry", days_before=15, window_days=5)
-        partners, vehicles = self.make_customers(1)
+        _partners, vehicles = self.make_customers(1)
         vehicles.write({"warranty_end_date": "2025-04-03", "insurance_expiry": "2025-03-19"})
         with freeze_time("2025-03-04 02:00:00"):
             self.assertEqual(warranty._run_engine().created_count, 1)
@@ -221,15 +227,23 @@ class TestCallbackEngine(CallbackCase):
 
     def test_callbacks_take_the_store_of_their_source(self):
         rule = self.make_rule()  # group-wide: no store on the rule
-        other_partner = self.env["res.partner"].create({"name": "二店客户", "callback_consent": True, "is_auto_customer": True})
+        other_partner = self.env["res.partner"].create(
+            {"name": "二店客户", "callback_consent": True, "is_auto_customer": True}
+        )
         other_vehicle = self.env["auto_crm.vehicle"].create(
             {"vin": self.make_vin(self.next_vin()), "partner_id": other_partner.id, "company_id": self.other_company.id}
         )
-        visit = self.env["auto_crm.service.visit"].with_company(self.other_company).create(
-            {"partner_id": other_partner.id, "vehicle_id": other_vehicle.id, "company_id": self.other_company.id}
+        visit = (
+            self.env["auto_crm.service.visit"]
+            .with_company(self.other_company)
+            .create(
+                {"partner_id": other_partner.id, "vehicle_id": other_vehicle.id, "company_id": self.other_company.id}
+            )
         )
         self.set_visit_dates(visit, state="followup", date_delivered=self.at("2025-03-01"))
-        store_rule = self.make_rule(name="Store one only", company_id=self.company.id, team_id=False, assignment="manager")
+        store_rule = self.make_rule(
+            name="Store one only", company_id=self.company.id, team_id=False, assignment="manager"
+        )
         with freeze_time("2025-03-04 02:00:00"):
             self.assertEqual(rule._run_engine().created_count, 1)
             self.assertEqual(store_rule._run_engine().created_count, 0)
@@ -244,7 +258,8 @@ class TestCallbackEngine(CallbackCase):
         # A field removed by an upgrade leaves a filter that no longer evaluates; the questionnaire
         # of another rule is deleted by an administrator.
         self.env.cr.execute(
-            "UPDATE auto_crm_callback_rule SET domain = %s WHERE id = %s", ("[('no_such_field', '=', 1)]", bad_domain.id)
+            "UPDATE auto_crm_callback_rule SET domain = %s WHERE id = %s",
+            ("[('no_such_field', '=', 1)]", bad_domain.id),
         )
         bad_domain.invalidate_recordset(["domain"])
         lost_questionnaire.questionnaire_id.unlink()

@@ -55,7 +55,8 @@ class TestCallbackTour(odoo.tests.HttpCase):
         self.start_tour("/odoo", "auto_crm_callback_tour", login=agent.login)
 
         first, second = (
-            env["auto_crm.callback"].search([("rule_id", "=", rule.id), ("visit_id", "=", visit.id)]) for visit in visits
+            env["auto_crm.callback"].search([("rule_id", "=", rule.id), ("visit_id", "=", visit.id)])
+            for visit in visits
         )
         self.assertEqual(first.state, "todo")
         self.assertEqual(first.attempt_ids.outcome, "no_answer")

@@ -86,11 +86,18 @@ class TestComplaintSla(ComplaintCase):
         Policy = self.env["auto_crm.complaint.sla.policy"]
         with self.assertRaises(ValidationError) as caught:
             Policy.create(
-                {"severity": "escalated", "hours_to_acknowledge": 10, "hours_to_resolve": 5, "company_id": self.other_company.id}
+                {
+                    "severity": "escalated",
+                    "hours_to_acknowledge": 10,
+                    "hours_to_resolve": 5,
+                    "company_id": self.other_company.id,
+                }
             )
         self.assertTrue(str(caught.exception).startswith("Hours to Resolve"))
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError), self.env.cr.savepoint():
-            Policy.create({"severity": "general", "hours_to_acknowledge": 1, "hours_to_resolve": 5, "company_id": self.company.id})
+            Policy.create(
+                {"severity": "general", "hours_to_acknowledge": 1, "hours_to_resolve": 5, "company_id": self.company.id}
+            )
 
     def test_sla_state_moves_with_time(self):
         with freeze_time(T0):
@@ -188,7 +195,9 @@ class TestComplaintEscalation(ComplaintCase):
             self.Complaint._cron_escalate_sla()
         self.assertEqual(sorted(self.escalations(late).mapped("kind")), ["acknowledge", "resolve"])
         self.assertEqual(self.escalations(on_time).mapped("kind"), ["resolve"])
-        self.assertEqual(len(self.activities(late, "auto_crm.mail_activity_type_complaint_escalation")), 2 * len(activities))
+        self.assertEqual(
+            len(self.activities(late, "auto_crm.mail_activity_type_complaint_escalation")), 2 * len(activities)
+        )
 
     def test_resolved_archived_and_closed_complaints_are_not_escalated(self):
         with freeze_time(T0):
@@ -453,9 +462,7 @@ class TestComplaintOrigin(ComplaintCase):
             self.Complaint._create_from_origin([{"subject": "No origin", "partner_id": self.customer.id}])
 
     def test_database_refuses_a_second_complaint_for_an_origin(self):
-        self.env.cr.execute(
-            "SELECT indexdef FROM pg_indexes WHERE indexname = 'auto_crm_complaint_origin_uniq'"
-        )
+        self.env.cr.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'auto_crm_complaint_origin_uniq'")
         definition = self.env.cr.fetchone()[0]
         self.assertIn("UNIQUE", definition)
         self.assertIn("WHERE (origin_model IS NOT NULL)", definition)

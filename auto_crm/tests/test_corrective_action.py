@@ -1,5 +1,4 @@
 from datetime import date
-
 from unittest.mock import patch
 
 from freezegun import freeze_time
@@ -83,7 +82,7 @@ class TestCorrectiveAction(AutoCrmCase):
         own.with_user(self.dealer_admin).action_submit()
         with self.assertRaises(UserError) as caught:
             own.with_user(self.dealer_admin).action_approve()
-        self.assertTrue(str(caught.exception).startswith("Owner"))
+        self.assertTrue(str(caught.exception).startswith("Responsible"))
         own.with_user(self.second_admin).action_approve()
         self.assertEqual(own.approved_by_id, self.second_admin)
         # Handing the approved action to its approver would undo the rule.

@@ -10,7 +10,6 @@ from ..models.auto_crm_csi_comparison import saaty_number
 from .common import AutoCrmCase
 
 
-
 @tagged("post_install", "-at_install")
 class TestCsiHierarchy(AutoCrmCase):
     @classmethod

@@ -91,8 +91,7 @@ class TestCsiComputation(CsiReportCase):
     def test_unanswered_leaf_is_renormalised_out_not_zero(self):
         callback = self.answer(self.make_callback("2025-03-05"), greeting=4, overall=4)
         self.assertAlmostEqual(callback.csi, 75.0, places=6)  # not 0.75 * 75 = 56.25
-        callback = self.answer(self.make_callback("2025-03-05"), greeting=None, cleanliness=2, overall=4,
-                               done=False)
+        callback = self.answer(self.make_callback("2025-03-05"), greeting=None, cleanliness=2, overall=4, done=False)
         # greeting left unanswered (made optional): only cleanliness counts, at its full weight
         self.questionnaire.question_ids.filtered(lambda q: q.step == "greeting").required = False
         callback.action_done()
@@ -100,8 +99,13 @@ class TestCsiComputation(CsiReportCase):
 
     def test_leaf_score_is_the_mean_of_its_step_questions(self):
         self.env["auto_crm.question"].create(
-            {"questionnaire_id": self.questionnaire.id, "name": "Greeted by name?", "step": "greeting",
-             "required": False, "sequence": 2}
+            {
+                "questionnaire_id": self.questionnaire.id,
+                "name": "Greeted by name?",
+                "step": "greeting",
+                "required": False,
+                "sequence": 2,
+            }
         )
         callback = self.make_callback("2025-03-05")
         callback.action_start()
@@ -121,7 +125,9 @@ class TestCsiComputation(CsiReportCase):
     def test_store_without_active_hierarchy_has_no_index(self):
         callback = self.answer(
             self.make_callback("2025-03-05", user=self.env.user, company=self.other_company),
-            greeting=5, cleanliness=5, overall=5,
+            greeting=5,
+            cleanliness=5,
+            overall=5,
         )
         self.assertFalse(callback.csi_hierarchy_id)
         self.assertEqual(callback.csi, 0.0)
@@ -183,11 +189,16 @@ class TestMonthlyReport(CsiReportCase):
     def setUpClass(cls):
         super().setUpClass()
         with freeze_time("2025-04-10 08:00:00"):
-            cls.cb1 = cls.answer(cls.make_callback("2025-03-05", issue_tag_ids=[Command.link(cls.tag_waiting.id)]),
-                                 greeting=5, cleanliness=3, overall=4)
+            cls.cb1 = cls.answer(
+                cls.make_callback("2025-03-05", issue_tag_ids=[Command.link(cls.tag_waiting.id)]),
+                greeting=5,
+                cleanliness=3,
+                overall=4,
+            )
             cls.cb2 = cls.answer(
                 cls.make_callback("2025-03-10", issue_tag_ids=[Command.set([cls.tag_waiting.id, cls.tag_price.id])]),
-                greeting=4, overall=2,
+                greeting=4,
+                overall=2,
             )
             cls.cb3 = cls.make_callback("2025-03-12")
             cls.env["auto_crm.callback.attempt"].create({"callback_id": cls.cb3.id, "outcome": "refused"})
@@ -198,8 +209,12 @@ class TestMonthlyReport(CsiReportCase):
             cls.cb6.action_cancel()
             cls.cb7 = cls.answer(cls.make_callback("2025-04-02"), greeting=1, cleanliness=1, overall=1)
             cls.cb8 = cls.answer(cls.make_callback("2025-02-15"), greeting=3, cleanliness=3, overall=3)
-            cls.cb9 = cls.answer(cls.make_callback("2025-03-08", user=cls.env.user, company=cls.other_company),
-                                 greeting=5, cleanliness=5, overall=5)
+            cls.cb9 = cls.answer(
+                cls.make_callback("2025-03-08", user=cls.env.user, company=cls.other_company),
+                greeting=5,
+                cleanliness=5,
+                overall=5,
+            )
         cls.stores = cls.company | cls.other_company
         cls.manager.write({"company_ids": [Command.set(cls.stores.ids)]})
 
@@ -242,8 +257,9 @@ class TestMonthlyReport(CsiReportCase):
         self.assertEqual(per_question["greeting"][1], 3)
         self.assertEqual(per_question["cleanliness"], (4.0, 2))
         self.assertAlmostEqual(per_question["overall"][0], 11 / 3)
-        self.assertEqual([(i["tag"], i["count"]) for i in figures["issues"]],
-                         [(self.tag_waiting, 2), (self.tag_price, 1)])
+        self.assertEqual(
+            [(i["tag"], i["count"]) for i in figures["issues"]], [(self.tag_waiting, 2), (self.tag_price, 1)]
+        )
 
     def test_on_screen_summary(self):
         with Form(self.env(user=self.manager)["auto_crm.callback.report.wizard"]) as form:
@@ -292,13 +308,17 @@ class TestMonthlyReport(CsiReportCase):
         self.assertGreater(summary.column_dimensions["A"].width, 30)
 
         questions = book["Questions"]
-        rows = {questions.cell(r, 1).value: (questions.cell(r, 3).value, questions.cell(r, 4).value)
-                for r in range(2, questions.max_row + 1)}
+        rows = {
+            questions.cell(r, 1).value: (questions.cell(r, 3).value, questions.cell(r, 4).value)
+            for r in range(2, questions.max_row + 1)
+        }
         self.assertAlmostEqual(rows["Greeted?"][0], 14 / 3)
         self.assertEqual(rows["Clean?"], (4.0, 2))
         issues = book["Issues"]
-        self.assertEqual([(issues.cell(r, 1).value, issues.cell(r, 2).value) for r in (2, 3)],
-                         [("Long wait", 2), ("Price unclear", 1)])
+        self.assertEqual(
+            [(issues.cell(r, 1).value, issues.cell(r, 2).value) for r in (2, 3)],
+            [("Long wait", 2), ("Price unclear", 1)],
+        )
         callbacks = book["Callbacks"]
         self.assertEqual(callbacks.max_row, 1 + 6)  # the six due callbacks, the cancelled one left out
         self.assertEqual(callbacks.freeze_panes, "B2")
@@ -320,8 +340,10 @@ class TestMonthlyReport(CsiReportCase):
         self.assertEqual(book.sheetnames, ["Store", "Service Advisor", "Technician", "Brand", "Visit Type", "Agent"])
         sheet = book["Store"]
         header = next(r for r in range(1, 30) if sheet.cell(r, 1).value == "Store" and r > 1)
-        rows = {sheet.cell(r, 1).value: [sheet.cell(r, c).value for c in range(2, 8)]
-                for r in range(header + 1, sheet.max_row + 1)}
+        rows = {
+            sheet.cell(r, 1).value: [sheet.cell(r, c).value for c in range(2, 8)]
+            for r in range(header + 1, sheet.max_row + 1)
+        }
         self.assertEqual(rows[self.company.name][:2], [2, 2])
         self.assertAlmostEqual(rows[self.company.name][2], 81.25)
         self.assertAlmostEqual(rows[self.company.name][3], 50.0)
@@ -331,8 +353,11 @@ class TestMonthlyReport(CsiReportCase):
         agents = book["Agent"]
         header = next(r for r in range(1, 30) if agents.cell(r, 1).value == "Agent" and r > 1)
         self.assertAlmostEqual(
-            next(agents.cell(r, 4).value for r in range(header + 1, agents.max_row + 1)
-                 if agents.cell(r, 1).value == self.agent.name),
+            next(
+                agents.cell(r, 4).value
+                for r in range(header + 1, agents.max_row + 1)
+                if agents.cell(r, 1).value == self.agent.name
+            ),
             81.25,
         )
 
@@ -406,7 +431,7 @@ class TestMonthlyReportQueries(CsiReportCase):
         worked.answer_ids.score = "4"
         worked.action_done()
         self.env["auto_crm.callback.attempt"].create(
-            [{"callback_id": c.id, "outcome": "no_answer"} for c in callbacks[count // 2:]]
+            [{"callback_id": c.id, "outcome": "no_answer"} for c in callbacks[count // 2 :]]
         )
         return callbacks
 

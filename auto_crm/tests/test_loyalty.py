@@ -60,9 +60,9 @@ class TestLoyaltyPoints(LoyaltyCase):
         self.assertEqual(member.points_balance, 100, "nothing half-written")
 
         wizard = Form(
-            self.env["auto_crm.loyalty.points.wizard"].with_user(self.advisor).with_context(
-                default_visit_id=visit.id, default_member_id=member.id, default_operation="redeem"
-            )
+            self.env["auto_crm.loyalty.points.wizard"]
+            .with_user(self.advisor)
+            .with_context(default_visit_id=visit.id, default_member_id=member.id, default_operation="redeem")
         )
         wizard.points = 60
         self.assertEqual(wizard.value, 60)
@@ -127,7 +127,9 @@ class TestLoyaltyPoints(LoyaltyCase):
         with self.assertRaises(UserError):
             entry.sudo().unlink()
         with self.assertRaises(UserError):
-            self.Ledger.with_user(self.dealer_admin).create({"member_id": entry.member_id.id, "kind": "adjust", "points": 5})
+            self.Ledger.with_user(self.dealer_admin).create(
+                {"member_id": entry.member_id.id, "kind": "adjust", "points": 5}
+            )
         self.assertEqual(entry.points, 100)
         # A manager corrects by reversing.
         entry.with_user(self.manager).action_reverse()

@@ -22,15 +22,17 @@ class TestRetention(LoyaltyCase):
         self.env.flush_all()
         Report = self.env["auto_crm.retention.report"]
         domain = [("company_id", "=", self.company.id), ("vehicle_id", "in", [c.id for c in cars.values()])]
-        july = Report.search(domain + [("month", "=", "2025-07-01")])
+        july = Report.search([*domain, ("month", "=", "2025-07-01")])
         self.assertEqual(set(july.vehicle_id.mapped("plate")), {"粤B·R201", "粤B·R202", "粤B·R203"})
         [(due, returned, rate)] = Report._read_group(
-            domain + [("month", "=", "2025-07-01")], [], ["due_count:sum", "returned_count:sum", "retention_rate:avg"]
+            [*domain, ("month", "=", "2025-07-01")], [], ["due_count:sum", "returned_count:sum", "retention_rate:avg"]
         )
         self.assertEqual((due, returned), (3, 2))
         self.assertAlmostEqual(rate, 200 / 3, places=2)
-        october = Report.search(domain + [("month", "=", "2025-10-01")])
+        october = Report.search([*domain, ("month", "=", "2025-10-01")])
         self.assertEqual(october.vehicle_id, cars["D"])
         self.assertEqual(october.returned_count, 0)
         # Another store does not see this store's retention.
-        self.assertFalse(Report.with_user(self.other_advisor).search([("vehicle_id", "in", [c.id for c in cars.values()])]))
+        self.assertFalse(
+            Report.with_user(self.other_advisor).search([("vehicle_id", "in", [c.id for c in cars.values()])])
+        )

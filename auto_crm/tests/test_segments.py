@@ -21,7 +21,9 @@ class TestSegments(LoyaltyCase):
 
     def customer_with_car(self, name, number, **vals):
         partner = self.env["res.partner"].create({"name": name, "is_auto_customer": True, **vals})
-        vehicle = self.env["auto_crm.vehicle"].create({"vin": self.make_vin(700000 + number), "partner_id": partner.id, "plate": f"粤B·S{number:04d}"})
+        vehicle = self.env["auto_crm.vehicle"].create(
+            {"vin": self.make_vin(700000 + number), "partner_id": partner.id, "plate": f"粤B·S{number:04d}"}
+        )
         return partner, vehicle
 
     def test_value_grade_and_lifecycle_stage(self):
@@ -96,23 +98,43 @@ class TestSegments(LoyaltyCase):
         ]
         for (confidence, need, power), grade in cases:
             with self.subTest(flags=(confidence, need, power)):
-                partner.write({"prospect_confidence": confidence, "prospect_need": need, "prospect_purchasing_power": power})
+                partner.write(
+                    {"prospect_confidence": confidence, "prospect_need": need, "prospect_purchasing_power": power}
+                )
                 self.assertEqual(partner.prospect_grade, grade)
         self.assertEqual(
-            self.env["res.partner"].search_count([("id", "=", partner.id), ("prospect_grade", "=", False)]), 1, "stored, searchable"
+            self.env["res.partner"].search_count([("id", "=", partner.id), ("prospect_grade", "=", False)]),
+            1,
+            "stored, searchable",
         )
 
     def test_completeness_standard_and_archive_confirmation(self):
         fields_ = self.env["ir.model.fields"]
         self.program.write(
             {
-                "completeness_partner_field_ids": [Command.set(fields_.search([("model", "=", "res.partner"), ("name", "in", ("mobile", "birthday"))]).ids)],
-                "completeness_vehicle_field_ids": [Command.set(fields_.search([("model", "=", "auto_crm.vehicle"), ("name", "in", ("plate", "purchase_date"))]).ids)],
+                "completeness_partner_field_ids": [
+                    Command.set(
+                        fields_.search([("model", "=", "res.partner"), ("name", "in", ("mobile", "birthday"))]).ids
+                    )
+                ],
+                "completeness_vehicle_field_ids": [
+                    Command.set(
+                        fields_.search(
+                            [("model", "=", "auto_crm.vehicle"), ("name", "in", ("plate", "purchase_date"))]
+                        ).ids
+                    )
+                ],
                 "completeness_archive": True,
             }
         )
-        partner = self.env["res.partner"].with_user(self.agent).create({"name": "资料不全", "is_auto_customer": True, "mobile": "13800000009"})
-        vehicle = self.env["auto_crm.vehicle"].create({"vin": self.make_vin(700120), "partner_id": partner.id, "plate": "粤B·Q0001"})
+        partner = (
+            self.env["res.partner"]
+            .with_user(self.agent)
+            .create({"name": "资料不全", "is_auto_customer": True, "mobile": "13800000009"})
+        )
+        vehicle = self.env["auto_crm.vehicle"].create(
+            {"vin": self.make_vin(700120), "partner_id": partner.id, "plate": "粤B·Q0001"}
+        )
         self.env["res.partner"]._cron_auto_crm_segments()
         self.assertEqual(vehicle.completeness_score, 50)
         # mobile 1 + birthday 0 + archive 0 (created only) + vehicle 50% of 2 fields = 2 of 5
@@ -129,8 +151,15 @@ class TestSegments(LoyaltyCase):
         partner.birthday = False
         self.env["res.partner"]._cron_auto_crm_segments()
         action = self.env.ref("auto_crm.res_partner_action_auto_completeness")
-        groups = self.env["res.partner"].with_user(self.manager).read_group(
-            [("id", "=", partner.id), ("completeness_score", "<", 100)], ["completeness_score:avg"], ["archive_created_by_id", "auto_segment_company_id"], lazy=False
+        groups = (
+            self.env["res.partner"]
+            .with_user(self.manager)
+            .read_group(
+                [("id", "=", partner.id), ("completeness_score", "<", 100)],
+                ["completeness_score:avg"],
+                ["archive_created_by_id", "auto_segment_company_id"],
+                lazy=False,
+            )
         )
         self.assertEqual(groups[0]["archive_created_by_id"][0], self.agent.id)
         self.assertEqual(groups[0]["auto_segment_company_id"][0], self.company.id)

@@ -86,7 +86,9 @@ class TestServiceVisit(AutoCrmCase):
             visit.action_receive()
         self.assertIn("Mileage In", str(caught.exception))
         self.assertEqual(visit.state, "appointment")
-        self.env["auto_crm.vehicle.odometer"].create({"vehicle_id": self.vehicle.id, "date": "2020-01-01", "value": 50000})
+        self.env["auto_crm.vehicle.odometer"].create(
+            {"vehicle_id": self.vehicle.id, "date": "2020-01-01", "value": 50000}
+        )
         visit.mileage_in = 40000
         with self.assertRaises(ValidationError):
             visit.action_receive()
@@ -174,9 +176,7 @@ class TestServiceVisit(AutoCrmCase):
 
     def test_kanban_shows_all_six_columns(self):
         self.make_visit()
-        groups = self.env["auto_crm.service.visit"].read_group(
-            [("id", "=", 0)], ["state"], ["state"], lazy=False
-        )
+        groups = self.env["auto_crm.service.visit"].read_group([("id", "=", 0)], ["state"], ["state"], lazy=False)
         self.assertFalse(groups)
         web_groups = self.env["auto_crm.service.visit"].web_read_group([("id", "=", 0)], ["state"], ["state"])
         self.assertEqual(

@@ -24,8 +24,10 @@ class TestVehicle(AutoCrmCase):
             with self.subTest(label), self.assertRaises(ValidationError) as caught:
                 self.env["auto_crm.vehicle"].create({"vin": bad})
             self.assertIn("VIN", str(caught.exception))
-            self.assertIn({"short": "17 characters", "letter O": "I, O and Q", "check digit": "position 9"}[label],
-                          str(caught.exception))
+            self.assertIn(
+                {"short": "17 characters", "letter O": "I, O and Q", "check digit": "position 9"}[label],
+                str(caught.exception),
+            )
 
     def test_known_vin_check_digit(self):
         # The textbook example of a valid North American VIN.
@@ -43,9 +45,7 @@ class TestVehicle(AutoCrmCase):
             self.vehicle.action_unarchive()
 
     def test_vin_unique_index_backs_the_rule(self):
-        self.env.cr.execute(
-            "SELECT indexdef FROM pg_indexes WHERE indexname = 'auto_crm_vehicle_vin_active_uniq'"
-        )
+        self.env.cr.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'auto_crm_vehicle_vin_active_uniq'")
         self.assertIn("WHERE active", self.env.cr.fetchone()[0])
 
     def test_plate_upper_and_brand_from_model(self):
@@ -97,9 +97,15 @@ class TestVehicle(AutoCrmCase):
     def test_segments(self):
         Vehicle = self.env["auto_crm.vehicle"]
         with freeze_time("2026-06-01"):
-            young = Vehicle.create({"vin": self.make_vin(10), "purchase_date": "2024-01-01", "warranty_end_date": "2027-01-01"})
-            expired = Vehicle.create({"vin": self.make_vin(11), "purchase_date": "2022-01-01", "warranty_end_date": "2025-01-01"})
-            old = Vehicle.create({"vin": self.make_vin(12), "purchase_date": "2019-01-01", "warranty_end_date": "2030-01-01"})
+            young = Vehicle.create(
+                {"vin": self.make_vin(10), "purchase_date": "2024-01-01", "warranty_end_date": "2027-01-01"}
+            )
+            expired = Vehicle.create(
+                {"vin": self.make_vin(11), "purchase_date": "2022-01-01", "warranty_end_date": "2025-01-01"}
+            )
+            old = Vehicle.create(
+                {"vin": self.make_vin(12), "purchase_date": "2019-01-01", "warranty_end_date": "2030-01-01"}
+            )
             unknown = Vehicle.create({"vin": self.make_vin(13)})
             self.assertEqual(young.segment, "in_warranty")
             self.assertEqual(expired.segment, "out_of_warranty")

@@ -85,8 +85,10 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         forbidden = self.company_ids - self.env.user.company_ids
         if forbidden:
             raise AccessError(
-                _("Stores: you do not work for %s; the report covers your stores only.",
-                  ", ".join(forbidden.mapped("name")))
+                _(
+                    "Stores: you do not work for %s; the report covers your stores only.",
+                    ", ".join(forbidden.mapped("name")),
+                )
             )
 
     def _base_domain(self, start, stop):
@@ -110,8 +112,17 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         done = [*domain, ("state", "=", "done")]
         stores = self.company_ids.sorted(lambda c: (c.sequence, c.name))
         rows = {
-            company: {"due": 0, "executed": 0, "successful": 0, "overall_sum": 0.0, "overall_count": 0,
-                      "csi_sum": 0.0, "csi_count": 0, "previous_csi_sum": 0.0, "previous_csi_count": 0}
+            company: {
+                "due": 0,
+                "executed": 0,
+                "successful": 0,
+                "overall_sum": 0.0,
+                "overall_count": 0,
+                "csi_sum": 0.0,
+                "csi_count": 0,
+                "previous_csi_sum": 0.0,
+                "previous_csi_count": 0,
+            }
             for company in stores
         }
         # 1. due and successful per store
@@ -144,8 +155,14 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
                 ["score_value:sum", "__count"],
             )
         ]
-        questions.sort(key=lambda q: (q["question"].questionnaire_id.sequence, q["question"].questionnaire_id.id,
-                                      q["question"].sequence, q["question"].id))
+        questions.sort(
+            key=lambda q: (
+                q["question"].questionnaire_id.sequence,
+                q["question"].questionnaire_id.id,
+                q["question"].sequence,
+                q["question"].id,
+            )
+        )
         # 6. the issues raised most
         issues = [
             {"tag": tag, "count": count}
@@ -196,8 +213,10 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             _("Successful: due callbacks done - the customer was reached and answered."),
             _("Satisfaction with the last visit: mean overall score (1 to 5) of the successful callbacks."),
             _("Satisfaction per question: mean score (1 to 5) of the answers of the successful callbacks."),
-            _("CSI: mean satisfaction index (0 to 100, AHP weights) of the successful callbacks; change in "
-              "points from the previous month."),
+            _(
+                "CSI: mean satisfaction index (0 to 100, AHP weights) of the successful callbacks; change in "
+                "points from the previous month."
+            ),
         ]
 
     # ------------------------------------------------------------------ on screen
@@ -221,15 +240,33 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         return "-" if value is None else pattern.format(value)
 
     def _render_html(self, figures):
-        headers = [_("Store"), _("Due"), _("Executed"), _("Executed %"), _("Successful"), _("Successful %"),
-                   _("Satisfaction (1-5)"), _("CSI"), _("Previous CSI"), _("CSI Change")]
+        headers = [
+            _("Store"),
+            _("Due"),
+            _("Executed"),
+            _("Executed %"),
+            _("Successful"),
+            _("Successful %"),
+            _("Satisfaction (1-5)"),
+            _("CSI"),
+            _("Previous CSI"),
+            _("CSI Change"),
+        ]
         head = Markup("").join(Markup("<th>%s</th>") % h for h in headers)
 
         def row(line, bold=False):
-            cells = [line["label"], line["due"], line["executed"], self._fmt(line["executed_rate"] * 100, "{:.1f} %"),
-                     line["successful"], self._fmt(line["successful_rate"] * 100, "{:.1f} %"),
-                     self._fmt(line["overall"], "{:.2f}"), self._fmt(line["csi"]), self._fmt(line["previous_csi"]),
-                     self._fmt(line["csi_change"], "{:+.1f}")]
+            cells = [
+                line["label"],
+                line["due"],
+                line["executed"],
+                self._fmt(line["executed_rate"] * 100, "{:.1f} %"),
+                line["successful"],
+                self._fmt(line["successful_rate"] * 100, "{:.1f} %"),
+                self._fmt(line["overall"], "{:.2f}"),
+                self._fmt(line["csi"]),
+                self._fmt(line["previous_csi"]),
+                self._fmt(line["csi_change"], "{:+.1f}"),
+            ]
             tag = Markup("<th>%s</th>") if bold else Markup("<td>%s</td>")
             return Markup("<tr>%s</tr>") % Markup("").join(tag % c for c in cells)
 
@@ -312,8 +349,11 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         sheet.write(2, 0, _("Stores"), formats["label"])
         sheet.write(2, 1, ", ".join(self.company_ids.sorted(lambda c: (c.sequence, c.name)).mapped("name")))
         sheet.write(3, 0, _("Generated"), formats["label"])
-        sheet.write(3, 1, _("%(date)s by %(user)s", date=fields.Datetime.to_string(fields.Datetime.now()),
-                             user=self.env.user.name))
+        sheet.write(
+            3,
+            1,
+            _("%(date)s by %(user)s", date=fields.Datetime.to_string(fields.Datetime.now()), user=self.env.user.name),
+        )
         row = 4
         if self.own_only:
             sheet.write(row, 0, _("Scope"), formats["label"])
@@ -338,11 +378,21 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
 
         # Summary
         sheet = workbook.add_worksheet(_("Summary"))
-        row = self._write_header_block(sheet, formats, _("Monthly Callback Report"), figures["start"],
-                                       self._definitions())
-        headers = [_("Store"), _("Due"), _("Executed"), _("Executed %"), _("Successful"), _("Successful %"),
-                   _("Satisfaction with the Last Visit (1-5)"), _("CSI (0-100)"), _("Previous Month CSI"),
-                   _("CSI Change (points)")]
+        row = self._write_header_block(
+            sheet, formats, _("Monthly Callback Report"), figures["start"], self._definitions()
+        )
+        headers = [
+            _("Store"),
+            _("Due"),
+            _("Executed"),
+            _("Executed %"),
+            _("Successful"),
+            _("Successful %"),
+            _("Satisfaction with the Last Visit (1-5)"),
+            _("CSI (0-100)"),
+            _("Previous Month CSI"),
+            _("CSI Change (points)"),
+        ]
         sheet.write_row(row, 0, headers, formats["header"])
         sheet.freeze_panes(row + 1, 1)
         lines = list(figures["lines"])
@@ -447,15 +497,29 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
 
     def _write_callbacks_sheet(self, workbook, formats, start):
         sheet = workbook.add_worksheet(_("Callbacks"))
-        headers = [_("Callback"), _("Store"), _("Due"), _("Status"), _("Completed On"), _("Customer"),
-                   _("Licence Plate"), _("Service Advisor"), _("Assigned To"), _("Attempts"),
-                   _("Overall Satisfaction"), _("CSI"), _("Index Weights Version"), _("Issues Raised")]
+        headers = [
+            _("Callback"),
+            _("Store"),
+            _("Due"),
+            _("Status"),
+            _("Completed On"),
+            _("Customer"),
+            _("Licence Plate"),
+            _("Service Advisor"),
+            _("Assigned To"),
+            _("Attempts"),
+            _("Overall Satisfaction"),
+            _("CSI"),
+            _("Index Weights Version"),
+            _("Issues Raised"),
+        ]
         sheet.write_row(0, 0, headers, formats["header"])
         sheet.freeze_panes(1, 1)
         states = dict(self.env["auto_crm.callback"]._fields["state"]._description_selection(self.env))
         for r, values in enumerate(self._callback_rows(start), start=1):
-            (name, store, due, state, done, customer, plate, advisor, agent, attempts, overall, csi, version,
-             tags) = values
+            (name, store, due, state, done, customer, plate, advisor, agent, attempts, overall, csi, version, tags) = (
+                values
+            )
             sheet.write_string(r, 0, name or "", formats["text"])
             sheet.write_string(r, 1, store or "", formats["text"])
             sheet.write_datetime(r, 2, fields.Datetime.to_datetime(due), formats["date"])
@@ -509,8 +573,17 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         for field_name in self._CSI_DIMENSIONS:
             field = Report._fields[field_name]
             title = field._description_string(self.env)
-            lines = defaultdict(lambda: {"callbacks": 0, "csi_count": 0, "csi_sum": 0.0, "previous_count": 0,
-                                         "previous_sum": 0.0, "overall_sum": 0.0, "overall_count": 0})
+            lines = defaultdict(
+                lambda: {
+                    "callbacks": 0,
+                    "csi_count": 0,
+                    "csi_sum": 0.0,
+                    "previous_count": 0,
+                    "previous_sum": 0.0,
+                    "overall_sum": 0.0,
+                    "overall_count": 0,
+                }
+            )
             for value, month, callbacks, csi_count, csi_sum, overall_sum, overall_count in Report._read_group(
                 self._csi_domain(previous_start, stop),
                 [field_name, "month:month"],
@@ -534,15 +607,17 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             for label, line in lines.items():
                 csi = _avg(line["csi_sum"], line["csi_count"])
                 previous = _avg(line["previous_sum"], line["previous_count"])
-                rows.append({
-                    "label": label,
-                    "callbacks": line["callbacks"],
-                    "csi_count": line["csi_count"],
-                    "csi": csi,
-                    "overall": _avg(line["overall_sum"], line["overall_count"]),
-                    "previous_csi": previous,
-                    "csi_change": csi - previous if csi is not None and previous is not None else None,
-                })
+                rows.append(
+                    {
+                        "label": label,
+                        "callbacks": line["callbacks"],
+                        "csi_count": line["csi_count"],
+                        "csi": csi,
+                        "overall": _avg(line["overall_sum"], line["overall_count"]),
+                        "previous_csi": previous,
+                        "csi_change": csi - previous if csi is not None and previous is not None else None,
+                    }
+                )
             rows.sort(key=lambda r: (-(r["csi"] if r["csi"] is not None else -1), r["label"]))
             result.append((field_name, title, rows))
         return {"start": start, "dimensions": result}
@@ -553,17 +628,27 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         workbook = xlsxwriter.Workbook(output, {"in_memory": True})
         formats = self._formats(workbook)
         notes = [
-            _("CSI (0-100) = sum of (global AHP weight x score) over the answered leaf criteria / sum of their "
-              "weights; scores 1-5 mapped to 0, 25, 50, 75, 100."),
+            _(
+                "CSI (0-100) = sum of (global AHP weight x score) over the answered leaf criteria / sum of their "
+                "weights; scores 1-5 mapped to 0, 25, 50, 75, 100."
+            ),
             _("Each callback keeps the weights (hierarchy version) it was done with."),
             _("Month: the month the callback was due. Only done callbacks count."),
         ]
-        headers = [None, _("Done Callbacks"), _("With an Index"), _("CSI (0-100)"), _("Previous Month CSI"),
-                   _("CSI Change (points)"), _("Satisfaction with the Last Visit (1-5)")]
+        headers = [
+            None,
+            _("Done Callbacks"),
+            _("With an Index"),
+            _("CSI (0-100)"),
+            _("Previous Month CSI"),
+            _("CSI Change (points)"),
+            _("Satisfaction with the Last Visit (1-5)"),
+        ]
         for _field_name, title, rows in figures["dimensions"]:
             sheet = workbook.add_worksheet(title[:31])
-            row = self._write_header_block(sheet, formats, _("Satisfaction Index by %s", title), figures["start"],
-                                           notes)
+            row = self._write_header_block(
+                sheet, formats, _("Satisfaction Index by %s", title), figures["start"], notes
+            )
             sheet.write_row(row, 0, [title, *headers[1:]], formats["header"])
             sheet.freeze_panes(row + 1, 1)
             for r, line in enumerate(rows, start=row + 1):

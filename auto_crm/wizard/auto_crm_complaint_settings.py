@@ -25,8 +25,7 @@ class AutoCrmComplaintSettings(models.TransientModel):
         compute="_compute_from_company",
         store=True,
         readonly=False,
-        help="Goodwill customer relations staff may grant on their own; above it an after-sales "
-        "manager approves.",
+        help="Goodwill customer relations staff may grant on their own; above it an after-sales manager approves.",
     )
     callback_score_threshold = fields.Integer(
         string="Complaint Score Threshold",
@@ -62,11 +61,15 @@ class AutoCrmComplaintSettings(models.TransientModel):
                     "complaint_callback_score_threshold": settings.callback_score_threshold,
                 }
             )
-        return {"type": "ir.actions.client", "tag": "display_notification", "params": {
-            "type": "success",
-            "message": _("Complaint settings saved."),
-            "next": {"type": "ir.actions.act_window_close"},
-        }}
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _("Complaint settings saved."),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
 
     def action_open_sla_policies(self):
         return self.env["ir.actions.act_window"]._for_xml_id("auto_crm.auto_crm_complaint_sla_policy_action")

@@ -6,13 +6,17 @@ class AutoCrmLoyaltyPointsWizard(models.TransientModel):
     _name = "auto_crm.loyalty.points.wizard"
     _description = "Redeem or Adjust Loyalty Points"
 
-    operation = fields.Selection([("redeem", "Redeem against a visit"), ("adjust", "Manager adjustment")], required=True, default="redeem")
+    operation = fields.Selection(
+        [("redeem", "Redeem against a visit"), ("adjust", "Manager adjustment")], required=True, default="redeem"
+    )
     member_id = fields.Many2one("auto_crm.loyalty.member", string="Member", required=True)
     visit_id = fields.Many2one("auto_crm.service.visit", string="Service Visit")
     points_balance = fields.Integer(related="member_id.points_balance", string="Points Available")
     currency_id = fields.Many2one(related="member_id.currency_id")
     amount_due = fields.Monetary(related="visit_id.amount_due")
-    points = fields.Integer(required=True, help="Redeem: points to use. Adjustment: points to add, or a negative number to take.")
+    points = fields.Integer(
+        required=True, help="Redeem: points to use. Adjustment: points to add, or a negative number to take."
+    )
     value = fields.Monetary(compute="_compute_value", string="Worth")
     reason = fields.Char(help="Required for adjustments: why the points are changed.")
 
@@ -27,7 +31,9 @@ class AutoCrmLoyaltyPointsWizard(models.TransientModel):
             if not self.visit_id:
                 raise UserError(_("Service Visit: points are redeemed against a visit."))
             if self.visit_id.loyalty_member_id != self.member_id:
-                raise UserError(_("Member: the card of %s is not the visit's customer's card.", self.member_id.display_name))
+                raise UserError(
+                    _("Member: the card of %s is not the visit's customer's card.", self.member_id.display_name)
+                )
             self.visit_id._loyalty_redeem(self.points)
         else:
             self.member_id.action_adjust(self.points, self.reason)

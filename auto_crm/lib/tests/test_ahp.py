@@ -5,10 +5,9 @@ import math
 import random
 from fractions import Fraction
 
+import ahp
 import numpy as np
 import pytest
-
-import ahp
 from ahp import AhpError, analyse, matrix_from_upper, most_inconsistent_pair
 
 # Saaty's scale and its reciprocals, the values an admin can pick.
@@ -82,9 +81,7 @@ def test_three_by_three_example():
     assert result.weights == pytest.approx([g / sum(geometric) for g in geometric], abs=1e-12)
 
 
-@pytest.mark.parametrize(
-    "weights", [[0.5, 0.3, 0.2], [0.4, 0.3, 0.2, 0.1], [1 / 15] * 15, [8, 4, 2, 1]]
-)
+@pytest.mark.parametrize("weights", [[0.5, 0.3, 0.2], [0.4, 0.3, 0.2, 0.1], [1 / 15] * 15, [8, 4, 2, 1]])
 def test_consistent_matrix_gives_its_weights(weights):
     result = analyse(consistent_matrix(weights))
     n = len(weights)
@@ -114,9 +111,7 @@ def test_agrees_with_numpy(n, seed):
 
 
 def test_random_index_table():
-    assert ahp.RANDOM_INDEX == (
-        0, 0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49, 1.51, 1.48, 1.56, 1.57, 1.59
-    )
+    assert ahp.RANDOM_INDEX == (0, 0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49, 1.51, 1.48, 1.56, 1.57, 1.59)
 
 
 # ------------------------------------------------------------------- small matrices
@@ -227,8 +222,7 @@ def test_refuses_when_power_iteration_does_not_converge(monkeypatch):
 
 @pytest.mark.parametrize(
     ("planted", "value"),
-    [((1, 3), 1 / 4), ((0, 3), 1 / 8), ((0, 2), 1 / 4), ((1, 2), 1 / 6), ((0, 1), 1 / 5),
-     ((2, 3), 1 / 7)],
+    [((1, 3), 1 / 4), ((0, 3), 1 / 8), ((0, 2), 1 / 4), ((1, 2), 1 / 6), ((0, 1), 1 / 5), ((2, 3), 1 / 7)],
 )
 def test_most_inconsistent_pair_finds_the_planted_judgement(planted, value):
     """A consistent 4x4 judgement set (weights 8:4:2:1) with one judgement badly reversed."""

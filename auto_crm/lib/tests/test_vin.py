@@ -1,6 +1,5 @@
-import pytest
-
 import masking
+import pytest
 import vin
 
 
