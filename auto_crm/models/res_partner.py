@@ -59,14 +59,16 @@ class ResPartner(models.Model):
     )
     id_card_number_masked = fields.Char(
         string="ID Card Number (masked)",
+        groups="auto_crm.group_agent",
         compute="_compute_id_card_number_masked",
         inverse="_inverse_id_card_number_masked",
         help="The ID card number with its middle digits hidden. Typing a new number here replaces it.",
     )
-    birthday = fields.Date()
+    # Personal data: only Dealer CRM staff read it (an accountant or a warehouse clerk does not).
+    birthday = fields.Date(groups="auto_crm.group_agent")
     occupation = fields.Char()
     education = fields.Selection(EDUCATION)
-    income_band = fields.Selection(INCOME_BANDS, string="Income Band")
+    income_band = fields.Selection(INCOME_BANDS, string="Income Band", groups="auto_crm.group_agent")
     employer = fields.Char()
     hobbies = fields.Char(help="Interests and hobbies, as the customer describes them.")
     preferred_channel = fields.Selection(CONTACT_CHANNELS, string="Preferred Contact Channel")

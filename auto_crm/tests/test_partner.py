@@ -49,6 +49,15 @@ class TestPartnerArchive(AutoCrmCase):
             partner.with_user(self.advisor).read(["id_card_number"])
         self.assertEqual(partner.with_user(self.manager).read(["id_card_number"])[0]["id_card_number"], VALID_ID)
 
+    def test_personal_data_hidden_from_other_staff(self):
+        partner = self.env["res.partner"].create(
+            {"name": "李四", "id_card_number": VALID_ID, "birthday": "1949-12-31", "income_band": "gt50k"}
+        )
+        for field in ("id_card_number", "id_card_number_masked", "birthday", "income_band"):
+            with self.subTest(field=field), self.assertRaises(AccessError):
+                partner.with_user(self.group_user).read([field])
+        self.assertEqual(str(partner.with_user(self.agent).birthday), "1949-12-31")
+
     def test_agent_can_enter_but_not_read_id_number(self):
         partner = self.env["res.partner"].with_user(self.agent).create({"name": "王五"})
         partner.id_card_number_masked = VALID_ID
