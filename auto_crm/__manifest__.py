@@ -62,5 +62,4 @@
         ],
     },
     "application": True,
-    "installable": True,
 }

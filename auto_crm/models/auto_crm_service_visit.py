@@ -288,15 +288,17 @@ class AutoCrmServiceVisit(models.Model):
             return
         now = fields.Datetime.now()
         field = STATE_DATES.get(state)
+        # These writes carry no state, so write() applies them without the transition guard and
+        # every override of write (tracking, other features) still sees them.
         if field:
-            super().write({field: now})
+            self.write({field: now})
         if state == "reception":
             self._record_odometer()
         if state == "appointment":
-            super().write({"date_cancel": False, "cancel_reason": False})
+            self.write({"date_cancel": False, "cancel_reason": False})
         if state == "delivery":
             # Back from follow-up: the car is no longer counted as delivered.
-            super(AutoCrmServiceVisit, self.filtered("date_delivered")).write({"date_delivered": False})
+            self.filtered("date_delivered").write({"date_delivered": False})
 
     def _record_odometer(self):
         Odometer = self.env["auto_crm.vehicle.odometer"].sudo()
@@ -310,7 +312,7 @@ class AutoCrmServiceVisit(models.Model):
                     "visit_id": visit.id,
                 }
             )
-            super(AutoCrmServiceVisit, visit).write({"odometer_reading_id": reading.id})
+            visit.write({"odometer_reading_id": reading.id})
 
     def action_receive(self):
         self.write({"state": "reception"})
