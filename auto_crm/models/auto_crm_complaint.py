@@ -372,6 +372,14 @@ class AutoCrmComplaint(models.Model):
         return complaints
 
     def write(self, vals):
+        if "goodwill_approved_by_id" in vals and not self.env.su:
+            raise UserError(_("Goodwill Approved By: only the Approve Goodwill button of a manager sets it."))
+        if "state" in vals and len(vals) > 1 and "goodwill_amount" in vals:
+            # The amount first, so the stage guard sees whether it now needs a manager's approval.
+            rest = dict(vals)
+            state = rest.pop("state")
+            self.write(rest)
+            return self.write({"state": state})
         new_state = vals.get("state")
         moving = self.filtered(lambda c: c.state != new_state) if new_state else self.browse()
         for complaint in moving:
@@ -401,7 +409,8 @@ class AutoCrmComplaint(models.Model):
     def _attach_evidence(self):
         """Files uploaded in the evidence field belong to the complaint (so its readers read them)."""
         for complaint in self:
-            loose = complaint.evidence_ids.filtered(lambda a: not a.res_id or a.res_model != self._name)
+            # Only files not yet attached to any record: another record's file is never taken over.
+            loose = complaint.evidence_ids.filtered(lambda a: not a.res_id and a.res_model in (False, self._name))
             loose.sudo().write({"res_model": self._name, "res_id": complaint.id})
 
     @api.model

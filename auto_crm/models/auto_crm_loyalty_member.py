@@ -246,8 +246,9 @@ class AutoCrmLoyaltyMember(models.Model):
             ]
         )
 
-    def action_redeem(self, points, visit=None, reason=None):
-        """Redeem points (against a visit when given). Refused clearly above the balance."""
+    def _redeem(self, points, visit=None, reason=None):
+        """Redeem points (against a visit when given). Refused clearly above the balance.
+        Private: callers check the user's rights (see the visit's ``_loyalty_redeem``)."""
         self.ensure_one()
         if points <= 0:
             raise UserError(_("Points: redeem at least one point."))
@@ -269,6 +270,8 @@ class AutoCrmLoyaltyMember(models.Model):
         self.ensure_one()
         if not self.env.user.has_group("auto_crm.group_manager"):
             raise UserError(_("Points: only after-sales managers adjust points by hand."))
+        # The manager's own rights on this member (its store) decide, not the ledger's sudo.
+        self.check_access("write")
         if not (reason or "").strip():
             raise UserError(_("Reason: say why the points of %s are adjusted.", self.display_name))
         if not points:

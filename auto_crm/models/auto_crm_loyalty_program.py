@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 TIER_BASIS = [
     ("points", "Points earned"),
@@ -234,6 +234,8 @@ class AutoCrmLoyaltyProgram(models.Model):
         return action
 
     def action_run_nightly(self):
+        if not self.env.user.has_group("auto_crm.group_admin"):
+            raise AccessError(_("Only dealer administrators can run the nightly computation by hand."))
         self.env["res.partner"]._cron_auto_crm_segments()
         self.env["auto_crm.loyalty.member"]._cron_loyalty_nightly()
         return True

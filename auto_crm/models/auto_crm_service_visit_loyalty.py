@@ -96,6 +96,7 @@ class AutoCrmServiceVisit(models.Model):
         self.ensure_one()
         if not self.env.user.has_group("auto_crm.group_advisor"):
             raise UserError(_("Points: only service advisors and managers redeem points against a visit."))
+        self.check_access("write")
         if self.state not in REDEEMABLE_STATES:
             raise UserError(
                 _("Points: points are redeemed before %s is delivered, and never on a cancelled visit.", self.name)
@@ -117,7 +118,7 @@ class AutoCrmServiceVisit(models.Model):
                     visit=self.name,
                 )
             )
-        entry = member.sudo().action_redeem(points, visit=self, reason=_("Redeemed on %s", self.name))
+        entry = member.sudo()._redeem(points, visit=self, reason=_("Redeemed on %s", self.name))
         self.invalidate_recordset(
             ["loyalty_points_redeemed", "loyalty_redeemed_value", "amount_due", "is_settled", "loyalty_points_balance"]
         )

@@ -35,6 +35,14 @@ CONTACT_CHANNELS = [
     ("visit", "On-site visit"),
     ("online", "Online chat"),
 ]
+#: Written only by the archive confirmation buttons.
+ARCHIVE_FIELDS = {
+    "archive_state",
+    "archive_verified_by_id",
+    "archive_verified_date",
+    "archive_filed_by_id",
+    "archive_filed_date",
+}
 ARCHIVE_STATES = [
     ("draft", "Created"),
     ("verified", "Verified"),
@@ -67,9 +75,9 @@ class ResPartner(models.Model):
     # Personal data: only Dealer CRM staff read it (an accountant or a warehouse clerk does not).
     birthday = fields.Date(groups="auto_crm.group_agent")
     occupation = fields.Char()
-    education = fields.Selection(EDUCATION)
+    education = fields.Selection(EDUCATION, groups="auto_crm.group_agent")
     income_band = fields.Selection(INCOME_BANDS, string="Income Band", groups="auto_crm.group_agent")
-    employer = fields.Char()
+    employer = fields.Char(groups="auto_crm.group_agent")
     hobbies = fields.Char(help="Interests and hobbies, as the customer describes them.")
     preferred_channel = fields.Selection(CONTACT_CHANNELS, string="Preferred Contact Channel")
     callback_consent = fields.Boolean(
@@ -85,7 +93,7 @@ class ResPartner(models.Model):
     )
     do_not_disturb_date = fields.Date(string="Do Not Disturb Since", tracking=True)
     do_not_disturb_reason = fields.Char(string="Do Not Disturb Reason", tracking=True)
-    payment_habit = fields.Char(string="Payment Habits")
+    payment_habit = fields.Char(string="Payment Habits", groups="auto_crm.group_agent")
     customer_manager_id = fields.Many2one(
         "res.users",
         string="Customer Manager",
@@ -121,13 +129,13 @@ class ResPartner(models.Model):
     archive_filed_by_id = fields.Many2one("res.users", string="Filed By", copy=False, readonly=True)
     archive_filed_date = fields.Datetime(string="Filed On", copy=False, readonly=True)
 
-    _sql_constraints = [
-        (
-            "auto_crm_id_card_number_uniq",
-            "unique(id_card_number, company_id)",
-            "Another customer of this company already has this ID card number.",
-        ),
-    ]
+    def init(self):
+        # One person, one ID number: unique per company, and among contacts shared by all
+        # companies (NULL company), which a plain UNIQUE constraint would let through.
+        self.env.cr.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS res_partner_auto_crm_id_card_number_uniq "
+            "ON res_partner (id_card_number, COALESCE(company_id, 0)) WHERE id_card_number IS NOT NULL"
+        )
 
     # ------------------------------------------------------------------ ID card number
     @api.depends_context("uid")
@@ -141,6 +149,8 @@ class ResPartner(models.Model):
             if "*" in value:
                 # The masked value was sent back unchanged: keep the stored number.
                 continue
+            if not value and partner.sudo().id_card_number and not self.env.user.has_group("auto_crm.group_manager"):
+                raise UserError(_("ID Card Number: only after-sales managers can remove a recorded number."))
             partner.sudo().id_card_number = value or False
 
     @api.model
@@ -170,12 +180,27 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        today = fields.Date.context_today(self)
         for vals in vals_list:
+            if not self.env.su and any(
+                vals.get(name) and not (name == "archive_state" and vals[name] == "draft") for name in ARCHIVE_FIELDS
+            ):
+                raise UserError(
+                    _("Archive Status: a new archive starts as created; verify and file it with its buttons.")
+                )
             if vals.get("id_card_number"):
                 vals["id_card_number"] = self._auto_crm_clean_id_card_number(vals["id_card_number"])
+            if vals.get("callback_consent") and not vals.get("callback_consent_date"):
+                vals["callback_consent_date"] = today
+            if vals.get("do_not_disturb") and not vals.get("do_not_disturb_date"):
+                vals["do_not_disturb_date"] = today
         return super().create(vals_list)
 
     def write(self, vals):
+        if ARCHIVE_FIELDS & set(vals) and not self.env.su:
+            raise UserError(
+                _("Archive Status: the archive is verified and filed with its buttons, by different people.")
+            )
         if vals.get("id_card_number"):
             vals = dict(vals, id_card_number=self._auto_crm_clean_id_card_number(vals["id_card_number"]))
         if "do_not_disturb" in vals and vals["do_not_disturb"] and "do_not_disturb_date" not in vals:
@@ -238,7 +263,8 @@ class ResPartner(models.Model):
                         partner.display_name,
                     )
                 )
-        self.write(
+        # The checks above are the rule; the fields themselves are closed to plain writes.
+        self.sudo().write(
             {
                 "archive_state": "verified",
                 "archive_verified_by_id": self.env.user.id,
@@ -260,7 +286,8 @@ class ResPartner(models.Model):
                         partner.display_name,
                     )
                 )
-        self.write(
+        # The checks above are the rule; the fields themselves are closed to plain writes.
+        self.sudo().write(
             {
                 "archive_state": "confirmed",
                 "archive_filed_by_id": self.env.user.id,
@@ -271,7 +298,8 @@ class ResPartner(models.Model):
     def action_archive_reset(self):
         if not self.env.user.has_group("auto_crm.group_manager"):
             raise AccessError(_("Archive Status: only after-sales managers can reset an archive confirmation."))
-        self.write(
+        # The checks above are the rule; the fields themselves are closed to plain writes.
+        self.sudo().write(
             {
                 "archive_state": "draft",
                 "archive_verified_by_id": False,

@@ -68,6 +68,7 @@ class ResPartner(models.Model):
     value_grade = fields.Selection(
         GRADES,
         string="Value Grade",
+        groups="auto_crm.group_agent",
         readonly=True,
         index=True,
         copy=False,
@@ -105,7 +106,11 @@ class ResPartner(models.Model):
         "fields and the archive confirmation), computed nightly.",
     )
     spend_12m = fields.Monetary(
-        string="Spend (12 months)", readonly=True, copy=False, currency_field="auto_segment_currency_id"
+        string="Spend (12 months)",
+        readonly=True,
+        copy=False,
+        currency_field="auto_segment_currency_id",
+        groups="auto_crm.group_agent",
     )
     visits_12m = fields.Integer(string="Visits (12 months)", readonly=True, copy=False)
     auto_segment_company_id = fields.Many2one(

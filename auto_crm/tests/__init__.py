@@ -17,4 +17,5 @@ from . import test_corrective_action
 from . import test_complaint_tour
 from . import test_complaint_loop
 from . import test_csi_report
+from . import test_security_review
 from . import test_i18n
