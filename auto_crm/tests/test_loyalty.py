@@ -157,7 +157,7 @@ class TestLoyaltyPoints(LoyaltyCase):
         with freeze_time("2024-01-10"):
             manager_member.action_adjust(100, "Old points")
         with freeze_time("2024-06-01"):
-            member.action_redeem(30)
+            member._redeem(30)
         with freeze_time("2025-03-01"):
             manager_member.action_adjust(50, "New points")
         with freeze_time("2025-02-01"):
