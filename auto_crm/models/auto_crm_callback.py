@@ -18,6 +18,7 @@ CLOSE_REASONS = [
     ("wrong_number", "Wrong number"),
     ("expired", "Window passed"),
     ("do_not_disturb", "Customer asked not to be disturbed"),
+    ("no_consent", "Customer withdrew consent"),
     ("duplicate", "Duplicate"),
     ("other", "Other"),
 ]
@@ -190,9 +191,11 @@ class AutoCrmCallback(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            if vals.get("partner_id") and not vals.get("name"):
+            if vals.get("partner_id"):
                 partner = self.env["res.partner"].browse(vals["partner_id"])
-                vals["name"] = _("Callback: %s", partner.name)
+                partner._auto_crm_check_callable()
+                if not vals.get("name"):
+                    vals["name"] = _("Callback: %s", partner.name)
         return super().create(vals_list)
 
     @api.ondelete(at_uninstall=False)
@@ -304,6 +307,7 @@ class AutoCrmCallback(models.Model):
                 raise UserError(
                     _("Status: only failed, expired or cancelled callbacks can be re-opened (%s).", callback.name)
                 )
+        self.partner_id._auto_crm_check_callable()
         today = fields.Date.context_today(self)
         for callback in self:
             vals = {"state": "todo", "close_reason": False}

@@ -1,4 +1,5 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 
 class ResPartner(models.Model):
@@ -19,7 +20,29 @@ class ResPartner(models.Model):
         if vals.get("do_not_disturb"):
             # Nobody who said "don't call me" is called: their open callbacks are cancelled at once.
             self.env["auto_crm.callback"].sudo()._cancel_do_not_disturb(self)
+        if "callback_consent" in vals and not vals["callback_consent"]:
+            # Consent withdrawn: the callbacks the rules planned are called off too.
+            open_planned = (
+                self.env["auto_crm.callback"]
+                .sudo()
+                .search(
+                    [
+                        ("partner_id", "in", self.ids),
+                        ("rule_id", "!=", False),
+                        ("state", "in", ("todo", "in_progress")),
+                    ]
+                )
+            )
+            open_planned.write({"state": "cancel", "close_reason": "no_consent"})
         return result
+
+    def _auto_crm_check_callable(self):
+        """Refuse to plan or re-open a call to a customer who asked not to be disturbed."""
+        for partner in self:
+            if partner.do_not_disturb:
+                raise UserError(
+                    _("Customer: %s asked not to be disturbed; no callback is planned.", partner.display_name)
+                )
 
     @api.model
     def _auto_crm_callback_action(self):

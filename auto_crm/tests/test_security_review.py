@@ -96,3 +96,27 @@ class TestLoyaltyDirectCalls(LoyaltyCase):
         member = self.Member.create({"partner_id": partner.id, "program_id": program.id})
         with self.assertRaises(AccessError):
             member.with_user(self.manager).action_adjust(10, "Gift")
+
+
+@tagged("post_install", "-at_install")
+class TestDoNotDisturbEverywhere(ComplaintCase):
+    def test_no_callback_for_do_not_disturb_customers(self):
+        self.customer.write({"do_not_disturb": True, "do_not_disturb_reason": "Asked on the phone"})
+        with self.assertRaises(UserError) as caught:
+            self.env["auto_crm.callback"].create({"partner_id": self.customer.id})
+        self.assertTrue(str(caught.exception).startswith("Customer"))
+
+    def test_reopen_refused_and_consent_withdrawal_cancels_planned_calls(self):
+        rule = self.env["auto_crm.callback.rule"].create(
+            {"name": "Manual", "trigger": "service_delivered", "assignment": "user", "user_id": self.agent.id}
+        )
+        planned = self.env["auto_crm.callback"].create({"partner_id": self.customer.id, "rule_id": rule.id})
+        by_hand = self.env["auto_crm.callback"].create({"partner_id": self.customer.id})
+        self.customer.callback_consent = False
+        self.assertEqual(planned.state, "cancel")
+        self.assertEqual(planned.close_reason, "no_consent")
+        self.assertEqual(by_hand.state, "todo", "a call the customer asked for is not a planned one")
+        self.customer.write({"do_not_disturb": True, "do_not_disturb_reason": "Moved abroad"})
+        self.assertEqual(by_hand.state, "cancel")
+        with self.assertRaises(UserError):
+            by_hand.with_user(self.manager).action_reset()
