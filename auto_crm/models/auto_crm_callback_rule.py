@@ -610,10 +610,23 @@ class AutoCrmCallbackRule(models.Model):
             in_domain=in_domain,
         )
 
-    def _vehicle_company(self, company):
+    def _shared_source_company(self, company, link):
+        """A source of the rule's store. A shared source (a car or customer with no store, seen by
+        every store of the group) belongs to the store of its latest visit, else to the group's main
+        company: it gets one call, not one per store."""
         if not company:
             return SQL("TRUE")
-        return SQL("(src.company_id = %s OR src.company_id IS NULL)", company)
+        main = self.env.ref("base.main_company", raise_if_not_found=False)
+        return SQL(
+            """COALESCE(src.company_id,
+                        (SELECT visit.company_id FROM auto_crm_service_visit visit
+                          WHERE visit.%(link)s = src.id AND visit.state != 'cancel'
+                          ORDER BY visit.date_appointment DESC, visit.id DESC LIMIT 1),
+                        %(main)s) = %(company)s""",
+            link=SQL.identifier(link),
+            main=main.id if main else None,
+            company=company,
+        )
 
     def _trigger_sql_vehicle_delivered(self, in_domain, offset, ev_low, ev_high, company, **kw):
         return SQL(
@@ -627,7 +640,7 @@ class AutoCrmCallbackRule(models.Model):
             offset=offset,
             ev_low=ev_low,
             ev_high=ev_high,
-            company=self._vehicle_company(company),
+            company=self._shared_source_company(company, "vehicle_id"),
             in_domain=in_domain,
         )
 
@@ -645,7 +658,7 @@ class AutoCrmCallbackRule(models.Model):
             offset=offset,
             ev_low=ev_low,
             ev_high=ev_high,
-            company=self._vehicle_company(company),
+            company=self._shared_source_company(company, "vehicle_id"),
             in_domain=in_domain,
         )
 
@@ -678,7 +691,7 @@ class AutoCrmCallbackRule(models.Model):
             years=years,
             ev_low=ev_low,
             ev_high=ev_high,
-            company=self._vehicle_company(company),
+            company=self._shared_source_company(company, "partner_id"),
             in_domain=in_domain,
         )
 

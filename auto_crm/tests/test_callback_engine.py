@@ -153,6 +153,44 @@ class TestCallbackEngine(CallbackCase):
         self.assertEqual(sorted(callbacks.mapped("source_period")), [2025, 2026])
         self.assertEqual(callbacks.mapped("channel"), ["sms", "sms"])
 
+    def test_shared_customer_called_by_one_store_only(self):
+        """A customer with no store (shared by the group) belongs to the store of their latest visit:
+        the birthday rules of two stores do not both call them."""
+        store_one = self.make_rule(
+            name="Birthday one",
+            trigger="birthday",
+            days_before=0,
+            window_days=2,
+            questionnaire_id=False,
+            company_id=self.company.id,
+        )
+        store_two = self.make_rule(
+            name="Birthday two",
+            trigger="birthday",
+            days_before=0,
+            window_days=2,
+            questionnaire_id=False,
+            company_id=self.other_company.id,
+            team_id=False,
+            assignment="manager",
+        )
+        shared = self.env["res.partner"].create(
+            {"name": "共享客户", "callback_consent": True, "is_auto_customer": True, "birthday": "1988-05-10"}
+        )
+        shared_car = self.env["auto_crm.vehicle"].create(
+            {"vin": self.make_vin(self.next_vin()), "partner_id": shared.id, "company_id": False}
+        )
+        visit = (
+            self.env["auto_crm.service.visit"]
+            .with_company(self.other_company)
+            .create({"partner_id": shared.id, "vehicle_id": shared_car.id, "company_id": self.other_company.id})
+        )
+        self.set_visit_dates(visit, state="followup", date_delivered=self.at("2025-03-01"))
+        with freeze_time("2025-05-10 02:00:00"):
+            self.assertEqual(store_one._run_engine().created_count, 0)
+            self.assertEqual(store_two._run_engine().created_count, 1)
+        self.assertEqual(self.callbacks(store_two).company_id, self.other_company)
+
     def test_complaint_trigger_skipped_without_complaints(self):
         rule = self.make_rule(trigger="complaint_closed", questionnaire_id=False)
         if "auto_crm.complaint" in self.env:
