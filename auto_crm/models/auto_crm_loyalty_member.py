@@ -422,38 +422,44 @@ class AutoCrmLoyaltyMember(models.Model):
         self.env.flush_all()
         posted = 0
         for program in self.env["auto_crm.loyalty.program"].sudo().search([("expiry_months", ">", 0)]):
-            cutoff = today - relativedelta(months=program.expiry_months)
-            self.env.cr.execute(
-                SQL(
-                    """
-                    INSERT INTO auto_crm_loyalty_ledger
-                        (member_id, partner_id, program_id, company_id, date, kind, points, reason, user_id,
-                         create_uid, create_date, write_uid, write_date)
-                    SELECT m.id, m.partner_id, m.program_id, m.company_id, %(today)s, 'expire', -t.expiring,
-                           %(reason)s, %(uid)s, %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
-                      FROM (
-                        SELECT member_id,
-                               LEAST(
-                                 COALESCE(SUM(points) FILTER (WHERE points > 0 AND date < %(cutoff)s), 0)
-                                   + COALESCE(SUM(points) FILTER (WHERE points < 0), 0),
-                                 SUM(points)
-                               ) AS expiring
-                          FROM auto_crm_loyalty_ledger
-                         WHERE program_id = %(program)s
-                         GROUP BY member_id
-                      ) t
-                      JOIN auto_crm_loyalty_member m ON m.id = t.member_id
-                     WHERE t.expiring > 0
-                    ON CONFLICT DO NOTHING
-                    """,
-                    today=today,
-                    cutoff=cutoff,
-                    program=program.id,
-                    uid=self.env.uid,
-                    reason=_("Points earned before %s expired", cutoff),
-                )
-            )
-            posted += self.env.cr.rowcount
+            # One programme's failure is recorded on it and does not stop the others.
+            try:
+                with self.env.cr.savepoint():
+                    cutoff = today - relativedelta(months=program.expiry_months)
+                    self.env.cr.execute(
+                        SQL(
+                            """
+                            INSERT INTO auto_crm_loyalty_ledger
+                                (member_id, partner_id, program_id, company_id, date, kind, points, reason, user_id,
+                                 create_uid, create_date, write_uid, write_date)
+                            SELECT m.id, m.partner_id, m.program_id, m.company_id, %(today)s, 'expire', -t.expiring,
+                                   %(reason)s, %(uid)s, %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
+                              FROM (
+                                SELECT member_id,
+                                       LEAST(
+                                         COALESCE(SUM(points) FILTER (WHERE points > 0 AND date < %(cutoff)s), 0)
+                                           + COALESCE(SUM(points) FILTER (WHERE points < 0), 0),
+                                         SUM(points)
+                                       ) AS expiring
+                                  FROM auto_crm_loyalty_ledger
+                                 WHERE program_id = %(program)s
+                                 GROUP BY member_id
+                              ) t
+                              JOIN auto_crm_loyalty_member m ON m.id = t.member_id
+                             WHERE t.expiring > 0
+                            ON CONFLICT DO NOTHING
+                            """,
+                            today=today,
+                            cutoff=cutoff,
+                            program=program.id,
+                            uid=self.env.uid,
+                            reason=_("Points earned before %s expired", cutoff),
+                        )
+                    )
+                    posted += self.env.cr.rowcount
+            except Exception as error:  # any failure of one store is reported, not raised
+                _logger.warning("Loyalty points expiry failed for programme %s: %s", program.id, error)
+                program.segment_last_error = _("Points expiry: %s", error)
         self.env["auto_crm.loyalty.ledger"].invalidate_model()
         self.invalidate_model(["points_balance"])
         return posted
@@ -461,14 +467,8 @@ class AutoCrmLoyaltyMember(models.Model):
     @api.model
     def _cron_loyalty_nightly(self):
         """Expire points, then evaluate every member's tier, in batches; one bad batch never stops the rest."""
-        try:
-            with self.env.cr.savepoint():
-                self._expire_points()
-        except Exception as error:
-            _logger.warning("Loyalty points expiry failed: %s", error)
-            self.env["auto_crm.loyalty.program"].sudo().search([]).write(
-                {"segment_last_error": _("Points expiry: %s", error)}
-            )
+        # Each programme expires in its own savepoint (see _expire_points).
+        self._expire_points()
         member_ids = self.sudo().search([]).ids
         done = 0
         for start in range(0, len(member_ids), BATCH_SIZE):
