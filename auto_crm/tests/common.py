@@ -68,3 +68,25 @@ class AutoCrmCase(TransactionCase):
                 **vals,
             }
         )
+
+    #: The button that takes a visit out of each stage, in the workshop's order.
+    NEXT_STEP = {
+        "appointment": "action_receive",
+        "reception": "action_start_repair",
+        "repair": "action_request_inspection",
+        "inspection": "action_inspection_pass",
+    }
+
+    def walk_to(self, visit, state, payment_method="cash"):
+        """Take a visit through the real workflow (its buttons, guards included) up to ``state``;
+        reaching follow-up settles and delivers it."""
+        if not visit.mileage_in:
+            visit.mileage_in = 12000
+        while visit.state != state and visit.state in self.NEXT_STEP:
+            getattr(visit, self.NEXT_STEP[visit.state])()
+        if state == "followup" and visit.state == "delivery":
+            visit.payment_method = payment_method
+            visit.action_settle()
+            visit.action_deliver()
+        self.assertEqual(visit.state, state)
+        return visit

@@ -61,13 +61,7 @@ class LoyaltyCase(AutoCrmCase):
             type(self)._mileage += 1000
             visit.mileage_in = self._mileage
             self.add_line(visit, "labour", amount)
-            visit.action_receive()
-            visit.action_start_repair()
-            visit.action_request_inspection()
-            visit.action_inspection_pass()
-            visit.payment_method = payment_method
-            visit.action_settle()
-            visit.action_deliver()
+            self.walk_to(visit, "followup", payment_method=payment_method)
         return visit
 
     def to_settlement(self, amount, vehicle=None):
@@ -75,10 +69,7 @@ class LoyaltyCase(AutoCrmCase):
         type(self)._mileage += 1000
         visit.mileage_in = self._mileage
         self.add_line(visit, "labour", amount)
-        visit.action_receive()
-        visit.action_start_repair()
-        visit.action_request_inspection()
-        visit.action_inspection_pass()
+        self.walk_to(visit, "delivery")
         visit.payment_method = "cash"
         return visit
 

@@ -11,11 +11,7 @@ from .common import AutoCrmCase
 @tagged("post_install", "-at_install")
 class TestServiceVisit(AutoCrmCase):
     def _through_inspection(self, visit):
-        visit.mileage_in = visit.mileage_in or 12000
-        visit.action_receive()
-        visit.action_start_repair()
-        visit.action_request_inspection()
-        return visit
+        return self.walk_to(visit, "inspection")
 
     def test_numbers_per_company(self):
         first = self.make_visit()
