@@ -10,8 +10,6 @@ from . import auto_crm_loyalty_tier
 from . import auto_crm_loyalty_member
 from . import auto_crm_loyalty_ledger
 from . import auto_crm_loyalty_tier_history
-from . import auto_crm_service_visit_loyalty
-from . import res_partner_segment
 from . import auto_crm_csi_hierarchy
 from . import auto_crm_csi_criterion
 from . import auto_crm_csi_comparison
@@ -25,14 +23,9 @@ from . import auto_crm_callback
 from . import auto_crm_callback_attempt
 from . import auto_crm_callback_answer
 from . import auto_crm_callback_run
-from . import res_partner_callback
-
-# complaints and corrective actions (issue 4)
 from . import res_company
 from . import auto_crm_complaint_category
 from . import auto_crm_complaint_sla_policy
 from . import auto_crm_complaint
 from . import auto_crm_complaint_escalation
 from . import auto_crm_corrective_action
-from . import auto_crm_complaint_callback
-from . import auto_crm_callback_csi

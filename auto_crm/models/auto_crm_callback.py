@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 from .res_partner import CONTACT_CHANNELS
 
@@ -278,11 +279,9 @@ class AutoCrmCallback(models.Model):
                     )
                 )
         self.write({"state": "done", "date_done": fields.Datetime.now(), "close_reason": False})
-        self._on_done()
-
-    def _on_done(self):
-        """Called once when callbacks reach done. Empty hook other features override (call super),
-        e.g. to open a complaint after a low score."""
+        # In this order: the index is computed from the answers, then a low score opens a complaint.
+        self._compute_csi_sql()
+        self._open_complaints()
 
     def action_fail(self):
         for callback in self:
@@ -369,3 +368,142 @@ class AutoCrmCallback(models.Model):
         if count:
             self.invalidate_model(["state", "close_reason", "write_uid", "write_date"])
         return count
+
+    # ------------------------------------------------------------------ satisfaction index
+
+    csi = fields.Float(
+        string="Satisfaction Index",
+        readonly=True,
+        copy=False,
+        aggregator="avg",
+        digits=(5, 1),
+        help="Customer satisfaction index (0-100) of the answers, weighted with the AHP weights of "
+        "the store's satisfaction hierarchy active when the callback was done.",
+    )
+    csi_hierarchy_id = fields.Many2one(
+        "auto_crm.csi.hierarchy",
+        string="Index Weights Used",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="restrict",
+        help="The version of the satisfaction hierarchy whose weights gave this index; empty when "
+        "no index could be computed (no active hierarchy, or no scored answer).",
+    )
+
+    def _compute_csi_sql(self):
+        """Compute and store the CSI of these done callbacks in one statement.
+
+        A callback that already has an index keeps its hierarchy version (answers corrected later
+        are re-weighted with the same weights); the others take their store's active hierarchy.
+        Callbacks without any scored answer on a leaf step keep an empty index.
+        """
+        callbacks = self.filtered(lambda c: c.state == "done")
+        if not callbacks:
+            return
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH target AS (
+                    SELECT c.id, COALESCE(c.csi_hierarchy_id, h.id) AS hierarchy_id
+                      FROM auto_crm_callback c
+                      LEFT JOIN auto_crm_csi_hierarchy h ON h.company_id = c.company_id AND h.state = 'active'
+                     WHERE c.id IN %(ids)s AND c.state = 'done'
+                ),
+                leaf AS (
+                    SELECT t.id AS callback_id, t.hierarchy_id, cr.global_weight,
+                           AVG((a.score_value - 1) * 25.0) AS score
+                      FROM target t
+                      JOIN auto_crm_csi_criterion cr ON cr.hierarchy_id = t.hierarchy_id AND cr.step IS NOT NULL
+                      JOIN auto_crm_callback_answer a
+                        ON a.callback_id = t.id AND a.step = cr.step AND a.score_value BETWEEN 1 AND 5
+                     WHERE NOT EXISTS (SELECT 1 FROM auto_crm_csi_criterion ch WHERE ch.parent_id = cr.id)
+                  GROUP BY t.id, t.hierarchy_id, cr.id, cr.global_weight
+                ),
+                result AS (
+                    SELECT callback_id, hierarchy_id,
+                           SUM(global_weight * score) / NULLIF(SUM(global_weight), 0) AS csi
+                      FROM leaf
+                  GROUP BY callback_id, hierarchy_id
+                )
+                UPDATE auto_crm_callback c
+                   SET csi = r.csi,
+                       csi_hierarchy_id = CASE WHEN r.csi IS NULL THEN NULL ELSE r.hierarchy_id END
+                  FROM target t
+                  LEFT JOIN result r ON r.callback_id = t.id
+                 WHERE c.id = t.id
+                """,
+                ids=tuple(callbacks.ids),
+            )
+        )
+        callbacks.invalidate_recordset(["csi", "csi_hierarchy_id"])
+
+    @api.model
+    def _recompute_missing_csi(self):
+        """Give an index to the done callbacks that have none (e.g. done before a hierarchy was
+        active); callbacks that have one keep it. Used by the demo data and after an upgrade."""
+        self.env.cr.execute("SELECT id FROM auto_crm_callback WHERE state = 'done' AND csi_hierarchy_id IS NULL")
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        self.browse(ids)._compute_csi_sql()
+        return len(ids)
+
+    # ------------------------------------------------------------------ complaints
+
+    complaint_ids = fields.One2many("auto_crm.complaint", "callback_id", string="Complaints")
+    complaint_count = fields.Integer(compute="_compute_complaint_count", string="Complaint Count")
+
+    def _compute_complaint_count(self):
+        counts = dict(
+            self.env["auto_crm.complaint"]._read_group([("callback_id", "in", self.ids)], ["callback_id"], ["__count"])
+        )
+        for callback in self:
+            callback.complaint_count = counts.get(callback, 0)
+
+    def action_view_complaints(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("auto_crm.auto_crm_complaint_action")
+        action["domain"] = [("callback_id", "=", self.id)]
+        action["context"] = {"create": False}
+        return action
+
+    def _complaint_reason(self):
+        """Why this done callback must open a complaint, or False."""
+        self.ensure_one()
+        threshold = self.company_id.complaint_callback_score_threshold
+        if self.customer_complains:
+            return _("Callback %s: the customer complained during the call.", self.name)
+        if self.overall_score and self.overall_score <= threshold:
+            return _(
+                "Callback %(callback)s: overall satisfaction %(score)s of 5 (complaint threshold %(threshold)s).",
+                callback=self.name,
+                score=self.overall_score,
+                threshold=threshold,
+            )
+        return False
+
+    def _open_complaints(self):
+        """Open one complaint per callback that calls for it; a second call opens nothing more."""
+        vals_list = []
+        for callback in self:
+            reason = callback._complaint_reason()
+            if not reason:
+                continue
+            vals_list.append(
+                {
+                    "subject": reason,
+                    "partner_id": callback.partner_id.id,
+                    "vehicle_id": callback.vehicle_id.id,
+                    "visit_id": callback.visit_id.id,
+                    "company_id": callback.company_id.id,
+                    "channel": "callback",
+                    "callback_id": callback.id,
+                    "origin_model": callback._name,
+                    "origin_res_id": callback.id,
+                    "description": callback.note or False,
+                }
+            )
+        if not vals_list:
+            return self.env["auto_crm.complaint"]
+        # Agents may not see every store's complaint settings; the origin index keeps it to one each.
+        return self.env["auto_crm.complaint"].sudo()._create_from_origin(vals_list).sudo(False)

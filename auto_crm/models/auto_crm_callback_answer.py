@@ -68,6 +68,8 @@ class AutoCrmCallbackAnswer(models.Model):
         result = super().write(vals)
         if "score" in vals:
             self._update_overall_score()
+            # A corrected answer of a done callback: re-weigh with the weights it was done with.
+            self.callback_id.filtered(lambda c: c.state == "done")._compute_csi_sql()
         return result
 
     def _update_overall_score(self):

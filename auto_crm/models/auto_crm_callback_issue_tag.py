@@ -1,4 +1,9 @@
-from odoo import fields, models
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, fields, models
+
+#: How far back the recurring-issues view counts callbacks.
+RECURRING_DAYS = 90
 
 
 class AutoCrmCallbackIssueTag(models.Model):
@@ -14,3 +19,76 @@ class AutoCrmCallbackIssueTag(models.Model):
     _sql_constraints = [
         ("auto_crm_callback_issue_tag_name_uniq", "unique(name, company_id)", "This issue tag already exists."),
     ]
+
+    # ------------------------------------------------------------------ recurring issues
+
+    recent_count = fields.Integer(
+        compute="_compute_recent",
+        string=f"Callbacks ({RECURRING_DAYS} days)",
+        help=f"Done callbacks of the last {RECURRING_DAYS} days in which customers raised this issue.",
+    )
+    recent_complaint_count = fields.Integer(
+        compute="_compute_recent",
+        string="Complaints",
+        help="How many of those callbacks opened a complaint.",
+    )
+    preventive_action_ids = fields.Many2many(
+        "auto_crm.corrective.action",
+        compute="_compute_recent",
+        string="Actions",
+    )
+
+    def _compute_recent(self):
+        since = fields.Datetime.now() - relativedelta(days=RECURRING_DAYS)
+        Callback = self.env["auto_crm.callback"]
+        counts = dict(
+            Callback._read_group(
+                [("issue_tag_ids", "in", self.ids), ("state", "=", "done"), ("date_done", ">=", since)],
+                ["issue_tag_ids"],
+                ["__count"],
+            )
+        )
+        complaints = dict(
+            Callback._read_group(
+                [
+                    ("issue_tag_ids", "in", self.ids),
+                    ("state", "=", "done"),
+                    ("date_done", ">=", since),
+                    ("complaint_ids", "!=", False),
+                ],
+                ["issue_tag_ids"],
+                ["__count"],
+            )
+        )
+        actions = self.env["auto_crm.corrective.action"].search([("issue_tag_ids", "in", self.ids)])
+        for tag in self:
+            tag.recent_count = counts.get(tag, 0)
+            tag.recent_complaint_count = complaints.get(tag, 0)
+            tag.preventive_action_ids = actions.filtered(lambda a, t=tag: t in a.issue_tag_ids)
+
+    def action_open_preventive_action(self):
+        """A manager opens a preventive action from a pattern of callback issues."""
+        self.ensure_one()
+        action = self.env["auto_crm.corrective.action"].create(
+            {
+                "name": _("Prevent: %s", self.name),
+                "action_type": "preventive",
+                "origin_type": "recurring_issue",
+                "issue_tag_ids": [fields.Command.set(self.ids)],
+                "recurring_issue": _(
+                    "%(issue)s was raised in %(count)s callbacks over the last %(days)s days.",
+                    issue=self.name,
+                    count=self.recent_count,
+                    days=RECURRING_DAYS,
+                ),
+                "user_id": self.env.user.id,
+                "deadline": fields.Date.context_today(self) + relativedelta(days=30),
+            }
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": action._name,
+            "res_id": action.id,
+            "view_mode": "form",
+            "target": "current",
+        }

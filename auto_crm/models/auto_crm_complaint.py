@@ -1,6 +1,7 @@
 import logging
 from datetime import timedelta
 
+from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
 from psycopg2 import IntegrityError
 
@@ -528,6 +529,7 @@ class AutoCrmComplaint(models.Model):
 
     def action_close(self):
         self.write({"state": "closed"})
+        self._announce_confirmation_call()
 
     def action_reopen(self):
         self.write({"state": "investigating"})
@@ -764,3 +766,46 @@ class AutoCrmComplaint(models.Model):
             {"id": unit[0], "kind": unit[1], "error": str(error)[:2000], "now": now, "uid": self.env.uid},
         )
         self.env["auto_crm.complaint.escalation"].invalidate_model()
+
+    # ------------------------------------------------------------------ callbacks
+
+    callback_id = fields.Many2one(
+        "auto_crm.callback",
+        string="Callback",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        check_company=True,
+        help="The callback in which the customer complained or gave a low score.",
+    )
+    confirmation_callback_ids = fields.One2many(
+        "auto_crm.callback",
+        compute="_compute_confirmation_callback_ids",
+        string="Confirmation Callbacks",
+    )
+
+    def _compute_confirmation_callback_ids(self):
+        callbacks = self.env["auto_crm.callback"].search(
+            [("source_model", "=", self._name), ("source_id", "in", self.ids)]
+        )
+        for complaint in self:
+            complaint.confirmation_callback_ids = callbacks.filtered(lambda c, cid=complaint.id: c.source_id == cid)
+
+    def _announce_confirmation_call(self):
+        """Tell the chatter when the callback engine will call to confirm the closed complaint."""
+        rules = (
+            self.env["auto_crm.callback.rule"]
+            .sudo()
+            .search([("trigger", "=", "complaint_closed"), ("company_id", "in", [False, *self.company_id.ids])])
+        )
+        if rules:
+            for complaint in self:
+                due = fields.Date.context_today(self) + relativedelta(days=min(rules.mapped("delay_days")))
+                complaint.message_post(
+                    body=_(
+                        "Closed. The callback rule %(rule)s will schedule the confirmation call for %(date)s.",
+                        rule=rules[0].name,
+                        date=due,
+                    ),
+                    subtype_xmlid="mail.mt_note",
+                )

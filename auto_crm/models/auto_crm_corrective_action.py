@@ -384,3 +384,10 @@ class AutoCrmCorrectiveAction(models.Model):
                 }
             )
         self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(vals_list)
+
+
+    issue_tag_ids = fields.Many2many(
+        "auto_crm.callback.issue.tag",
+        string="Recurring Issues",
+        help="Issues customers keep raising in callbacks that this (preventive) action addresses.",
+    )

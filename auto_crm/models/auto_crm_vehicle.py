@@ -303,3 +303,13 @@ class AutoCrmVehicle(models.Model):
         action["domain"] = [("vehicle_id", "=", self.id)]
         action["context"] = {"default_vehicle_id": self.id, "default_partner_id": self.partner_id.id}
         return action
+
+
+    completeness_score = fields.Float(
+        string="Completeness (%)",
+        readonly=True,
+        copy=False,
+        aggregator="avg",
+        digits=(5, 1),
+        help="Share of the store's vehicle completeness standard this record meets, computed nightly.",
+    )

@@ -174,7 +174,7 @@ class TestSegments(LoyaltyCase):
         self.env.flush_all()
         self.env.cr.execute("ALTER TABLE auto_crm_vehicle RENAME COLUMN gearbox_number TO gearbox_number_gone")
         try:
-            with mute_logger("odoo.sql_db", "odoo.addons.auto_crm.models.res_partner_segment"):
+            with mute_logger("odoo.sql_db", "odoo.addons.auto_crm.models.res_partner"):
                 self.assertFalse(self.env["res.partner"]._cron_auto_crm_segments())
         finally:
             self.env.cr.execute("ALTER TABLE auto_crm_vehicle RENAME COLUMN gearbox_number_gone TO gearbox_number")
