@@ -10,6 +10,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import float_compare
 
+from ..lib.sla import sla_state
 from .auto_crm_complaint_sla_policy import SEVERITIES
 
 _logger = logging.getLogger(__name__)
@@ -55,8 +56,6 @@ SLA_STATES = [
 ]
 #: Kanban highlight colour of each SLA state (Odoo's colour indexes).
 SLA_COLORS = {"none": 0, "on_track": 10, "at_risk": 2, "overdue": 1, "met": 10, "missed": 1}
-#: The share of the time allowed below which an open deadline is "at risk".
-AT_RISK_SHARE = 0.25
 
 ESCALATION_KINDS = [("acknowledge", "Not acknowledged in time"), ("resolve", "Not resolved in time")]
 
@@ -269,23 +268,14 @@ class AutoCrmComplaint(models.Model):
 
     def _sla_state_at(self, now):
         self.ensure_one()
-        if not self.deadline_acknowledge or not self.deadline_resolve:
-            return "none"
-        ack_late = (self.date_acknowledged or now) > self.deadline_acknowledge
-        if self.date_resolved:
-            return "missed" if ack_late or self.date_resolved > self.deadline_resolve else "met"
-        if self.date_acknowledged:
-            start, deadline = self.date_acknowledged, self.deadline_resolve
-            if self.date_acknowledged > self.deadline_acknowledge and now <= deadline:
-                # Acknowledged late but the resolution can still be on time: at risk at best.
-                return "at_risk"
-        else:
-            start, deadline = self.date_received, self.deadline_acknowledge
-        if now > deadline:
-            return "overdue"
-        if (deadline - now) < (deadline - start) * AT_RISK_SHARE:
-            return "at_risk"
-        return "on_track"
+        return sla_state(
+            now,
+            self.date_received,
+            self.deadline_acknowledge,
+            self.deadline_resolve,
+            acknowledged=self.date_acknowledged,
+            resolved=self.date_resolved,
+        )
 
     def _search_is_overdue(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
