@@ -9,7 +9,7 @@ from ..lib import ahp
 HIERARCHY_STATES = [
     ("draft", "Draft"),
     ("active", "Active"),
-    ("archived", "Superseded"),
+    ("superseded", "Superseded"),
 ]
 
 #: Fields of an active or superseded hierarchy that may still change: the workflow itself and the
@@ -17,7 +17,7 @@ HIERARCHY_STATES = [
 _FROZEN_EXEMPT = {
     "state",
     "date_activated",
-    "date_archived",
+    "date_superseded",
     "message_main_attachment_id",
     "message_follower_ids",
     "activity_ids",
@@ -58,7 +58,7 @@ class AutoCrmCsiHierarchy(models.Model):
         index=True,
     )
     date_activated = fields.Datetime(string="Activated On", readonly=True, copy=False)
-    date_archived = fields.Datetime(string="Superseded On", readonly=True, copy=False)
+    date_superseded = fields.Datetime(string="Superseded On", readonly=True, copy=False)
     origin_id = fields.Many2one(
         "auto_crm.csi.hierarchy",
         string="Copied From",
@@ -454,7 +454,7 @@ class AutoCrmCsiHierarchy(models.Model):
                 .with_env(self.env)
             )
             if previous:
-                previous.write({"state": "archived", "date_archived": now})
+                previous.write({"state": "superseded", "date_superseded": now})
                 previous.message_post(body=_("Superseded by %s.", hierarchy.display_name))
                 previous.flush_recordset(["state"])
             hierarchy.write({"state": "active", "date_activated": now})

@@ -212,8 +212,8 @@ class TestCsiHierarchy(AutoCrmCase):
         self.comparison(new, "Repair Quality", "Price").value = "1"
         new.with_user(self.dealer_admin).action_activate()
         self.assertEqual(new.state, "active")
-        self.assertEqual(self.default.state, "archived")
-        self.assertTrue(self.default.date_archived)
+        self.assertEqual(self.default.state, "superseded")
+        self.assertTrue(self.default.date_superseded)
         self.assertEqual(self.Hierarchy.with_company(self.company)._get_active(), new)
         self.assertGreater(self.criterion(new, "Price").global_weight, old_weights["Price"][1])
         self.default.invalidate_recordset()
@@ -256,7 +256,7 @@ class TestCsiHierarchy(AutoCrmCase):
             self.default.action_copy_to_current_store()
         # Activating a second draft in the main store supersedes the first.
         draft.action_activate()
-        self.assertEqual(self.default.state, "archived")
+        self.assertEqual(self.default.state, "superseded")
         self.assertEqual(other.state, "active")
         actives = self.Hierarchy.search([("state", "=", "active"), ("company_id", "in", self.all_companies)])
         self.assertEqual(actives, draft | other)
@@ -347,7 +347,7 @@ class TestCsiHierarchy(AutoCrmCase):
             draft.with_user(self.manager).action_activate()
         draft.with_user(self.dealer_admin).action_activate()
         self.assertEqual(draft.state, "active")
-        self.assertEqual(self.default.state, "archived")
+        self.assertEqual(self.default.state, "superseded")
         with self.assertRaises(AccessError):
             self.default.with_user(self.other_advisor).read(["name"])
         self.assertFalse(self.env["auto_crm.csi.criterion"].with_user(self.other_advisor).search([]))

@@ -136,7 +136,7 @@ class TestCsiComputation(CsiReportCase):
         old = self.answer(self.make_callback("2025-03-05"), greeting=5, cleanliness=3, overall=4)
         self.assertAlmostEqual(old.csi, 87.5, places=6)
         v2 = self.make_active_hierarchy("1/3")  # cleanliness now weighs 0.75
-        self.assertEqual(self.hierarchy_v1.state, "archived")
+        self.assertEqual(self.hierarchy_v1.state, "superseded")
         new = self.answer(self.make_callback("2025-03-06"), greeting=5, cleanliness=3, overall=4)
         weights = v2.criterion_ids.sorted("sequence").mapped("global_weight")
         self.assertAlmostEqual(new.csi, weights[0] * 100 + weights[1] * 50, places=6)
