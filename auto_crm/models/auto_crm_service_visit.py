@@ -237,7 +237,7 @@ class AutoCrmServiceVisit(models.Model):
         return _("Only after-sales managers can re-open a cancelled or delivered service visit.")
 
     def _workflow_initial_message(self, state):
-        return _("Stage: a new visit starts at the appointment or at reception, not at '%s'.", dict(STATES)[state])
+        return _("Stage: a new visit starts at the appointment or at reception, not at '%s'.", dict(STATES).get(state, state))
 
     def _workflow_check(self, old, new, vals):
         if new == "reception" and vals.get("mileage_in", self.mileage_in) <= 0:

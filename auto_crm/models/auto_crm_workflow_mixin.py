@@ -1,12 +1,15 @@
+import secrets
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from ..lib.workflow import SUDO
 
-#: The context key under which the mixin writes its stamps. Its value is this object, which no
-#: JSON-RPC or XML-RPC client can send: a caller that puts the key in its context gains nothing.
+#: The context key under which the mixin writes its stamps. Its value is a random token drawn when
+#: the server process starts, which no JSON-RPC or XML-RPC client knows: a caller that puts the key
+#: in its context gains nothing. (A string, not an object, so that a context stays serialisable.)
 STAMP_KEY = "auto_crm_workflow_stamp"
-_STAMP_TOKEN = object()
+_STAMP_TOKEN = secrets.token_hex(16)
 
 
 class AutoCrmWorkflowMixin(models.AbstractModel):
@@ -72,7 +75,7 @@ class AutoCrmWorkflowMixin(models.AbstractModel):
     def _workflow_privileged(self):
         """Whether this environment may write the protected fields: the mixin's own stamp writes,
         or superuser code (the add-on's jobs, data files)."""
-        return self.env.su or self.env.context.get(STAMP_KEY) is _STAMP_TOKEN
+        return self.env.su or self.env.context.get(STAMP_KEY) == _STAMP_TOKEN
 
     def _workflow_write(self, vals):
         """Write ``vals`` as the workflow: protected fields allowed; a ``state`` still goes through
