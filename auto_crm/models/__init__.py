@@ -1,4 +1,5 @@
 from . import auto_crm_sequence_mixin
+from . import auto_crm_workflow_mixin
 from . import res_partner
 from . import auto_crm_vehicle
 from . import auto_crm_vehicle_odometer

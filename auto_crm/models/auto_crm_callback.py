@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
+from ..lib.workflow import CALLBACK_INITIAL, CALLBACK_TRANSITIONS
 from .res_partner import CONTACT_CHANNELS
 
 CALLBACK_STATES = [
@@ -36,10 +37,16 @@ SOURCE_MODELS = [
 class AutoCrmCallback(models.Model):
     _name = "auto_crm.callback"
     _description = "Follow-up Callback"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.workflow.mixin"]
     _order = "date_due, id"
     _check_company_auto = True
     _rec_names_search = ["name", "partner_id.name", "partner_id.mobile", "vehicle_id.plate"]
+
+    _workflow_transitions = CALLBACK_TRANSITIONS
+    _workflow_initial_states = CALLBACK_INITIAL
+    _workflow_stamps = {"done": "date_done"}
+    #: Done: whatever reason a failed attempt gave no longer applies; re-opened: nor the closing one.
+    _workflow_clear = {"done": ("close_reason",), "todo": ("close_reason",)}
 
     name = fields.Char(required=True, default=lambda self: _("Callback"), tracking=True)
     company_id = fields.Many2one(
@@ -173,10 +180,6 @@ class AutoCrmCallback(models.Model):
         for callback in self:
             callback.attempt_count = counts.get(callback, 0)
 
-    @api.model
-    def _group_expand_states(self, states, domain):
-        return [code for code, _label in CALLBACK_STATES]
-
     @api.depends("name", "partner_id")
     def _compute_display_name(self):
         for callback in self:
@@ -212,8 +215,9 @@ class AutoCrmCallback(models.Model):
 
     # ------------------------------------------------------------------ workflow
     def _check_open(self):
+        """Refuse to work a callback the table no longer lets reach done."""
         for callback in self:
-            if callback.state not in OPEN_STATES:
+            if (callback.state, "done") not in self._workflow_transitions:
                 raise UserError(
                     _(
                         "Status: %(callback)s is %(state)s and can no longer be worked.",
@@ -221,6 +225,46 @@ class AutoCrmCallback(models.Model):
                         state=dict(CALLBACK_STATES)[callback.state],
                     )
                 )
+
+    def _workflow_denied_message(self, old, new):
+        if new == "todo":
+            return _("Status: only after-sales managers can re-open a callback.")
+        return super()._workflow_denied_message(old, new)
+
+    def _workflow_check(self, old, new, vals):
+        if new == "done":
+            missing = self._missing_required_questions()
+            if missing:
+                raise UserError(
+                    _(
+                        "Answers: %(callback)s needs an answer to every required question before it is done; "
+                        "missing: %(questions)s.",
+                        callback=self.name,
+                        questions="; ".join(missing.mapped("name")),
+                    )
+                )
+        elif new == "failed" and not vals.get("close_reason", self.close_reason):
+            raise UserError(_("Close Reason: say why %s failed.", self.name))
+        elif new == "cancel" and not (
+            vals.get("close_reason", self.close_reason) or vals.get("close_note", self.close_note)
+        ):
+            raise UserError(_("Closing Note: say why %s is cancelled.", self.name))
+
+    def _missing_required_questions(self):
+        """The required questions of this callback without a score: answers without a score, and
+        required active questions of the questionnaire that have no answer row yet."""
+        self.ensure_one()
+        unanswered = self.answer_ids.filtered(lambda a: a.required and not a.score).question_id
+        required = self.questionnaire_id.question_ids.filtered(lambda q: q.active and q.required)
+        return unanswered | (required - self.answer_ids.question_id)
+
+    def _on_enter_state(self, state):
+        """Entering done: the mixin has stamped date_done and cleared close_reason (its tables
+        above); then, in this order, the index is computed from the answers and a low score opens a
+        complaint. A plain write of the state does exactly what the button does."""
+        if state == "done":
+            self._compute_csi_sql()
+            self._open_complaints()
 
     def _ensure_answers(self):
         """One answer row per active question of the questionnaire, created when the call starts."""
@@ -267,49 +311,28 @@ class AutoCrmCallback(models.Model):
     def action_done(self):
         self._check_open()
         self._ensure_answers()
-        for callback in self:
-            missing = callback.answer_ids.filtered(lambda a: a.required and not a.score)
-            if missing:
-                raise UserError(
-                    _(
-                        "Answers: %(callback)s needs an answer to every required question before it is done; "
-                        "missing: %(questions)s.",
-                        callback=callback.name,
-                        questions="; ".join(missing.question_id.mapped("name")),
-                    )
-                )
-        self.write({"state": "done", "date_done": fields.Datetime.now(), "close_reason": False})
-        # In this order: the index is computed from the answers, then a low score opens a complaint.
-        self._compute_csi_sql()
-        self._open_complaints()
+        self.write({"state": "done"})
 
     def action_fail(self):
-        for callback in self:
-            if not callback.close_reason:
-                raise UserError(_("Close Reason: say why %s failed.", callback.name))
         self._check_open()
         self.write({"state": "failed"})
 
     def action_cancel(self):
-        for callback in self:
-            if not callback.close_reason and not callback.close_note:
-                raise UserError(_("Closing Note: say why %s is cancelled.", callback.name))
         self._check_open()
         self.write({"state": "cancel"})
 
     def action_reset(self):
-        """Managers bring back a failed, expired or cancelled callback (not a done one: its answers count)."""
-        if not self.env.user.has_group("auto_crm.group_manager"):
-            raise UserError(_("Status: only after-sales managers can re-open a callback."))
+        """Managers bring back a failed, expired or cancelled callback (not a done one: its answers
+        count); who may, and from which states, is the transition table."""
         for callback in self:
-            if callback.state not in ("failed", "expired", "cancel"):
+            if (callback.state, "todo") not in self._workflow_transitions:
                 raise UserError(
                     _("Status: only failed, expired or cancelled callbacks can be re-opened (%s).", callback.name)
                 )
         self.partner_id._auto_crm_check_callable()
         today = fields.Date.context_today(self)
         for callback in self:
-            vals = {"state": "todo", "close_reason": False}
+            vals = {"state": "todo"}
             if callback.date_expiry and callback.date_expiry < today:
                 vals["date_expiry"] = today + (callback.date_expiry - callback.date_due)
             callback.write(vals)

@@ -11,6 +11,7 @@ from odoo.osv import expression
 from odoo.tools import float_compare
 
 from ..lib.sla import sla_state
+from ..lib.workflow import COMPLAINT_INITIAL, COMPLAINT_TRANSITIONS
 from .auto_crm_complaint_sla_policy import SEVERITIES
 
 _logger = logging.getLogger(__name__)
@@ -23,17 +24,6 @@ STATES = [
     ("awaiting_confirmation", "Awaiting Customer Confirmation"),
     ("closed", "Closed"),
 ]
-#: Which stage may follow which. A complaint may be taken straight into investigation (that
-#: acknowledges it); the customer may refuse the resolution (back to resolving); re-opening a closed
-#: complaint takes it back to investigating.
-TRANSITIONS = {
-    "new": {"acknowledged", "investigating"},
-    "acknowledged": {"investigating"},
-    "investigating": {"resolving"},
-    "resolving": {"awaiting_confirmation", "closed", "investigating"},
-    "awaiting_confirmation": {"closed", "resolving"},
-    "closed": {"investigating"},
-}
 #: Stages in which the customer has been offered a resolution.
 RESOLVED_STATES = ("awaiting_confirmation", "closed")
 
@@ -63,10 +53,30 @@ ESCALATION_KINDS = [("acknowledge", "Not acknowledged in time"), ("resolve", "No
 class AutoCrmComplaint(models.Model):
     _name = "auto_crm.complaint"
     _description = "Customer Complaint"
-    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin", "auto_crm.workflow.mixin"]
     _order = "date_received desc, id desc"
     _check_company_auto = True
     _rec_names_search = ["name", "subject", "partner_id.name", "vehicle_id.plate"]
+
+    _workflow_transitions = COMPLAINT_TRANSITIONS
+    _workflow_initial_states = COMPLAINT_INITIAL
+    _workflow_stamps = {"closed": "date_closed"}
+    #: Any stage after new acknowledges (once); offering the resolution stamps it (once).
+    _workflow_first_stamps = {
+        "acknowledged": ("date_acknowledged",),
+        "investigating": ("date_acknowledged",),
+        "resolving": ("date_acknowledged",),
+        "awaiting_confirmation": ("date_acknowledged", "date_resolved"),
+        "closed": ("date_acknowledged", "date_resolved"),
+    }
+    _workflow_counters = {("closed", "investigating"): "reopen_count"}
+    #: The customer refused the resolution: the resolution time runs again; re-opened: it is neither
+    #: resolved nor closed any more.
+    _workflow_clear = {
+        "resolving": ("date_resolved",),
+        ("closed", "investigating"): ("date_closed", "date_resolved"),
+    }
+    _workflow_protected = ("goodwill_approved_by_id",)
 
     name = fields.Char(string="Number", required=True, copy=False, readonly=True, default="/", index="trigram")
     subject = fields.Char(required=True, tracking=True)
@@ -306,10 +316,6 @@ class AutoCrmComplaint(models.Model):
         for complaint in self:
             complaint.corrective_action_count = len(complaint.corrective_action_ids)
 
-    @api.model
-    def _group_expand_states(self, states, domain):
-        return [code for code, _label in STATES]
-
     @api.depends("name", "subject")
     def _compute_display_name(self):
         for complaint in self:
@@ -352,8 +358,6 @@ class AutoCrmComplaint(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            if vals.get("state", "new") != "new":
-                raise UserError(_("Stage: a complaint starts as new; acknowledge it once it is registered."))
             if vals.get("name", "/") == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
                 vals["name"] = self._auto_crm_next_number("auto_crm.complaint", company)
@@ -363,7 +367,7 @@ class AutoCrmComplaint(models.Model):
         return complaints
 
     def write(self, vals):
-        if "goodwill_approved_by_id" in vals and not self.env.su:
+        if "goodwill_approved_by_id" in vals and not self._workflow_privileged():
             raise UserError(_("Goodwill Approved By: only the Approve Goodwill button of a manager sets it."))
         if "state" in vals and len(vals) > 1 and "goodwill_amount" in vals:
             # The amount first, so the stage guard sees whether it now needs a manager's approval.
@@ -371,20 +375,11 @@ class AutoCrmComplaint(models.Model):
             state = rest.pop("state")
             self.write(rest)
             return self.write({"state": state})
-        new_state = vals.get("state")
-        moving = self.filtered(lambda c: c.state != new_state) if new_state else self.browse()
-        for complaint in moving:
-            complaint._check_transition(new_state, vals)
         if "goodwill_amount" in vals:
             changed = self.filtered(lambda c: c.currency_id.compare_amounts(c.goodwill_amount, vals["goodwill_amount"]))
-            if changed.goodwill_approved_by_id:
-                # A new amount is a new decision.
-                super(AutoCrmComplaint, changed.filtered("goodwill_approved_by_id")).write(
-                    {"goodwill_approved_by_id": False}
-                )
+            # A new amount is a new decision.
+            changed.filtered("goodwill_approved_by_id")._workflow_write({"goodwill_approved_by_id": False})
         result = super().write(vals)
-        if new_state:
-            moving._on_enter_state(new_state)
         if "evidence_ids" in vals:
             self._attach_evidence()
         if "goodwill_amount" in vals:
@@ -445,20 +440,20 @@ class AutoCrmComplaint(models.Model):
         return {(complaint.origin_model, complaint.origin_res_id): complaint for complaint in existing}
 
     # ------------------------------------------------------------------ workflow
-    def _check_transition(self, new_state, vals):
-        self.ensure_one()
-        labels = dict(STATES)
-        if new_state not in TRANSITIONS[self.state]:
-            raise UserError(
-                _(
-                    "Stage: %(complaint)s cannot go from %(old)s to %(new)s. A complaint is acknowledged, "
-                    "investigated, resolved, confirmed with the customer and closed, in that order.",
-                    complaint=self.name,
-                    old=labels[self.state],
-                    new=labels[new_state],
-                )
-            )
-        if new_state in RESOLVED_STATES:
+    def _workflow_refused_message(self, old, new):
+        return _(
+            "Stage: %(complaint)s cannot go from %(old)s to %(new)s. A complaint is acknowledged, "
+            "investigated, resolved, confirmed with the customer and closed, in that order.",
+            complaint=self.name,
+            old=self._workflow_state_label(old),
+            new=self._workflow_state_label(new),
+        )
+
+    def _workflow_initial_message(self, state):
+        return _("Stage: a complaint starts as new; acknowledge it once it is registered.")
+
+    def _workflow_check(self, old, new, vals):
+        if new in RESOLVED_STATES:
             for field in ("root_cause", "resolution"):
                 if not vals.get(field, self[field]):
                     raise UserError(
@@ -479,30 +474,6 @@ class AutoCrmComplaint(models.Model):
                         complaint=self.name,
                         limit=self.goodwill_limit,
                     )
-                )
-
-    def _on_enter_state(self, state):
-        """Side effects of entering a stage, after it is written (override, call super)."""
-        if not self:
-            return
-        now = fields.Datetime.now()
-        Complaint = super()
-        unacknowledged = self.filtered(lambda c: not c.date_acknowledged)
-        if state != "new" and unacknowledged:
-            super(AutoCrmComplaint, unacknowledged).write({"date_acknowledged": now})
-        if state in RESOLVED_STATES:
-            unresolved = self.filtered(lambda c: not c.date_resolved)
-            super(AutoCrmComplaint, unresolved).write({"date_resolved": now})
-        if state == "closed":
-            Complaint.write({"date_closed": now})
-        if state == "resolving":
-            # The customer refused the resolution: the resolution time runs again.
-            Complaint.write({"date_resolved": False})
-        if state == "investigating":
-            reopened = self.filtered("date_closed")
-            for complaint in reopened:
-                super(AutoCrmComplaint, complaint).write(
-                    {"date_closed": False, "date_resolved": False, "reopen_count": complaint.reopen_count + 1}
                 )
 
     def action_acknowledge(self):
@@ -535,7 +506,7 @@ class AutoCrmComplaint(models.Model):
         if not beyond:
             return
         if self.env.user.has_group("auto_crm.group_manager") and not self.env.su:
-            super(AutoCrmComplaint, beyond).write({"goodwill_approved_by_id": self.env.user.id})
+            beyond._workflow_write({"goodwill_approved_by_id": self.env.user.id})
             return
         managers = self._company_managers(beyond.company_id)
         activity_type = self.env.ref("auto_crm.mail_activity_type_complaint_authority", raise_if_not_found=False)

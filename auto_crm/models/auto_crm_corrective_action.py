@@ -5,6 +5,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import split_every
 
+from ..lib.workflow import ACTION_INITIAL, ACTION_TRANSITIONS
+
 _logger = logging.getLogger(__name__)
 
 STATES = [
@@ -16,17 +18,6 @@ STATES = [
     ("verified", "Verified"),
     ("cancel", "Cancelled"),
 ]
-#: Which state may follow which. The general manager sends an action back to draft instead of
-#: approving it; a verification that finds the problem still there sends it back to work.
-TRANSITIONS = {
-    "draft": {"waiting_approval", "cancel"},
-    "waiting_approval": {"approved", "draft", "cancel"},
-    "approved": {"in_progress", "cancel"},
-    "in_progress": {"done", "cancel"},
-    "done": {"verified", "in_progress"},
-    "verified": set(),
-    "cancel": {"draft"},
-}
 #: States in which the deadline runs.
 OPEN_STATES = ("approved", "in_progress")
 
@@ -40,9 +31,20 @@ ORIGIN_TYPES = [
 class AutoCrmCorrectiveAction(models.Model):
     _name = "auto_crm.corrective.action"
     _description = "Corrective / Preventive Action"
-    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin", "auto_crm.workflow.mixin"]
     _order = "deadline, id desc"
     _check_company_auto = True
+
+    _workflow_transitions = ACTION_TRANSITIONS
+    _workflow_initial_states = ACTION_INITIAL
+    _workflow_stamps = {"approved": "date_approved", "done": "date_done", "verified": "date_verified"}
+    _workflow_signatures = {"approved": "approved_by_id", "verified": "verified_by_id"}
+    #: Back to draft: a new approval is needed; back to work: it is no longer done.
+    _workflow_clear = {
+        "draft": ("approved_by_id", "date_approved", "cancel_reason"),
+        "in_progress": ("date_done",),
+    }
+    _workflow_kanban_hidden = ("cancel",)
 
     reference = fields.Char(string="Reference", required=True, copy=False, readonly=True, default="/", index="trigram")
     name = fields.Char(string="Title", required=True, tracking=True)
@@ -144,10 +146,6 @@ class AutoCrmCorrectiveAction(models.Model):
         domain = [("state", "in", OPEN_STATES), ("deadline", "<", fields.Date.context_today(self))]
         return domain if (operator == "=") == value else ["!", *expression.normalize_domain(domain)]
 
-    @api.model
-    def _group_expand_states(self, states, domain):
-        return [code for code, _label in STATES if code != "cancel"]
-
     @api.depends("reference", "name")
     def _compute_display_name(self):
         for action in self:
@@ -183,26 +181,17 @@ class AutoCrmCorrectiveAction(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            if vals.get("state", "draft") != "draft":
-                raise UserError(_("Status: a corrective action starts as a draft and is submitted for approval."))
             if vals.get("reference", "/") == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
                 vals["reference"] = self._auto_crm_next_number("auto_crm.corrective.action", company)
         return super().create(vals_list)
 
     def write(self, vals):
-        new_state = vals.get("state")
-        moving = self.filtered(lambda a: a.state != new_state) if new_state else self.browse()
-        for action in moving:
-            action._check_transition(new_state, vals)
         if {"description", "deadline", "action_type"} & set(vals) and not self.env.su:
             locked = self.filtered(lambda a: a.state not in ("draft", "waiting_approval"))
             if locked and not self.env.user.has_group("auto_crm.group_manager"):
                 raise AccessError(_("Only after-sales managers can change the plan or deadline of an approved action."))
-        result = super().write(vals)
-        if new_state:
-            moving._on_enter_state(new_state)
-        return result
+        return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_draft(self):
@@ -211,70 +200,51 @@ class AutoCrmCorrectiveAction(models.Model):
                 raise UserError(_("Status: %s was submitted; cancel it instead of deleting it.", action.reference))
 
     # ------------------------------------------------------------------ workflow
-    def _check_transition(self, new_state, vals):
-        self.ensure_one()
-        labels = dict(STATES)
-        if new_state not in TRANSITIONS[self.state]:
+    def _workflow_refused_message(self, old, new):
+        return _(
+            "Status: %(action)s cannot go from %(old)s to %(new)s. An action is submitted, approved, "
+            "carried out, done and verified, in that order.",
+            action=self.reference,
+            old=self._workflow_state_label(old),
+            new=self._workflow_state_label(new),
+        )
+
+    def _workflow_denied_message(self, old, new):
+        if old == "waiting_approval":
+            return _("Only the general manager (Dealer Administrator) approves corrective actions.")
+        if old == "done":
+            return _("Only the supervisor's managers can verify the effectiveness of an action.")
+        if new == "cancel":
+            return _("Only after-sales managers can cancel a corrective action.")
+        return _("Only after-sales managers can restore a cancelled corrective action.")
+
+    def _workflow_initial_message(self, state):
+        return _("Status: a corrective action starts as a draft and is submitted for approval.")
+
+    def _workflow_check(self, old, new, vals):
+        """Preconditions; who may make each move is the transition table. The owner-or-manager rule
+        of carrying the action out is per record, so it is checked here."""
+        user = self.env.user
+        if new == "waiting_approval" and not (vals.get("description", self.description)):
+            raise UserError(_("Action Plan: describe what %s will do before submitting it.", self.reference))
+        if new == "approved" and user == self.user_id:
             raise UserError(
                 _(
-                    "Status: %(action)s cannot go from %(old)s to %(new)s. An action is submitted, approved, "
-                    "carried out, done and verified, in that order.",
+                    "Responsible: %(action)s is yours; another general manager or dealer administrator must approve it.",
                     action=self.reference,
-                    old=labels[self.state],
-                    new=labels[new_state],
                 )
             )
-        user = self.env.user
-        if new_state == "waiting_approval" and not (vals.get("description", self.description)):
-            raise UserError(_("Action Plan: describe what %s will do before submitting it.", self.reference))
-        if new_state == "approved" or (self.state == "waiting_approval" and new_state == "draft"):
-            if not user.has_group("auto_crm.group_admin"):
-                raise AccessError(_("Only the general manager (Dealer Administrator) approves corrective actions."))
-            if new_state == "approved" and user == self.user_id:
-                raise UserError(
-                    _(
-                        "Responsible: %(action)s is yours; another general manager or dealer administrator must approve it.",
-                        action=self.reference,
-                    )
-                )
-        if new_state in ("in_progress", "done") and self.state != "done":
+        if (old, new) in (("approved", "in_progress"), ("in_progress", "done")) and not self.env.su:
             if user != self.user_id and not user.has_group("auto_crm.group_manager"):
                 raise AccessError(_("Only the owner of %s or a manager can carry it out.", self.reference))
-        if new_state == "done" and not (vals.get("result", self.result) or "").strip():
+        if new == "done" and not (vals.get("result", self.result) or "").strip():
             raise UserError(
                 _("Result: write down what was done and what came of it before marking %s done.", self.reference)
             )
-        if new_state == "verified" or (self.state == "done" and new_state == "in_progress"):
-            if not user.has_group("auto_crm.group_manager"):
-                raise AccessError(_("Only the supervisor's managers can verify the effectiveness of an action."))
-            if new_state == "verified" and not (vals.get("effectiveness", self.effectiveness) or "").strip():
-                raise UserError(
-                    _("Effectiveness Check: say how you checked that %s removed the problem.", self.reference)
-                )
-        if new_state == "cancel":
-            if not user.has_group("auto_crm.group_manager"):
-                raise AccessError(_("Only after-sales managers can cancel a corrective action."))
-            if not (vals.get("cancel_reason", self.cancel_reason) or "").strip():
-                raise UserError(_("Cancel Reason: say why %s is cancelled.", self.reference))
-        if self.state == "cancel" and not user.has_group("auto_crm.group_manager"):
-            raise AccessError(_("Only after-sales managers can restore a cancelled corrective action."))
-
-    def _on_enter_state(self, state):
-        """Side effects of entering a state, after it is written (override, call super)."""
-        if not self:
-            return
-        now = fields.Datetime.now()
-        base = super()
-        if state == "approved":
-            base.write({"approved_by_id": self.env.user.id, "date_approved": now})
-        elif state == "draft":
-            base.write({"approved_by_id": False, "date_approved": False, "cancel_reason": False})
-        elif state == "done":
-            base.write({"date_done": now})
-        elif state == "verified":
-            base.write({"verified_by_id": self.env.user.id, "date_verified": now})
-        elif state == "in_progress":
-            base.write({"date_done": False})
+        if new == "verified" and not (vals.get("effectiveness", self.effectiveness) or "").strip():
+            raise UserError(_("Effectiveness Check: say how you checked that %s removed the problem.", self.reference))
+        if new == "cancel" and not (vals.get("cancel_reason", self.cancel_reason) or "").strip():
+            raise UserError(_("Cancel Reason: say why %s is cancelled.", self.reference))
 
     def action_submit(self):
         self.write({"state": "waiting_approval"})
@@ -384,7 +354,6 @@ class AutoCrmCorrectiveAction(models.Model):
                 }
             )
         self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(vals_list)
-
 
     issue_tag_ids = fields.Many2many(
         "auto_crm.callback.issue.tag",

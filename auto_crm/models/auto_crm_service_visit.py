@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare
+
+from ..lib.workflow import VISIT_INITIAL, VISIT_TRANSITIONS
 
 #: The six steps of a service visit, in order, then the cancelled state.
 STATES = [
@@ -16,18 +18,6 @@ STEPS = [code for code, _label in STATES if code != "cancel"]
 #: Stages at which points can still be redeemed against a visit.
 REDEEMABLE_STATES = ("appointment", "reception", "repair", "inspection", "delivery")
 
-#: Which state may follow which. Nothing skips reception or inspection; a failed inspection goes
-#: back to repair; delivering (settlement & delivery -> follow-up) needs the amounts settled; a
-#: manager may take a delivered visit back to settlement (a billing mistake) before correcting it.
-TRANSITIONS = {
-    "appointment": {"reception", "cancel"},
-    "reception": {"repair", "cancel"},
-    "repair": {"inspection", "cancel"},
-    "inspection": {"delivery", "repair", "cancel"},
-    "delivery": {"followup", "cancel"},
-    "followup": {"delivery"},
-    "cancel": {"appointment"},
-}
 #: The date field stamped when a visit enters each state.
 STATE_DATES = {
     "reception": "date_reception",
@@ -60,10 +50,21 @@ PAYMENT_METHODS = [
 class AutoCrmServiceVisit(models.Model):
     _name = "auto_crm.service.visit"
     _description = "Service Visit"
-    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin", "auto_crm.workflow.mixin"]
     _order = "date_appointment desc, id desc"
     _check_company_auto = True
     _rec_names_search = ["name", "vehicle_id.plate", "vehicle_id.vin", "partner_id.name"]
+
+    _workflow_transitions = VISIT_TRANSITIONS
+    _workflow_initial_states = VISIT_INITIAL
+    _workflow_stamps = STATE_DATES
+    _workflow_counters = {("inspection", "repair"): "inspection_failures"}
+    #: Re-opened: the cancellation is undone; back from follow-up: no longer counted as delivered.
+    _workflow_clear = {
+        "appointment": ("date_cancel", "cancel_reason"),
+        ("followup", "delivery"): ("date_delivered",),
+    }
+    _workflow_kanban_hidden = ("cancel",)
 
     name = fields.Char(
         string="Repair Order",
@@ -170,10 +171,6 @@ class AutoCrmServiceVisit(models.Model):
         for visit in self:
             visit.vehicle_history_ids = visit.vehicle_id.visit_ids - visit._origin
 
-    @api.model
-    def _group_expand_states(self, states, domain):
-        return STEPS
-
     @api.depends("name", "vehicle_id")
     def _compute_display_name(self):
         for visit in self:
@@ -208,28 +205,10 @@ class AutoCrmServiceVisit(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            state = vals.get("state", "appointment")
-            if state not in ("appointment", "reception"):
-                raise UserError(
-                    _("Stage: a new visit starts at the appointment or at reception, not at '%s'.", dict(STATES)[state])
-                )
             if vals.get("name", "/") == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
                 vals["name"] = self._auto_crm_next_number("auto_crm.service.visit", company)
-        visits = super().create(vals_list)
-        visits.filtered(lambda v: v.state == "reception")._on_enter_state("reception")
-        return visits
-
-    def write(self, vals):
-        if "state" not in vals:
-            return super().write(vals)
-        new_state = vals["state"]
-        moving = self.filtered(lambda v: v.state != new_state)
-        for visit in moving:
-            visit._check_transition(new_state)
-        result = super().write(vals)
-        moving._on_enter_state(new_state)
-        return result
+        return super().create(vals_list)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_started(self):
@@ -243,27 +222,31 @@ class AutoCrmServiceVisit(models.Model):
                 )
 
     # ------------------------------------------------------------------ workflow
-    def _check_transition(self, new_state):
-        self.ensure_one()
-        labels = dict(STATES)
-        if new_state not in TRANSITIONS[self.state]:
-            raise UserError(
-                _(
-                    "Stage: %(visit)s cannot go from %(old)s to %(new)s. The steps are appointment, "
-                    "reception, repair, inspection, settlement & delivery, follow-up; none is skipped.",
-                    visit=self.name,
-                    old=labels[self.state],
-                    new=labels[new_state],
-                )
-            )
-        if new_state == "cancel":
-            if not self.env.user.has_group("auto_crm.group_advisor"):
-                raise AccessError(_("Only service advisors and managers can cancel a service visit."))
-        if self.state in ("cancel", "followup") and not self.env.user.has_group("auto_crm.group_manager"):
-            raise AccessError(_("Only after-sales managers can re-open a cancelled or delivered service visit."))
-        if new_state == "reception" and self.mileage_in <= 0:
+    def _workflow_refused_message(self, old, new):
+        return _(
+            "Stage: %(visit)s cannot go from %(old)s to %(new)s. The steps are appointment, "
+            "reception, repair, inspection, settlement & delivery, follow-up; none is skipped.",
+            visit=self.name,
+            old=self._workflow_state_label(old),
+            new=self._workflow_state_label(new),
+        )
+
+    def _workflow_denied_message(self, old, new):
+        if new == "cancel":
+            return _("Only service advisors and managers can cancel a service visit.")
+        return _("Only after-sales managers can re-open a cancelled or delivered service visit.")
+
+    def _workflow_initial_message(self, state):
+        return _("Stage: a new visit starts at the appointment or at reception, not at '%s'.", dict(STATES).get(state, state))
+
+    def _workflow_check(self, old, new, vals):
+        if new == "reception" and vals.get("mileage_in", self.mileage_in) <= 0:
             raise UserError(_("Mileage In: record the odometer reading of %s when the car is received.", self.name))
-        if new_state == "followup" and not self.is_settled:
+        if (old, new) == ("inspection", "repair") and not vals.get("inspection_note", self.inspection_note):
+            raise UserError(_("Inspection Notes: say what failed the inspection of %s.", self.name))
+        if new == "cancel" and not vals.get("cancel_reason", self.cancel_reason):
+            raise UserError(_("Cancel Reason: say why %s is cancelled.", self.name))
+        if new == "followup" and not self.is_settled:
             raise UserError(
                 _(
                     "Amount Settled: %(visit)s cannot be delivered before it is settled: %(paid)s of "
@@ -276,22 +259,12 @@ class AutoCrmServiceVisit(models.Model):
             )
 
     def _on_enter_state(self, state):
-        """Side effects of entering a state, after it is written, for every visit that moved."""
+        """Side effects of entering a state, after it is written and stamped (the stamps, the
+        cleared cancellation and the inspection failures are the mixin's tables above)."""
         if not self:
             return
-        now = fields.Datetime.now()
-        field = STATE_DATES.get(state)
-        # These writes carry no state, so write() applies them without the transition guard and
-        # every override of write (tracking, other features) still sees them.
-        if field:
-            self.write({field: now})
         if state == "reception":
             self._record_odometer()
-        if state == "appointment":
-            self.write({"date_cancel": False, "cancel_reason": False})
-        if state == "delivery":
-            # Back from follow-up: the car is no longer counted as delivered.
-            self.filtered("date_delivered").write({"date_delivered": False})
         # Points follow the visit: delivered (follow-up) earns; back to settlement takes the earning
         # back; cancelled returns the points redeemed on it. Each exactly once (the ledger's indexes).
         Member = self.env["auto_crm.loyalty.member"]
@@ -329,13 +302,7 @@ class AutoCrmServiceVisit(models.Model):
         self.write({"state": "delivery"})
 
     def action_inspection_fail(self):
-        for visit in self:
-            if visit.state != "inspection":
-                visit._check_transition("repair")
-            if not visit.inspection_note:
-                raise UserError(_("Inspection Notes: say what failed the inspection of %s.", visit.name))
-        for visit in self:
-            visit.write({"state": "repair", "inspection_failures": visit.inspection_failures + 1})
+        self.write({"state": "repair"})
 
     def action_settle(self):
         for visit in self:
@@ -350,9 +317,6 @@ class AutoCrmServiceVisit(models.Model):
         self.write({"state": "followup"})
 
     def action_cancel(self):
-        for visit in self:
-            if not visit.cancel_reason:
-                raise UserError(_("Cancel Reason: say why %s is cancelled.", visit.name))
         self.write({"state": "cancel"})
 
     def action_reopen(self):

@@ -372,6 +372,7 @@ class ResPartner(models.Model):
                     ]
                 )
             )
+            # Through the callback's transition table like any other write (sudo skips only its groups).
             open_planned.write({"state": "cancel", "close_reason": "no_consent"})
 
     def _auto_crm_check_callable(self):

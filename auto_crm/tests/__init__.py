@@ -18,4 +18,5 @@ from . import test_complaint_tour
 from . import test_complaint_loop
 from . import test_csi_report
 from . import test_security_review
+from . import test_workflow
 from . import test_i18n
