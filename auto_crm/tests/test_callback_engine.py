@@ -219,6 +219,17 @@ class TestCallbackEngine(CallbackCase):
             rule._run_engine()
         self.assertEqual(self.callbacks(rule).date_due, rule._next_due_date(day))
 
+    def test_closed_complaint_announces_the_rule_due_date(self):
+        slow = self.env.ref("auto_crm.callback_rule_complaint_closed")
+        slow.write({"active": True, "delay_days": 5})
+        quick = self.make_rule(name="Quick confirmation", trigger="complaint_closed", delay_days=1, sequence=99)
+        complaint = self.env["auto_crm.complaint"].create({"subject": "Dirty car", "partner_id": self.customer.id})
+        with freeze_time("2025-03-10 02:00:00"):
+            complaint._announce_confirmation_call()
+        body = complaint.message_ids[0].body
+        self.assertIn(quick.name, body, "the rule that falls due first calls")
+        self.assertIn(str(quick._next_due_date(datetime.date(2025, 3, 10))), body)
+
     # ------------------------------------------------------------------ do-not-disturb and consent
     def test_do_not_disturb_and_consent_skipped_and_recorded(self):
         rule = self.make_rule()
