@@ -20,6 +20,7 @@ from . import auto_crm_callback_issue_tag
 from . import auto_crm_lost_reason
 from . import auto_crm_callback_team
 from . import auto_crm_callback_rule
+from . import auto_crm_callback_engine
 from . import auto_crm_callback
 from . import auto_crm_callback_attempt
 from . import auto_crm_callback_answer

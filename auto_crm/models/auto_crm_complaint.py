@@ -1,7 +1,6 @@
 import logging
 from datetime import timedelta
 
-from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
 from psycopg2 import IntegrityError
 
@@ -760,12 +759,14 @@ class AutoCrmComplaint(models.Model):
             .search([("trigger", "=", "complaint_closed"), ("company_id", "in", [False, *self.company_id.ids])])
         )
         if rules:
+            # Closed today: the first rule to fall due is the one that calls.
+            rule = min(rules, key=lambda r: r._next_due_date())
+            due = rule._next_due_date()
             for complaint in self:
-                due = fields.Date.context_today(self) + relativedelta(days=min(rules.mapped("delay_days")))
                 complaint.message_post(
                     body=_(
                         "Closed. The callback rule %(rule)s will schedule the confirmation call for %(date)s.",
-                        rule=rules[0].name,
+                        rule=rule.name,
                         date=due,
                     ),
                     subtype_xmlid="mail.mt_note",

@@ -106,6 +106,11 @@ class CallbackCase(AutoCrmCase):
         return self.walk_to(visit, "followup")
 
     @classmethod
+    def preview(cls, rule):
+        """The counts the engine would log for the rule if it ran now."""
+        return cls.env["auto_crm.callback.engine"]._preview(rule)
+
+    @classmethod
     def callbacks(cls, rule):
         return cls.env["auto_crm.callback"].search([("rule_id", "=", rule.id)])
 

@@ -121,9 +121,14 @@ class TestCallbackWork(CallbackCase):
             form.active = False
             rule = form.save()
             self.assertFalse(rule.active)
-            self.assertEqual(rule.preview_count, 2)
-            self.assertEqual(self.rule.preview_count, 0, "already created")
+            self.assertEqual(self.preview(rule)["created"], 2)
+            self.assertEqual(self.preview(self.rule)["created"], 0, "already created")
+            self.assertEqual(self.preview(self.rule)["already"], 2)
             self.assertEqual(rule.source_model, "auto_crm.service.visit")
+            action = rule.with_user(self.dealer_admin).action_preview()
+        self.assertEqual(action["params"]["type"], "info")
+        self.assertIn("would create 2 callbacks", action["params"]["message"])
+        self.assertFalse(self.callbacks(rule), "a preview creates nothing")
 
     def test_assignment_rules_are_checked(self):
         with self.assertRaisesRegex(ValidationError, "^Assign To:"):
@@ -136,7 +141,9 @@ class TestCallbackWork(CallbackCase):
             self.rule.with_user(self.manager).action_run_now()
         action = self.rule.with_user(self.dealer_admin).action_run_now()
         self.assertEqual(action["tag"], "display_notification")
-        action = self.env["auto_crm.callback.rule"].with_user(self.dealer_admin).action_run_engine_now()
+        with self.assertRaises(UserError):
+            self.env["auto_crm.callback.engine"].with_user(self.manager).action_run_now()
+        action = self.env["auto_crm.callback.engine"].with_user(self.dealer_admin).action_run_now()
         self.assertEqual(action["params"]["type"], "success")
 
     def test_cron_job(self):

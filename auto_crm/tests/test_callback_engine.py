@@ -9,7 +9,7 @@ from odoo.tools import mute_logger
 
 from .callback_common import CallbackCase
 
-RULE_LOGGER = "odoo.addons.auto_crm.models.auto_crm_callback_rule"
+ENGINE_LOGGER = "odoo.addons.auto_crm.models.auto_crm_callback_engine"
 
 
 @tagged("post_install", "-at_install")
@@ -47,17 +47,17 @@ class TestCallbackEngine(CallbackCase):
         rule = self.make_rule(delay_days=3, window_days=4)
         self.make_delivered_visits(2, self.at("2025-03-01"))
         with freeze_time("2025-03-04 02:00:00"):
-            self.env["auto_crm.callback.rule"]._cron_run_engine()
+            self.env["auto_crm.callback.engine"]._cron_run()
         done, open_one = self.callbacks(rule)
         done.action_start()
         done.answer_ids.score = "5"
         done.action_done()
         with freeze_time("2025-03-08 02:00:00"):
-            runs = self.env["auto_crm.callback.rule"]._cron_run_engine()
+            runs = self.env["auto_crm.callback.engine"]._cron_run()
             self.assertEqual(open_one.state, "todo", "the last day of the window still counts")
             self.assertEqual(sum(runs.mapped("expired_count")), 0)
         with freeze_time("2025-03-09 02:00:00"):
-            runs = self.env["auto_crm.callback.rule"]._cron_run_engine()
+            runs = self.env["auto_crm.callback.engine"]._cron_run()
         self.assertEqual(open_one.state, "expired")
         self.assertEqual(open_one.close_reason, "expired")
         self.assertEqual(done.state, "done", "a done callback never expires")
@@ -191,23 +191,44 @@ class TestCallbackEngine(CallbackCase):
             self.assertEqual(store_two._run_engine().created_count, 1)
         self.assertEqual(self.callbacks(store_two).company_id, self.other_company)
 
-    def test_complaint_trigger_skipped_without_complaints(self):
-        rule = self.make_rule(trigger="complaint_closed", questionnaire_id=False)
-        if "auto_crm.complaint" in self.env:
-            self.skipTest("the complaints feature is installed: its own tests cover the trigger")
-        run = rule._run_engine()
-        self.assertEqual(run.state, "skipped")
-        self.assertIn("auto_crm.complaint", run.message)
-        self.assertEqual(rule.preview_count, 0)
-
     def test_domain_filter(self):
         rule = self.make_rule(domain="[('visit_type', '=', 'warranty')]")
         warranty = self.make_delivered_visits(1, self.at("2025-03-01"), visit_type="warranty")
         self.make_delivered_visits(1, self.at("2025-03-01"), visit_type="maintenance")
         with freeze_time("2025-03-04 02:00:00"):
-            self.assertEqual(rule.preview_count, 1)
+            self.assertEqual(self.preview(rule)["created"], 1)
             self.assertEqual(rule._run_engine().created_count, 1)
         self.assertEqual(self.callbacks(rule).visit_id, warranty)
+
+    def test_next_due_date_is_the_engine_date(self):
+        day = datetime.date(2025, 3, 10)
+        cases = [
+            (self.make_rule(delay_days=3), "2025-03-13"),
+            (self.make_rule(trigger="no_visit", inactivity_days=180, delay_days=2), "2025-09-08"),
+            (self.make_rule(trigger="warranty_end", days_before=30), "2025-02-08"),
+            (self.make_rule(trigger="birthday", days_before=0, questionnaire_id=False), "2025-03-10"),
+        ]
+        for rule, expected in cases:
+            self.assertEqual(str(rule._next_due_date(day)), expected, rule.trigger)
+        with freeze_time("2025-03-01 02:00:00"):
+            self.assertEqual(str(cases[0][0]._next_due_date()), "2025-03-04", "an event today by default")
+        # The engine creates the callback of an event of that day on exactly that date.
+        rule = cases[0][0]
+        self.make_delivered_visits(1, self.at("2025-03-10"))
+        with freeze_time("2025-03-13 02:00:00"):
+            rule._run_engine()
+        self.assertEqual(self.callbacks(rule).date_due, rule._next_due_date(day))
+
+    def test_closed_complaint_announces_the_rule_due_date(self):
+        slow = self.env.ref("auto_crm.callback_rule_complaint_closed")
+        slow.write({"active": True, "delay_days": 5})
+        quick = self.make_rule(name="Quick confirmation", trigger="complaint_closed", delay_days=1, sequence=99)
+        complaint = self.env["auto_crm.complaint"].create({"subject": "Dirty car", "partner_id": self.customer.id})
+        with freeze_time("2025-03-10 02:00:00"):
+            complaint._announce_confirmation_call()
+        body = complaint.message_ids[0].body
+        self.assertIn(quick.name, body, "the rule that falls due first calls")
+        self.assertIn(str(quick._next_due_date(datetime.date(2025, 3, 10))), body)
 
     # ------------------------------------------------------------------ do-not-disturb and consent
     def test_do_not_disturb_and_consent_skipped_and_recorded(self):
@@ -216,7 +237,8 @@ class TestCallbackEngine(CallbackCase):
         visits[0].partner_id.write({"do_not_disturb": True, "name": "勿扰客户"})
         visits[1].partner_id.write({"callback_consent": False, "name": "未同意客户"})
         with freeze_time("2025-03-04 02:00:00"):
-            self.assertEqual((rule.preview_count, rule.preview_skipped), (1, 2))
+            preview = self.preview(rule)
+            self.assertEqual((preview["created"], preview["dnd"] + preview["no_consent"]), (1, 2))
             run = rule._run_engine()
         self.assertEqual(run.created_count, 1)
         self.assertEqual(run.skipped_dnd_count, 1)
@@ -238,7 +260,7 @@ class TestCallbackEngine(CallbackCase):
         # Set behind the ORM's back (an import): the daily job catches it.
         self.env.cr.execute("UPDATE res_partner SET do_not_disturb = TRUE WHERE id = %s", (visits[1].partner_id.id,))
         with freeze_time("2025-03-05 02:00:00"):
-            runs = self.env["auto_crm.callback.rule"]._cron_run_engine()
+            runs = self.env["auto_crm.callback.engine"]._cron_run()
         self.assertEqual(second.state, "cancel")
         self.assertEqual(sum(runs.mapped("cancelled_count")), 1)
 
@@ -301,8 +323,8 @@ class TestCallbackEngine(CallbackCase):
         )
         bad_domain.invalidate_recordset(["domain"])
         lost_questionnaire.questionnaire_id.unlink()
-        with freeze_time("2025-03-04 02:00:00"), mute_logger(RULE_LOGGER):
-            runs = self.env["auto_crm.callback.rule"]._cron_run_engine()
+        with freeze_time("2025-03-04 02:00:00"), mute_logger(ENGINE_LOGGER):
+            runs = self.env["auto_crm.callback.engine"]._cron_run()
         by_rule = {run.rule_id: run for run in runs if run.rule_id}
         self.assertEqual(by_rule[bad_domain].state, "failed")
         self.assertIn("no_such_field", by_rule[bad_domain].message)
@@ -311,7 +333,9 @@ class TestCallbackEngine(CallbackCase):
         self.assertEqual(by_rule[good].state, "done")
         self.assertEqual(by_rule[good].created_count, 2)
         self.assertFalse(self.callbacks(bad_domain) | self.callbacks(lost_questionnaire))
-        self.assertTrue(bad_domain.preview_error)
+        preview = bad_domain.action_preview()
+        self.assertEqual(preview["params"]["type"], "warning")
+        self.assertIn("no_such_field", preview["params"]["message"])
 
     def test_invalid_filter_refused_on_save(self):
         with self.assertRaisesRegex(ValidationError, "^Filter:"):
@@ -353,10 +377,30 @@ class TestCallbackEngine(CallbackCase):
         large = self._run_with_sources(100, "2025-03-05")
         self.env.flush_all()
         self.env.invalidate_all()
-        with freeze_time("2025-03-04 02:00:00"), self.assertQueryCount(14):
+        # 14 before the engine planned each rule once and ran it as one statement.
+        with freeze_time("2025-03-04 02:00:00"), self.assertQueryCount(10):
             small._run_engine()
         self.env.invalidate_all()
-        with freeze_time("2025-03-05 02:00:00"), self.assertQueryCount(14):
+        with freeze_time("2025-03-05 02:00:00"), self.assertQueryCount(10):
             large._run_engine()
         self.assertEqual(len(self.callbacks(small)), 10)
         self.assertEqual(len(self.callbacks(large)), 100)
+
+    def test_rules_list_does_not_query_per_rule(self):
+        few = self.make_rule(name="List 1") | self.make_rule(name="List 2")
+        many = few
+        for index in range(6):
+            many |= self.make_rule(name=f"More {index}")
+        self.make_delivered_visits(2, self.at("2025-03-01"))
+        with freeze_time("2025-03-04 02:00:00"):
+            many._run_engine()
+        list_fields = ["name", "trigger", "channel", "assignment", "last_run_state", "callback_count"]
+        many.read(list_fields)  # warm the caches
+        counts = []
+        for rules in (few, many):
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            rules.read(list_fields)
+            counts.append(self.env.cr.sql_log_count - before)
+        self.assertEqual(counts[0], counts[1], "the rules list costs the same whatever the number of rules")
+        self.assertEqual(many[0].last_run_id, many[0].run_ids[:1])

@@ -1,0 +1,593 @@
+import datetime
+import logging
+import time
+import uuid
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+from odoo.tools.safe_eval import datetime as safe_datetime
+from odoo.tools.safe_eval import safe_eval
+from odoo.tools.safe_eval import time as safe_time
+
+from .auto_crm_callback_rule import TRIGGER_SOURCE_MODELS
+
+_logger = logging.getLogger(__name__)
+
+#: Key of the transaction-level advisory lock that one engine run holds on each rule it runs.
+LOCK_KEY = 8841
+
+
+class AutoCrmCallbackEngine(models.AbstractModel):
+    """The callback engine: turns the active callback rules into callbacks, once a day.
+
+    Set-based: each rule is planned once per run (its filter evaluated, its trigger's due set
+    composed as SQL) and executed as ONE statement that works out the due set first (a
+    materialised CTE), inserts the callbacks ``ON CONFLICT DO NOTHING`` against the unique
+    (rule, source model, source id, period) index and returns its counts. The number of queries
+    of a run depends on the number of rules, not of records."""
+
+    _name = "auto_crm.callback.engine"
+    _description = "Callback Engine"
+
+    #: After inserting this many callbacks, refresh the table's planner statistics.
+    _analyze_threshold = 5000
+
+    # ------------------------------------------------------------------ entry points
+    @api.model
+    def action_run_now(self):
+        """Run the whole engine now, like the daily job (admins)."""
+        self._check_run_rights()
+        return self._notify_runs(self.sudo()._cron_run())
+
+    @api.model
+    def _check_run_rights(self):
+        if not self.env.user.has_group("auto_crm.group_admin"):
+            raise UserError(_("Callback Engine: only dealer administrators can run the callback engine by hand."))
+
+    @api.model
+    def _cron_run(self):
+        """The daily job: expire overdue callbacks, cancel the open callbacks of customers who asked
+        not to be disturbed, then run every active rule. Returns the run log records."""
+        Callback = self.env["auto_crm.callback"].sudo()
+        today = fields.Date.context_today(self)
+        run_key = uuid.uuid4().hex
+        started = time.monotonic()
+        expired = Callback._expire_overdue(today)
+        cancelled = Callback._cancel_do_not_disturb()
+        housekeeping = (
+            self.env["auto_crm.callback.run"]
+            .sudo()
+            .create(
+                {
+                    "run_key": run_key,
+                    "state": "done",
+                    "expired_count": expired,
+                    "cancelled_count": cancelled,
+                    "duration": time.monotonic() - started,
+                    "message": _(
+                        "%(expired)s callbacks expired, %(cancelled)s cancelled for do-not-disturb customers.",
+                        expired=expired,
+                        cancelled=cancelled,
+                    ),
+                }
+            )
+        )
+        rules = self.env["auto_crm.callback.rule"].sudo().search([])
+        return housekeeping | self._run_rules(rules, today=today, run_key=run_key)
+
+    @api.model
+    def _run_rules(self, rules, today=None, run_key=None):
+        """Create the callbacks these rules call for and log one run line per rule. Each rule is
+        planned and executed in its own savepoint: a rule that fails is rolled back, logged and
+        recorded, and the others go on."""
+        today = today or fields.Date.context_today(self)
+        run_key = run_key or uuid.uuid4().hex
+        self.env.flush_all()
+        Cron = self.env["ir.cron"]
+        vals_list = []
+        total = len(rules)
+        for index, rule in enumerate(rules):
+            started = time.monotonic()
+            vals = {"rule_id": rule.id, "run_key": run_key}
+            try:
+                with self.env.cr.savepoint():
+                    stats = self._execute(rule, self._plan(rule, today))
+            except Exception as error:
+                _logger.warning("Callback rule %s (id %s) failed: %s", rule.name, rule.id, error)
+                vals.update(state="failed", message=self._error_message(rule, error))
+            else:
+                vals.update(
+                    state="done" if stats["locked"] else "skipped",
+                    created_count=stats["created"],
+                    skipped_dnd_count=stats["dnd"],
+                    skipped_consent_count=stats["no_consent"],
+                    message=self._run_message(stats),
+                )
+                if not stats["locked"]:
+                    _logger.info("Callback rule %s (id %s) skipped: another run holds it", rule.name, rule.id)
+            vals["duration"] = time.monotonic() - started
+            vals_list.append(vals)
+            Cron._notify_progress(done=index + 1, remaining=total - index - 1)
+        return self.env["auto_crm.callback.run"].sudo().create(vals_list)
+
+    @api.model
+    def _preview(self, rule, today=None):
+        """What running the rule now would do, without doing it: the counts ``_execute`` would
+        return (created, skipped for do-not-disturb, for no consent, already called)."""
+        today = today or fields.Date.context_today(self)
+        self.env.flush_all()
+        plan = self._plan(rule.sudo(), today)
+        self.env.cr.execute(
+            SQL(
+                """WITH due AS MATERIALIZED (%(due)s)
+                SELECT count(*) FILTER (WHERE eligible AND NOT called), count(*) FILTER (WHERE dnd),
+                       count(*) FILTER (WHERE NOT dnd AND NOT consent), count(*) FILTER (WHERE eligible AND called)
+                  FROM (SELECT due.*, EXISTS (
+                                   SELECT 1 FROM auto_crm_callback existing
+                                    WHERE existing.rule_id = %(rule)s AND existing.source_model = due.source_model
+                                      AND existing.source_id = due.source_id
+                                      AND existing.source_period = due.source_period) AS called
+                          FROM due) due""",
+                due=plan["due"],
+                rule=rule.id,
+            )
+        )
+        created, dnd, no_consent, already = self.env.cr.fetchone()
+        return {"created": created, "dnd": dnd, "no_consent": no_consent, "already": already}
+
+    # ------------------------------------------------------------------ planning
+    @api.model
+    def _plan(self, rule, today):
+        """Everything the rule's statement needs, worked out once: raises when the rule cannot run
+        as configured (told to the admin in the run log)."""
+        rule.ensure_one()
+        self._check_ready(rule)
+        members = rule.team_id.member_ids.filtered("active").sorted("id").ids
+        if rule.assignment == "user":
+            user_sql = SQL("%s::int", rule.user_id.id)
+        elif rule.assignment == "round_robin":
+            user_sql = SQL("(%s::int[])[1 + mod(%s + rn - 1, %s)]", members, rule.rr_position, len(members))
+        elif rule.assignment == "manager":
+            user_sql = SQL("COALESCE(manager_id, %s::int)", rule.user_id.id or None)
+        else:
+            user_sql = SQL("NULL::int")
+        return {
+            "due": self._due_sql(rule, today),
+            "user": user_sql,
+            "members": len(members) if rule.assignment == "round_robin" else 0,
+        }
+
+    @api.model
+    def _check_ready(self, rule):
+        questionnaire = rule.questionnaire_id
+        if rule.trigger in ("service_delivered", "vehicle_delivered", "no_visit") and not questionnaire:
+            raise UserError(
+                _(
+                    "Questionnaire: rule %s asks customers about a visit or a delivery and needs a questionnaire "
+                    "(it may have been deleted).",
+                    rule.name,
+                )
+            )
+        if questionnaire and not questionnaire.active:
+            raise UserError(
+                _(
+                    "Questionnaire: %(questionnaire)s of rule %(rule)s is archived.",
+                    questionnaire=questionnaire.name,
+                    rule=rule.name,
+                )
+            )
+        if rule.assignment == "round_robin" and not rule.team_id.member_ids.filtered("active"):
+            raise UserError(
+                _(
+                    "Team: team %(team)s of rule %(rule)s has no active agent to deal callbacks to.",
+                    team=rule.team_id.name,
+                    rule=rule.name,
+                )
+            )
+
+    @api.model
+    def _rule_domain(self, rule, today):
+        """The rule's filter, evaluated as the web client does (context_today is the run's day)."""
+        context = {
+            "datetime": safe_datetime,
+            "relativedelta": relativedelta,
+            "time": safe_time,
+            "context_today": lambda: today,
+            "uid": self.env.uid,
+            "user": self.env.user,
+        }
+        domain = safe_eval(rule.domain or "[]", context)
+        if not isinstance(domain, list | tuple):
+            raise ValidationError(_("Filter: a filter is a list of conditions, not %s.", rule.domain))
+        return list(domain)
+
+    @api.model
+    def _due_sql(self, rule, today):
+        """Every source due a callback of this rule today (due date reached, window not passed),
+        with its customer's name, manager, do-not-disturb and consent flags. Sources that already
+        have their callback are in it too: the insert skips them on the unique index."""
+        low = today - relativedelta(days=rule.window_days)
+        return SQL(
+            """SELECT cand.*, partner.name AS partner_name, partner.customer_manager_id AS manager_id,
+                      COALESCE(partner.do_not_disturb, FALSE) AS dnd,
+                      COALESCE(partner.callback_consent, FALSE) AS consent,
+                      NOT COALESCE(partner.do_not_disturb, FALSE) AND COALESCE(partner.callback_consent, FALSE)
+                          AS eligible
+                 FROM (%(candidates)s) cand
+                 JOIN res_partner partner ON partner.id = cand.partner_id AND partner.active
+                WHERE cand.date_due BETWEEN %(low)s AND %(today)s""",
+            candidates=self._trigger_sql(rule, low, today),
+            low=low,
+            today=today,
+        )
+
+    # ------------------------------------------------------------------ execution
+    @api.model
+    def _execute(self, rule, plan):
+        """Run the planned rule: ONE statement takes the rule's advisory lock (a concurrent run
+        skips the rule), inserts the callbacks of the due set, moves the round-robin on and returns
+        the counts."""
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """WITH lock AS (SELECT pg_try_advisory_xact_lock(%(lock_key)s, %(rule)s) AS held),
+             due AS MATERIALIZED (%(due)s),
+             todo AS (
+                SELECT due.*, row_number() OVER (ORDER BY date_due, source_id) AS rn
+                  FROM due
+                 WHERE eligible AND (SELECT held FROM lock)),
+             inserted AS (
+               INSERT INTO auto_crm_callback (
+                       name, rule_id, questionnaire_id, company_id, partner_id, vehicle_id, visit_id,
+                       source_model, source_id, source_period, user_id, team_id, channel, state,
+                       date_due, date_expiry, max_attempts, overall_score, customer_complains,
+                       create_uid, create_date, write_uid, write_date)
+                SELECT %(rule_name)s || ': ' || partner_name, %(rule)s, %(questionnaire)s,
+                       COALESCE(company_id, %(rule_company)s, %(default_company)s), partner_id, vehicle_id,
+                       visit_id, source_model, source_id, source_period, %(user)s, %(team)s, %(channel)s,
+                       'todo', date_due, date_due + %(window)s, %(max_attempts)s, 0, FALSE,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM todo
+            ON CONFLICT DO NOTHING
+            RETURNING 1),
+             created AS (SELECT count(*) AS n FROM inserted),
+             rotated AS (
+                UPDATE auto_crm_callback_rule
+                   SET rr_position = mod(rr_position + (SELECT n FROM created), %(members)s)
+                 WHERE id = %(rule)s AND %(members)s > 0 AND (SELECT n FROM created) > 0
+             RETURNING 1)
+            SELECT (SELECT held FROM lock), (SELECT n FROM created),
+                   count(*) FILTER (WHERE dnd), count(*) FILTER (WHERE NOT dnd AND NOT consent),
+                   count(*) FILTER (WHERE eligible),
+                   (array_agg(partner_name ORDER BY partner_name) FILTER (WHERE NOT eligible))[1:20],
+                   (SELECT count(*) FROM rotated)
+              FROM due
+             WHERE (SELECT held FROM lock)""",
+                lock_key=LOCK_KEY,
+                due=plan["due"],
+                rule_name=rule.name,
+                rule=rule.id,
+                questionnaire=rule.questionnaire_id.id or None,
+                rule_company=rule.company_id.id or None,
+                default_company=self.env.company.id,
+                user=plan["user"],
+                team=rule.team_id.id or None,
+                channel=rule.channel,
+                window=rule.window_days,
+                max_attempts=rule.max_attempts,
+                members=plan["members"],
+                uid=self.env.uid,
+                now=now,
+            )
+        )
+        locked, created, dnd, no_consent, eligible, names, rotated = self.env.cr.fetchone()
+        if not locked:
+            return {"locked": False, "created": 0, "dnd": 0, "no_consent": 0, "already": 0, "skipped_names": []}
+        if rotated:
+            rule.invalidate_recordset(["rr_position"])
+        if created:
+            self.env["auto_crm.callback"].invalidate_model()
+        if created >= self._analyze_threshold:
+            # The planner's statistics of the callbacks table are stale after a big insert.
+            self.env.cr.execute("ANALYZE auto_crm_callback")
+        return {
+            "locked": True,
+            "created": created,
+            "dnd": dnd,
+            "no_consent": no_consent,
+            "already": eligible - created,
+            "skipped_names": names or [],
+        }
+
+    # ------------------------------------------------------------------ run log
+    @api.model
+    def _error_message(self, rule, error):
+        text = error.args[0] if isinstance(error, UserError | ValidationError) and error.args else str(error)
+        return _("Rule %(rule)s failed: %(error)s", rule=rule.name, error=text)
+
+    @api.model
+    def _run_message(self, stats):
+        if not stats["locked"]:
+            return _("Another engine run is processing this rule right now.")
+        if not (stats["dnd"] or stats["no_consent"]):
+            return False
+        lines = [
+            _(
+                "%(dnd)s customers skipped for do-not-disturb, %(consent)s for no callback consent.",
+                dnd=stats["dnd"],
+                consent=stats["no_consent"],
+            )
+        ]
+        if stats["skipped_names"]:
+            lines.append(_("Skipped: %s", ", ".join(stats["skipped_names"])))
+        return "\n".join(lines)
+
+    @api.model
+    def _notify_runs(self, runs):
+        created = sum(runs.mapped("created_count"))
+        failed = runs.filtered(lambda r: r.state == "failed")
+        message = _(
+            "%(created)s callbacks created by %(rules)s rules.", created=created, rules=len(runs.filtered("rule_id"))
+        )
+        if failed:
+            message += " " + _("Failed rules: %s. See the run log.", ", ".join(failed.rule_id.mapped("name")))
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Callback engine"),
+                "message": message,
+                "type": "warning" if failed else "success",
+                "sticky": bool(failed),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    # ------------------------------------------------------------------ the triggers' due sets
+    @api.model
+    def _trigger_sql(self, rule, low, high):
+        """The sources of the rule's trigger whose callback falls due between low and high, as
+        rows (source_model, source_id, source_period, partner_id, vehicle_id, visit_id,
+        company_id, date_due). The rule's filter and store apply."""
+        Model = self.env[TRIGGER_SOURCE_MODELS[rule.trigger]].sudo().with_context(active_test=False)
+        domain = self._rule_domain(rule, high)
+        in_domain = SQL("TRUE")
+        if domain:
+            in_domain = SQL("src.id IN %s", Model._search(domain).subselect())
+        # An event on day D is due on rule._next_due_date(D): the offset is the same for every day.
+        offset = (rule._next_due_date(high) - high).days
+        # The events whose due date (event + offset) falls between low and high.
+        ev_low, ev_high = low - relativedelta(days=offset), high - relativedelta(days=offset)
+        # Datetimes: widen by a day each side for the time zone; the exact date is checked later.
+        ts_low = datetime.datetime.combine(ev_low - relativedelta(days=1), datetime.time.min)
+        ts_high = datetime.datetime.combine(ev_high + relativedelta(days=2), datetime.time.min)
+        tz = self.env.context.get("tz") or self.env.user.tz or self.env.company.partner_id.tz or "UTC"
+        method = getattr(self, f"_trigger_sql_{rule.trigger}")
+        return method(
+            rule,
+            in_domain=in_domain,
+            offset=offset,
+            ev_low=ev_low,
+            ev_high=ev_high,
+            ts_low=ts_low,
+            ts_high=ts_high,
+            tz=tz,
+            company=rule.company_id.id,
+        )
+
+    @staticmethod
+    def _local_date(column, tz):
+        return SQL("(%s AT TIME ZONE 'UTC' AT TIME ZONE %s)::date", column, tz)
+
+    @staticmethod
+    def _company_sql(column, company):
+        return SQL("%s = %s", column, company) if company else SQL("TRUE")
+
+    @api.model
+    def _shared_source_company(self, company, link):
+        """A source of the rule's store. A shared source (a car or customer with no store, seen by
+        every store of the group) belongs to the store of its latest visit, else to the group's main
+        company: it gets one call, not one per store."""
+        if not company:
+            return SQL("TRUE")
+        main = self.env.ref("base.main_company", raise_if_not_found=False)
+        return SQL(
+            """COALESCE(src.company_id,
+                        (SELECT visit.company_id FROM auto_crm_service_visit visit
+                          WHERE visit.%(link)s = src.id AND visit.state != 'cancel'
+                          ORDER BY visit.date_appointment DESC, visit.id DESC LIMIT 1),
+                        %(main)s) = %(company)s""",
+            link=SQL.identifier(link),
+            main=main.id if main else None,
+            company=company,
+        )
+
+    @api.model
+    def _trigger_sql_service_delivered(self, rule, in_domain, offset, ts_low, ts_high, tz, company, **kw):
+        return SQL(
+            """SELECT 'auto_crm.service.visit'::varchar AS source_model, src.id AS source_id, 0 AS source_period,
+                      src.partner_id, src.vehicle_id, src.id AS visit_id, src.company_id,
+                      %(day)s + %(offset)s AS date_due
+                 FROM auto_crm_service_visit src
+                WHERE src.state = 'followup' AND src.date_delivered >= %(ts_low)s AND src.date_delivered < %(ts_high)s
+                  AND %(company)s AND %(in_domain)s""",
+            day=self._local_date(SQL("src.date_delivered"), tz),
+            offset=offset,
+            ts_low=ts_low,
+            ts_high=ts_high,
+            company=self._company_sql(SQL("src.company_id"), company),
+            in_domain=in_domain,
+        )
+
+    @api.model
+    def _trigger_sql_vehicle_delivered(self, rule, in_domain, offset, ev_low, ev_high, company, **kw):
+        return SQL(
+            """SELECT 'auto_crm.vehicle'::varchar AS source_model, src.id AS source_id, 0 AS source_period,
+                      src.partner_id, src.id AS vehicle_id, NULL::int AS visit_id, src.company_id,
+                      src.purchase_date + %(offset)s AS date_due
+                 FROM auto_crm_vehicle src
+                WHERE src.active AND src.sold_here AND src.partner_id IS NOT NULL
+                  AND src.purchase_date BETWEEN %(ev_low)s AND %(ev_high)s
+                  AND %(company)s AND %(in_domain)s""",
+            offset=offset,
+            ev_low=ev_low,
+            ev_high=ev_high,
+            company=self._shared_source_company(company, "vehicle_id"),
+            in_domain=in_domain,
+        )
+
+    @api.model
+    def _vehicle_date_sql(self, column, in_domain, offset, ev_low, ev_high, company):
+        return SQL(
+            """SELECT 'auto_crm.vehicle'::varchar AS source_model, src.id AS source_id,
+                      EXTRACT(YEAR FROM src.%(column)s)::int AS source_period,
+                      src.partner_id, src.id AS vehicle_id, NULL::int AS visit_id, src.company_id,
+                      src.%(column)s + %(offset)s AS date_due
+                 FROM auto_crm_vehicle src
+                WHERE src.active AND src.partner_id IS NOT NULL
+                  AND src.%(column)s BETWEEN %(ev_low)s AND %(ev_high)s
+                  AND %(company)s AND %(in_domain)s""",
+            column=SQL.identifier(column),
+            offset=offset,
+            ev_low=ev_low,
+            ev_high=ev_high,
+            company=self._shared_source_company(company, "vehicle_id"),
+            in_domain=in_domain,
+        )
+
+    @api.model
+    def _trigger_sql_warranty_end(self, rule, in_domain, offset, ev_low, ev_high, company, **kw):
+        return self._vehicle_date_sql("warranty_end_date", in_domain, offset, ev_low, ev_high, company)
+
+    @api.model
+    def _trigger_sql_insurance_expiry(self, rule, in_domain, offset, ev_low, ev_high, company, **kw):
+        return self._vehicle_date_sql("insurance_expiry", in_domain, offset, ev_low, ev_high, company)
+
+    @api.model
+    def _trigger_sql_birthday(self, rule, in_domain, offset, ev_low, ev_high, company, **kw):
+        # This year's birthday (and last and next year's, for windows across New Year); a 29 February
+        # birthday falls on the 28th in other years.
+        years = sorted({ev_low.year - 1, ev_low.year, ev_high.year, ev_high.year + 1})
+        return SQL(
+            """SELECT 'res.partner'::varchar AS source_model, src.id AS source_id, bd.year AS source_period,
+                      src.id AS partner_id, NULL::int AS vehicle_id, NULL::int AS visit_id, src.company_id,
+                      bd.day + %(offset)s AS date_due
+                 FROM res_partner src
+                 CROSS JOIN LATERAL (
+                     SELECT yr AS year,
+                            (make_date(yr, EXTRACT(MONTH FROM src.birthday)::int, 1)
+                             + (LEAST(EXTRACT(DAY FROM src.birthday)::int,
+                                      EXTRACT(DAY FROM (make_date(yr, EXTRACT(MONTH FROM src.birthday)::int, 1)
+                                                        + interval '1 month - 1 day'))::int) - 1)) AS day
+                       FROM unnest(%(years)s::int[]) AS yr) bd
+                WHERE src.active AND src.is_auto_customer AND src.birthday IS NOT NULL
+                  AND bd.day BETWEEN %(ev_low)s AND %(ev_high)s
+                  AND %(company)s AND %(in_domain)s""",
+            offset=offset,
+            years=years,
+            ev_low=ev_low,
+            ev_high=ev_high,
+            company=self._shared_source_company(company, "partner_id"),
+            in_domain=in_domain,
+        )
+
+    @api.model
+    def _trigger_sql_no_visit(self, rule, in_domain, offset, ev_low, ev_high, tz, company, **kw):
+        # The source is the customer's last visit: once they come back and lapse again, the new
+        # last visit is a new source and they are called again.
+        return SQL(
+            """SELECT 'auto_crm.service.visit'::varchar AS source_model, src.id AS source_id, 0 AS source_period,
+                      src.partner_id, src.vehicle_id, src.id AS visit_id, src.company_id,
+                      src.last_day + %(offset)s AS date_due
+                 FROM (SELECT DISTINCT ON (visit.partner_id) visit.id, visit.partner_id, visit.vehicle_id,
+                              visit.company_id, %(day)s AS last_day
+                         FROM auto_crm_service_visit visit
+                        WHERE visit.state != 'cancel' AND visit.date_reception IS NOT NULL AND %(company)s
+                        ORDER BY visit.partner_id, visit.date_reception DESC, visit.id DESC) src
+                WHERE src.last_day BETWEEN %(ev_low)s AND %(ev_high)s
+                  AND NOT EXISTS (SELECT 1 FROM auto_crm_service_visit booked
+                                   WHERE booked.partner_id = src.partner_id AND booked.state = 'appointment')
+                  AND %(in_domain)s""",
+            offset=offset,
+            day=self._local_date(SQL("visit.date_reception"), tz),
+            company=self._company_sql(SQL("visit.company_id"), company),
+            ev_low=ev_low,
+            ev_high=ev_high,
+            in_domain=in_domain,
+        )
+
+    @api.model
+    def _trigger_sql_maintenance_due(self, rule, in_domain, offset, ev_low, ev_high, tz, company, **kw):
+        # The source is the car's last delivered visit; maintenance is due the earlier of N months
+        # after it and the day the car's estimated odometer reaches its mileage + N km (the daily
+        # distance from the car's own readings since the odometer was last replaced).
+        by_months = SQL("NULL::date")
+        if rule.maintenance_months:
+            by_months = SQL("(last.service_day + make_interval(months => %s))::date", rule.maintenance_months)
+        by_km = SQL("NULL::date")
+        if rule.maintenance_km:
+            by_km = SQL(
+                """CASE WHEN odo.last_date > odo.first_date AND odo.last_value > odo.first_value
+                        THEN odo.last_date + CEIL((last.mileage_in + %s - odo.last_value)::numeric
+                                                  * (odo.last_date - odo.first_date)
+                                                  / (odo.last_value - odo.first_value))::int
+                   END""",
+                rule.maintenance_km,
+            )
+        return SQL(
+            """SELECT 'auto_crm.service.visit'::varchar AS source_model, src.id AS source_id, 0 AS source_period,
+                      src.partner_id, src.vehicle_id, src.id AS visit_id, src.company_id,
+                      src.due_day + %(offset)s AS date_due
+                 FROM (SELECT last.id, vehicle.partner_id, last.vehicle_id, last.company_id,
+                              LEAST(%(by_months)s, %(by_km)s) AS due_day
+                         FROM (SELECT DISTINCT ON (visit.vehicle_id) visit.id, visit.vehicle_id, visit.company_id,
+                                      visit.mileage_in, %(day)s AS service_day
+                                 FROM auto_crm_service_visit visit
+                                WHERE visit.state = 'followup' AND visit.date_delivered IS NOT NULL AND %(company)s
+                                ORDER BY visit.vehicle_id, visit.date_delivered DESC, visit.id DESC) last
+                         JOIN auto_crm_vehicle vehicle ON vehicle.id = last.vehicle_id
+                              AND vehicle.active AND vehicle.partner_id IS NOT NULL
+                         LEFT JOIN (
+                              SELECT reading.vehicle_id, min(reading.date) AS first_date,
+                                     max(reading.date) AS last_date,
+                                     (array_agg(reading.value ORDER BY reading.date, reading.id))[1] AS first_value,
+                                     (array_agg(reading.value ORDER BY reading.date DESC, reading.id DESC))[1]
+                                         AS last_value
+                                FROM auto_crm_vehicle_odometer reading
+                               WHERE NOT EXISTS (SELECT 1 FROM auto_crm_vehicle_odometer reset
+                                                  WHERE reset.vehicle_id = reading.vehicle_id AND reset.is_replacement
+                                                    AND reset.date > reading.date)
+                               GROUP BY reading.vehicle_id) odo ON odo.vehicle_id = last.vehicle_id
+                        WHERE NOT EXISTS (SELECT 1 FROM auto_crm_service_visit open_visit
+                                           WHERE open_visit.vehicle_id = last.vehicle_id
+                                             AND open_visit.state NOT IN ('followup', 'cancel'))) src
+                WHERE src.due_day BETWEEN %(ev_low)s AND %(ev_high)s AND %(in_domain)s""",
+            offset=offset,
+            by_months=by_months,
+            by_km=by_km,
+            day=self._local_date(SQL("visit.date_delivered"), tz),
+            company=self._company_sql(SQL("visit.company_id"), company),
+            ev_low=ev_low,
+            ev_high=ev_high,
+            in_domain=in_domain,
+        )
+
+    @api.model
+    def _trigger_sql_complaint_closed(self, rule, in_domain, offset, ts_low, ts_high, tz, company, **kw):
+        return SQL(
+            """SELECT 'auto_crm.complaint'::varchar AS source_model, src.id AS source_id, 0 AS source_period,
+                      src.partner_id, src.vehicle_id, src.visit_id, src.company_id,
+                      %(day)s + %(offset)s AS date_due
+                 FROM auto_crm_complaint src
+                WHERE src.state = 'closed' AND src.date_closed >= %(ts_low)s AND src.date_closed < %(ts_high)s
+                  AND %(company)s AND %(in_domain)s""",
+            day=self._local_date(SQL("src.date_closed"), tz),
+            offset=offset,
+            ts_low=ts_low,
+            ts_high=ts_high,
+            company=self._company_sql(SQL("src.company_id"), company),
+            in_domain=in_domain,
+        )
