@@ -53,7 +53,8 @@ class AutoCrmLoyaltyLedger(models.Model):
     points = fields.Integer(required=True, readonly=True, aggregator="sum")
     amount = fields.Monetary(
         readonly=True,
-        help="Earned: the money paid the points were earned on. Redeemed: what the points were worth. A reversal carries the opposite amount.",
+        help="Earned: the money paid the points were earned on. Redeemed: what the points were worth. "
+        "A reversal carries the opposite amount.",
     )
     visit_id = fields.Many2one(
         "auto_crm.service.visit",
@@ -80,8 +81,11 @@ class AutoCrmLoyaltyLedger(models.Model):
         ("auto_crm_loyalty_ledger_points_nonzero", "CHECK(points <> 0)", "Points: an entry moves at least one point."),
         (
             "auto_crm_loyalty_ledger_sign",
-            "CHECK(kind = 'adjust' OR (reversal_of_id IS NULL AND ((kind = 'earn' AND points > 0) OR (kind IN ('redeem', 'expire') AND points < 0)))"
-            " OR (reversal_of_id IS NOT NULL AND ((kind = 'earn' AND points < 0) OR (kind IN ('redeem', 'expire') AND points > 0))))",
+            "CHECK(kind = 'adjust'"
+            " OR (reversal_of_id IS NULL"
+            " AND ((kind = 'earn' AND points > 0) OR (kind IN ('redeem', 'expire') AND points < 0)))"
+            " OR (reversal_of_id IS NOT NULL"
+            " AND ((kind = 'earn' AND points < 0) OR (kind IN ('redeem', 'expire') AND points > 0))))",
             "Points: earnings are positive, redemptions and expiries negative, reversals the opposite.",
         ),
         (
@@ -141,7 +145,7 @@ class AutoCrmLoyaltyLedger(models.Model):
         for entry in self:
             if entry.reversal_of_id or entry.is_reversed:
                 raise UserError(_("Points Ledger: %s is a reversal or already reversed.", entry.display_name))
-        self._post_reversals(_("Reversed by %s", self.env.user.name))
+        self._reverse(_("Reversed by %s", self.env.user.name))
 
     # ------------------------------------------------------------------ posting
     @api.model
@@ -185,7 +189,7 @@ class AutoCrmLoyaltyLedger(models.Model):
         # them is enough to refresh what is cached.
         return self.sudo().with_context(auto_crm_loyalty_post=True).create(vals_list)
 
-    def _post_reversals(self, reason):
+    def _reverse(self, reason):
         """Post a reversing entry for each of these entries: the same kind, the opposite points and amount."""
         return self._post(
             [
@@ -261,7 +265,7 @@ class AutoCrmLoyaltyLedger(models.Model):
         )
         if not entries:
             return self.browse()
-        return entries._post_reversals(reason)
+        return entries._reverse(reason)
 
     @api.model
     def _post_redeem(self, member, points, visit=None, reason=None):

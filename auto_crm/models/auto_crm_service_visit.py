@@ -450,7 +450,8 @@ class AutoCrmServiceVisit(models.Model):
         if float_compare(self.loyalty_redeemed_value + value, self.amount_total, precision_rounding=rounding) > 0:
             raise UserError(
                 _(
-                    "Points: %(points)s points are worth %(value).2f, more than the %(due).2f left to pay on %(visit)s.",
+                    "Points: %(points)s points are worth %(value).2f, more than the %(due).2f left to pay "
+                    "on %(visit)s.",
                     points=points,
                     value=value,
                     due=self.amount_due,

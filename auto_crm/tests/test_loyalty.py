@@ -50,7 +50,7 @@ class TestLoyaltyPoints(LoyaltyCase):
         with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.IntegrityError), self.env.cr.savepoint():
             self.Ledger.sudo().create(values)
             self.env.flush_all()
-        earn._post_reversals("first")
+        earn._reverse("first")
         with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.IntegrityError), self.env.cr.savepoint():
             self.Ledger.sudo().create(dict(values, points=-100, reversal_of_id=earn.id, visit_seq=0))
             self.env.flush_all()
