@@ -15,6 +15,9 @@ BATCH_SIZE = 2000
 
 
 class AutoCrmLoyaltyMember(models.Model):
+    """A customer's membership of a store's programme, and its tier. Points are posted by the ledger
+    (``auto_crm.loyalty.ledger``); the balance is computed from its entries."""
+
     _name = "auto_crm.loyalty.member"
     _description = "Loyalty Member"
     _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin"]
