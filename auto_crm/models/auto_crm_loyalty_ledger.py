@@ -1,5 +1,15 @@
+import logging
+import math
+
+from dateutil.relativedelta import relativedelta
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from .auto_crm_service_visit import UNPAID_METHODS
+
+_logger = logging.getLogger(__name__)
 
 ENTRY_KINDS = [
     ("earn", "Earned"),
@@ -11,6 +21,11 @@ ENTRY_KINDS = [
 
 class AutoCrmLoyaltyLedger(models.Model):
     """Append-only points ledger: a member's balance is the sum of its entries.
+
+    Every posting happens here (``_post_earn``, ``_post_reversal``, ``_post_redeem``, ``_post_adjust``,
+    ``_post_expiry``), after the caller checked the user's rights: the members' rows are locked, their
+    balances checked, the entries created; the member then re-evaluates its tier after earnings. The
+    members' and the visits' figures are computed from the entries and follow them by dependency.
 
     Nothing posted is ever changed or deleted. A mistake is corrected by a reversing entry: the same
     kind, the opposite points, ``reversal_of_id`` pointing at the entry it cancels. Database
@@ -38,7 +53,8 @@ class AutoCrmLoyaltyLedger(models.Model):
     points = fields.Integer(required=True, readonly=True, aggregator="sum")
     amount = fields.Monetary(
         readonly=True,
-        help="Earned: the money paid the points were earned on. Redeemed: what the points were worth. A reversal carries the opposite amount.",
+        help="Earned: the money paid the points were earned on. Redeemed: what the points were worth. "
+        "A reversal carries the opposite amount.",
     )
     visit_id = fields.Many2one(
         "auto_crm.service.visit",
@@ -57,7 +73,7 @@ class AutoCrmLoyaltyLedger(models.Model):
         "auto_crm.loyalty.ledger", string="Reverses", readonly=True, index=True, ondelete="restrict"
     )
     reversed_by_ids = fields.One2many("auto_crm.loyalty.ledger", "reversal_of_id", string="Reversed By")
-    is_reversed = fields.Boolean(compute="_compute_is_reversed", string="Reversed")
+    is_reversed = fields.Boolean(compute="_compute_is_reversed", string="Reversed", compute_sudo=True)
     reason = fields.Char(readonly=True)
     user_id = fields.Many2one("res.users", string="Posted By", default=lambda self: self.env.user, readonly=True)
 
@@ -65,8 +81,11 @@ class AutoCrmLoyaltyLedger(models.Model):
         ("auto_crm_loyalty_ledger_points_nonzero", "CHECK(points <> 0)", "Points: an entry moves at least one point."),
         (
             "auto_crm_loyalty_ledger_sign",
-            "CHECK(kind = 'adjust' OR (reversal_of_id IS NULL AND ((kind = 'earn' AND points > 0) OR (kind IN ('redeem', 'expire') AND points < 0)))"
-            " OR (reversal_of_id IS NOT NULL AND ((kind = 'earn' AND points < 0) OR (kind IN ('redeem', 'expire') AND points > 0))))",
+            "CHECK(kind = 'adjust'"
+            " OR (reversal_of_id IS NULL"
+            " AND ((kind = 'earn' AND points > 0) OR (kind IN ('redeem', 'expire') AND points < 0)))"
+            " OR (reversal_of_id IS NOT NULL"
+            " AND ((kind = 'earn' AND points < 0) OR (kind IN ('redeem', 'expire') AND points > 0))))",
             "Points: earnings are positive, redemptions and expiries negative, reversals the opposite.",
         ),
         (
@@ -87,14 +106,10 @@ class AutoCrmLoyaltyLedger(models.Model):
             "ON auto_crm_loyalty_ledger (member_id, date) WHERE kind = 'expire' AND reversal_of_id IS NULL"
         )
 
+    @api.depends("reversed_by_ids")
     def _compute_is_reversed(self):
-        reversed_ids = (
-            set(self.sudo().search([("reversal_of_id", "in", self.ids)]).mapped("reversal_of_id").ids)
-            if self.ids
-            else set()
-        )
         for entry in self:
-            entry.is_reversed = entry.id in reversed_ids
+            entry.is_reversed = bool(entry.reversed_by_ids)
 
     @api.depends("kind", "points", "member_id")
     def _compute_display_name(self):
@@ -115,7 +130,8 @@ class AutoCrmLoyaltyLedger(models.Model):
             )
         return super().create(vals_list)
 
-    def write(self, vals):
+    # Append-only: no super() on purpose, nothing posted is ever changed.
+    def write(self, vals):  # pylint: disable=method-required-super
         raise UserError(_("Points Ledger: posted entries are never changed; correct a mistake with a reversing entry."))
 
     @api.ondelete(at_uninstall=False)
@@ -129,5 +145,207 @@ class AutoCrmLoyaltyLedger(models.Model):
         for entry in self:
             if entry.reversal_of_id or entry.is_reversed:
                 raise UserError(_("Points Ledger: %s is a reversal or already reversed.", entry.display_name))
-        self.member_id._post_reversals(self, _("Reversed by %s", self.env.user.name))
-        return True
+        self._reverse(_("Reversed by %s", self.env.user.name))
+
+    # ------------------------------------------------------------------ posting
+    @api.model
+    def _lock_balances(self, members):
+        """Lock the members' rows (so two postings for one member queue up) and return their balances."""
+        if not members:
+            return {}
+        self.flush_model()
+        self.env.cr.execute(
+            SQL("SELECT id FROM auto_crm_loyalty_member WHERE id = ANY(%s) ORDER BY id FOR UPDATE", list(members.ids))
+        )
+        self.env.cr.execute(
+            SQL(
+                "SELECT member_id, COALESCE(SUM(points), 0) FROM auto_crm_loyalty_ledger "
+                "WHERE member_id = ANY(%s) GROUP BY member_id",
+                list(members.ids),
+            )
+        )
+        balances = dict.fromkeys(members.ids, 0)
+        balances.update(dict(self.env.cr.fetchall()))
+        return balances
+
+    @api.model
+    def _post(self, vals_list):
+        """Post entries, refusing any that would take a member's balance below zero."""
+        Member = self.env["auto_crm.loyalty.member"]
+        balances = self._lock_balances(Member.browse(dict.fromkeys(vals["member_id"] for vals in vals_list)))
+        for vals in vals_list:
+            balances[vals["member_id"]] += vals["points"]
+            if balances[vals["member_id"]] < 0:
+                raise UserError(
+                    _(
+                        "Points: %(member)s has %(balance)s points; %(points)s cannot be taken. A balance never "
+                        "goes below zero.",
+                        member=Member.browse(vals["member_id"]).sudo().display_name,
+                        balance=balances[vals["member_id"]] - vals["points"],
+                        points=-vals["points"],
+                    )
+                )
+        # The members' balances, the visits' figures and is_reversed depend on the entries: creating
+        # them is enough to refresh what is cached.
+        return self.sudo().with_context(auto_crm_loyalty_post=True).create(vals_list)
+
+    def _reverse(self, reason):
+        """Post a reversing entry for each of these entries: the same kind, the opposite points and amount."""
+        return self._post(
+            [
+                {
+                    "member_id": entry.member_id.id,
+                    "kind": entry.kind,
+                    "points": -entry.points,
+                    "amount": -entry.amount,
+                    "visit_id": entry.visit_id.id,
+                    "reversal_of_id": entry.id,
+                    "reason": reason,
+                }
+                for entry in self.sudo()
+            ]
+        )
+
+    @api.model
+    def _post_earn(self, visits):
+        """Delivered visits earn points on the money paid, once per delivery; a customer who is not a
+        member yet is enrolled where the programme says so, and earning members move up a tier at once."""
+        visits = visits.sudo().filtered(
+            lambda v: v.partner_id and v.amount_paid > 0 and v.payment_method not in UNPAID_METHODS
+        )
+        if not visits:
+            return self.browse()
+        programs = {
+            program.company_id: program
+            for program in self.env["auto_crm.loyalty.program"]
+            .sudo()
+            .search([("company_id", "in", visits.company_id.ids)])
+        }
+        due = []  # (visit, programme, points, delivery number)
+        for visit in visits:
+            program = programs.get(visit.company_id)
+            if not program:
+                continue
+            points = math.floor(visit.amount_paid * program.earn_rate + 1e-9)
+            earns = visit.loyalty_ledger_ids.filtered(lambda e: e.kind == "earn")
+            if points <= 0 or sum(earns.mapped("points")) > 0:
+                # Nothing to earn, or this delivery is already rewarded and not reversed.
+                continue
+            due.append((visit, program, points, len(earns.filtered(lambda e: not e.reversal_of_id)) + 1))
+        members = self.env["auto_crm.loyalty.member"]._get_or_enroll(
+            [(visit.partner_id, program) for visit, program, _points, _seq in due]
+        )
+        vals_list = []
+        for visit, program, points, seq in due:
+            member = members.get((visit.partner_id.id, program.id))
+            if not member or not member.active:
+                continue
+            vals_list.append(
+                {
+                    "member_id": member.id,
+                    "kind": "earn",
+                    "points": points,
+                    "amount": visit.amount_paid,
+                    "visit_id": visit.id,
+                    "visit_seq": seq,
+                    "reason": _("Visit %s delivered", visit.name),
+                }
+            )
+        if not vals_list:
+            return self.browse()
+        entries = self._post(vals_list)
+        entries.member_id._evaluate_tiers(upgrade_only=True)
+        return entries
+
+    @api.model
+    def _post_reversal(self, visits, kinds, reason):
+        """Reverse the visits' entries of these kinds that are not reversed yet."""
+        entries = visits.sudo().loyalty_ledger_ids.filtered(
+            lambda e: e.kind in kinds and not e.reversal_of_id and not e.reversed_by_ids
+        )
+        if not entries:
+            return self.browse()
+        return entries._reverse(reason)
+
+    @api.model
+    def _post_redeem(self, member, points, visit=None, reason=None):
+        """Redeem a member's points (against a visit when given). Refused clearly above the balance.
+        Private: callers check the user's rights (see the visit's ``_loyalty_redeem``)."""
+        member.ensure_one()
+        if points <= 0:
+            raise UserError(_("Points: redeem at least one point."))
+        return self._post(
+            [
+                {
+                    "member_id": member.id,
+                    "kind": "redeem",
+                    "points": -points,
+                    "amount": points * member.sudo().program_id.point_value,
+                    "visit_id": visit.id if visit else False,
+                    "reason": reason,
+                }
+            ]
+        )
+
+    @api.model
+    def _post_adjust(self, member, points, reason):
+        """A manager's adjustment, with its reason. Private: the member's ``action_adjust`` checks the rights."""
+        member.ensure_one()
+        if not (reason or "").strip():
+            raise UserError(_("Reason: say why the points of %s are adjusted.", member.display_name))
+        if not points:
+            raise UserError(_("Points: an adjustment moves at least one point."))
+        return self._post([{"member_id": member.id, "kind": "adjust", "points": points, "reason": reason.strip()}])
+
+    @api.model
+    def _post_expiry(self, today=None):
+        """Expire points older than the programme allows, oldest first, in one statement per programme:
+        expiring = points earned before the cut-off minus everything taken since the start (redeemed,
+        expired, reversed, negative adjustments), never more than the balance. Safe to run twice."""
+        today = today or fields.Date.context_today(self)
+        self.env.flush_all()
+        posted = 0
+        for program in self.env["auto_crm.loyalty.program"].sudo().search([("expiry_months", ">", 0)]):
+            # One programme's failure is recorded on it and does not stop the others.
+            try:
+                with self.env.cr.savepoint():
+                    cutoff = today - relativedelta(months=program.expiry_months)
+                    self.env.cr.execute(
+                        SQL(
+                            """
+                            INSERT INTO auto_crm_loyalty_ledger
+                                (member_id, partner_id, program_id, company_id, date, kind, points, reason, user_id,
+                                 create_uid, create_date, write_uid, write_date)
+                            SELECT m.id, m.partner_id, m.program_id, m.company_id, %(today)s, 'expire', -t.expiring,
+                                   %(reason)s, %(uid)s,
+                                   %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
+                              FROM (
+                                SELECT member_id,
+                                       LEAST(
+                                         COALESCE(SUM(points) FILTER (WHERE points > 0 AND date < %(cutoff)s), 0)
+                                           + COALESCE(SUM(points) FILTER (WHERE points < 0), 0),
+                                         SUM(points)
+                                       ) AS expiring
+                                  FROM auto_crm_loyalty_ledger
+                                 WHERE program_id = %(program)s
+                                 GROUP BY member_id
+                              ) t
+                              JOIN auto_crm_loyalty_member m ON m.id = t.member_id
+                             WHERE t.expiring > 0
+                            ON CONFLICT DO NOTHING
+                            """,
+                            today=today,
+                            cutoff=cutoff,
+                            program=program.id,
+                            uid=self.env.uid,
+                            reason=_("Points earned before %s expired", cutoff),
+                        )
+                    )
+                    posted += self.env.cr.rowcount
+            except Exception as error:  # any failure of one store is reported, not raised
+                _logger.warning("Loyalty points expiry failed for programme %s: %s", program.id, error)
+                program.segment_last_error = _("Points expiry: %s", error)
+        # Inserted in SQL, past the ORM: what is cached of the entries and the members' figures is stale.
+        self.invalidate_model()
+        self.env["auto_crm.loyalty.member"].invalidate_model(["ledger_ids", "points_balance"])
+        return posted

@@ -1,5 +1,4 @@
 import logging
-import math
 
 from dateutil.relativedelta import relativedelta
 
@@ -7,15 +6,18 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from .auto_crm_service_visit import UNPAID_METHODS
+
 _logger = logging.getLogger(__name__)
 
 #: Members handled per batch by the nightly jobs (one set of grouped queries per batch).
 BATCH_SIZE = 2000
-#: Payment methods that are not the customer's money: such visits earn no points.
-UNPAID_METHODS = ("warranty", "internal")
 
 
 class AutoCrmLoyaltyMember(models.Model):
+    """A customer's membership of a store's programme, and its tier. Points are posted by the ledger
+    (``auto_crm.loyalty.ledger``); the balance is computed from its entries."""
+
     _name = "auto_crm.loyalty.member"
     _description = "Loyalty Member"
     _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin"]
@@ -96,6 +98,7 @@ class AutoCrmLoyaltyMember(models.Model):
         for member in self:
             member.tier_benefits = member.tier_id._benefits_text() if member.tier_id else False
 
+    @api.depends("ledger_ids.points")
     def _compute_points(self):
         Ledger = self.env["auto_crm.loyalty.ledger"].sudo()
         balances = dict(Ledger._read_group([("member_id", "in", self.ids)], ["member_id"], ["points:sum"]))
@@ -166,168 +169,42 @@ class AutoCrmLoyaltyMember(models.Model):
                 )
 
     @api.model
-    def _get_or_enroll(self, partner, program):
-        member = (
-            self.sudo()
-            .with_context(active_test=False)
-            .search([("partner_id", "=", partner.id), ("program_id", "=", program.id)], limit=1)
-        )
-        if not member and program.auto_enroll:
-            member = self.sudo().create({"partner_id": partner.id, "program_id": program.id})
-        return member
-
-    # ------------------------------------------------------------------ posting
-    def _lock_balances(self):
-        """Lock the members' rows (so two postings for one member queue up) and return their balances."""
-        if not self:
+    def _get_or_enroll(self, pairs):
+        """{(partner id, programme id): member} for these (partner, programme) pairs, archived members
+        included; a customer who is not a member yet is enrolled where the programme enrols automatically.
+        One search and one create, however many pairs."""
+        pairs = list(dict.fromkeys((partner, program) for partner, program in pairs))
+        if not pairs:
             return {}
-        self.env["auto_crm.loyalty.ledger"].flush_model()
-        self.env.cr.execute(
-            SQL("SELECT id FROM auto_crm_loyalty_member WHERE id = ANY(%s) ORDER BY id FOR UPDATE", list(self.ids))
+        Member = self.sudo().with_context(active_test=False)
+        found = Member.search(
+            [
+                ("partner_id", "in", list({partner.id for partner, _program in pairs})),
+                ("program_id", "in", list({program.id for _partner, program in pairs})),
+            ]
         )
-        self.env.cr.execute(
-            SQL(
-                "SELECT member_id, COALESCE(SUM(points), 0) FROM auto_crm_loyalty_ledger "
-                "WHERE member_id = ANY(%s) GROUP BY member_id",
-                list(self.ids),
+        members = {(member.partner_id.id, member.program_id.id): member for member in found}
+        missing = [
+            (partner, program)
+            for partner, program in pairs
+            if (partner.id, program.id) not in members and program.auto_enroll
+        ]
+        if missing:
+            created = Member.create(
+                [{"partner_id": partner.id, "program_id": program.id} for partner, program in missing]
             )
-        )
-        balances = dict.fromkeys(self.ids, 0)
-        balances.update(dict(self.env.cr.fetchall()))
-        return balances
+            members.update(((member.partner_id.id, member.program_id.id), member) for member in created)
+        return members
 
-    def _post(self, vals_list):
-        """Post ledger entries for these members, refusing any that would take a balance below zero."""
-        members = self.browse({vals["member_id"] for vals in vals_list})
-        balances = members._lock_balances()
-        for vals in vals_list:
-            balances[vals["member_id"]] += vals["points"]
-            if balances[vals["member_id"]] < 0:
-                member = self.browse(vals["member_id"]).sudo()
-                raise UserError(
-                    _(
-                        "Points: %(member)s has %(balance)s points; %(points)s cannot be taken. A balance never "
-                        "goes below zero.",
-                        member=member.display_name,
-                        balance=balances[vals["member_id"]] - vals["points"],
-                        points=-vals["points"],
-                    )
-                )
-        entries = self.env["auto_crm.loyalty.ledger"].sudo().with_context(auto_crm_loyalty_post=True).create(vals_list)
-        # Balances and the visits' point figures are computed from the ledger, not stored.
-        members.invalidate_recordset(["points_balance", "points_earned_period"])
-        self.env["auto_crm.service.visit"].invalidate_model(
-            [
-                "loyalty_points_balance",
-                "loyalty_points_redeemed",
-                "loyalty_redeemed_value",
-                "loyalty_points_earned",
-                "amount_due",
-                "is_settled",
-            ]
-        )
-        self.env["auto_crm.loyalty.ledger"].invalidate_model(["is_reversed"])
-        return entries
-
-    def _post_reversals(self, entries, reason):
-        entries = entries.sudo()
-        return self._post(
-            [
-                {
-                    "member_id": entry.member_id.id,
-                    "kind": entry.kind,
-                    "points": -entry.points,
-                    "amount": -entry.amount,
-                    "visit_id": entry.visit_id.id,
-                    "reversal_of_id": entry.id,
-                    "reason": reason,
-                }
-                for entry in entries
-            ]
-        )
-
-    def _redeem(self, points, visit=None, reason=None):
-        """Redeem points (against a visit when given). Refused clearly above the balance.
-        Private: callers check the user's rights (see the visit's ``_loyalty_redeem``)."""
-        self.ensure_one()
-        if points <= 0:
-            raise UserError(_("Points: redeem at least one point."))
-        program = self.sudo().program_id
-        return self._post(
-            [
-                {
-                    "member_id": self.id,
-                    "kind": "redeem",
-                    "points": -points,
-                    "amount": points * program.point_value,
-                    "visit_id": visit.id if visit else False,
-                    "reason": reason,
-                }
-            ]
-        )
-
+    # ------------------------------------------------------------------ points
     def action_adjust(self, points, reason):
+        """A manager adds or takes points, with a reason."""
         self.ensure_one()
         if not self.env.user.has_group("auto_crm.group_manager"):
             raise UserError(_("Points: only after-sales managers adjust points by hand."))
         # The manager's own rights on this member (its store) decide, not the ledger's sudo.
         self.check_access("write")
-        if not (reason or "").strip():
-            raise UserError(_("Reason: say why the points of %s are adjusted.", self.display_name))
-        if not points:
-            raise UserError(_("Points: an adjustment moves at least one point."))
-        return self._post([{"member_id": self.id, "kind": "adjust", "points": points, "reason": reason.strip()}])
-
-    # ------------------------------------------------------------------ visits
-    @api.model
-    def _earn_for_visits(self, visits):
-        """Delivered visits earn points once per delivery."""
-        visits = visits.sudo().filtered(
-            lambda v: v.partner_id and v.amount_paid > 0 and v.payment_method not in UNPAID_METHODS
-        )
-        if not visits:
-            return self.env["auto_crm.loyalty.ledger"]
-        Ledger = self.env["auto_crm.loyalty.ledger"].sudo()
-        earns = Ledger.search([("visit_id", "in", visits.ids), ("kind", "=", "earn")])
-        vals_list = []
-        for visit in visits:
-            program = self.env["auto_crm.loyalty.program"]._for_company(visit.company_id)
-            if not program:
-                continue
-            points = math.floor(visit.amount_paid * program.earn_rate + 1e-9)
-            visit_earns = earns.filtered(lambda e, v=visit: e.visit_id == v)
-            if points <= 0 or sum(visit_earns.mapped("points")) > 0:
-                # Nothing to earn, or this delivery is already rewarded and not reversed.
-                continue
-            member = self._get_or_enroll(visit.partner_id, program)
-            if not member or not member.active:
-                continue
-            vals_list.append(
-                {
-                    "member_id": member.id,
-                    "kind": "earn",
-                    "points": points,
-                    "amount": visit.amount_paid,
-                    "visit_id": visit.id,
-                    "visit_seq": len(visit_earns.filtered(lambda e: not e.reversal_of_id)) + 1,
-                    "reason": _("Visit %s delivered", visit.name),
-                }
-            )
-        if not vals_list:
-            return Ledger
-        entries = self._post(vals_list)
-        entries.member_id._evaluate_tiers(upgrade_only=True)
-        return entries
-
-    @api.model
-    def _reverse_for_visits(self, visits, kinds, reason):
-        """Reverse the visits' entries of these kinds that are not reversed yet."""
-        Ledger = self.env["auto_crm.loyalty.ledger"].sudo()
-        entries = Ledger.search([("visit_id", "in", visits.ids), ("kind", "in", kinds), ("reversal_of_id", "=", False)])
-        open_entries = entries - Ledger.search([("reversal_of_id", "in", entries.ids)]).reversal_of_id
-        if not open_entries:
-            return Ledger
-        return self.browse()._post_reversals(open_entries, reason)
+        self.env["auto_crm.loyalty.ledger"]._post_adjust(self, points, reason)
 
     # ------------------------------------------------------------------ tiers
     def _tier_metrics(self, program, today):
@@ -414,61 +291,10 @@ class AutoCrmLoyaltyMember(models.Model):
 
     # ------------------------------------------------------------------ nightly
     @api.model
-    def _expire_points(self, today=None):
-        """Expire points older than the programme allows, oldest first, in one statement per programme:
-        expiring = points earned before the cut-off minus everything taken since the start (redeemed,
-        expired, reversed, negative adjustments), never more than the balance. Safe to run twice."""
-        today = today or fields.Date.context_today(self)
-        self.env.flush_all()
-        posted = 0
-        for program in self.env["auto_crm.loyalty.program"].sudo().search([("expiry_months", ">", 0)]):
-            # One programme's failure is recorded on it and does not stop the others.
-            try:
-                with self.env.cr.savepoint():
-                    cutoff = today - relativedelta(months=program.expiry_months)
-                    self.env.cr.execute(
-                        SQL(
-                            """
-                            INSERT INTO auto_crm_loyalty_ledger
-                                (member_id, partner_id, program_id, company_id, date, kind, points, reason, user_id,
-                                 create_uid, create_date, write_uid, write_date)
-                            SELECT m.id, m.partner_id, m.program_id, m.company_id, %(today)s, 'expire', -t.expiring,
-                                   %(reason)s, %(uid)s, %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
-                              FROM (
-                                SELECT member_id,
-                                       LEAST(
-                                         COALESCE(SUM(points) FILTER (WHERE points > 0 AND date < %(cutoff)s), 0)
-                                           + COALESCE(SUM(points) FILTER (WHERE points < 0), 0),
-                                         SUM(points)
-                                       ) AS expiring
-                                  FROM auto_crm_loyalty_ledger
-                                 WHERE program_id = %(program)s
-                                 GROUP BY member_id
-                              ) t
-                              JOIN auto_crm_loyalty_member m ON m.id = t.member_id
-                             WHERE t.expiring > 0
-                            ON CONFLICT DO NOTHING
-                            """,
-                            today=today,
-                            cutoff=cutoff,
-                            program=program.id,
-                            uid=self.env.uid,
-                            reason=_("Points earned before %s expired", cutoff),
-                        )
-                    )
-                    posted += self.env.cr.rowcount
-            except Exception as error:  # any failure of one store is reported, not raised
-                _logger.warning("Loyalty points expiry failed for programme %s: %s", program.id, error)
-                program.segment_last_error = _("Points expiry: %s", error)
-        self.env["auto_crm.loyalty.ledger"].invalidate_model()
-        self.invalidate_model(["points_balance"])
-        return posted
-
-    @api.model
     def _cron_loyalty_nightly(self):
         """Expire points, then evaluate every member's tier, in batches; one bad batch never stops the rest."""
-        # Each programme expires in its own savepoint (see _expire_points).
-        self._expire_points()
+        # Each programme expires in its own savepoint (see the ledger's _post_expiry).
+        self.env["auto_crm.loyalty.ledger"]._post_expiry()
         member_ids = self.sudo().search([]).ids
         done = 0
         for start in range(0, len(member_ids), BATCH_SIZE):

@@ -45,6 +45,8 @@ PAYMENT_METHODS = [
     ("warranty", "Manufacturer warranty"),
     ("internal", "Internal"),
 ]
+#: Payment methods that are not the customer's money: such visits earn no points.
+UNPAID_METHODS = ("warranty", "internal")
 
 
 class AutoCrmServiceVisit(models.Model):
@@ -267,13 +269,13 @@ class AutoCrmServiceVisit(models.Model):
             self._record_odometer()
         # Points follow the visit: delivered (follow-up) earns; back to settlement takes the earning
         # back; cancelled returns the points redeemed on it. Each exactly once (the ledger's indexes).
-        Member = self.env["auto_crm.loyalty.member"]
+        Ledger = self.env["auto_crm.loyalty.ledger"]
         if state == "followup":
-            Member._earn_for_visits(self)
+            Ledger._post_earn(self)
         elif state == "delivery":
-            Member._reverse_for_visits(self, ["earn"], _("Visit re-opened for settlement"))
+            Ledger._post_reversal(self, ["earn"], _("Visit re-opened for settlement"))
         elif state == "cancel":
-            Member._reverse_for_visits(self, ["earn", "redeem"], _("Visit cancelled"))
+            Ledger._post_reversal(self, ["earn", "redeem"], _("Visit cancelled"))
 
     def _record_odometer(self):
         Odometer = self.env["auto_crm.vehicle.odometer"].sudo()
@@ -327,6 +329,7 @@ class AutoCrmServiceVisit(models.Model):
 
     # ------------------------------------------------------------------ loyalty
 
+    loyalty_ledger_ids = fields.One2many("auto_crm.loyalty.ledger", "visit_id", string="Points Ledger", readonly=True)
     loyalty_member_id = fields.Many2one(
         "auto_crm.loyalty.member", compute="_compute_loyalty", string="Member Card", compute_sudo=True
     )
@@ -344,7 +347,12 @@ class AutoCrmServiceVisit(models.Model):
     loyalty_points_earned = fields.Integer(compute="_compute_loyalty_visit", string="Points Earned", compute_sudo=True)
     amount_due = fields.Monetary(compute="_compute_loyalty_visit", string="Amount Due", compute_sudo=True)
 
-    @api.depends("partner_id", "company_id")
+    @api.depends(
+        "partner_id",
+        "company_id",
+        "partner_id.loyalty_member_ids.points_balance",
+        "partner_id.loyalty_member_ids.tier_id",
+    )
     def _compute_loyalty(self):
         Member = self.env["auto_crm.loyalty.member"]
         members = Member.search([("partner_id", "in", self.partner_id.ids), ("company_id", "in", self.company_id.ids)])
@@ -357,20 +365,18 @@ class AutoCrmServiceVisit(models.Model):
             visit.loyalty_benefits = member.tier_benefits
             visit.loyalty_points_balance = member.points_balance
 
-    @api.depends("amount_total", "amount_paid")
+    @api.depends("amount_total", "loyalty_ledger_ids.kind", "loyalty_ledger_ids.points", "loyalty_ledger_ids.amount")
     def _compute_loyalty_visit(self):
-        Ledger = self.env["auto_crm.loyalty.ledger"]
-        sums = {
-            (visit, kind): (points, amount)
-            for visit, kind, points, amount in Ledger._read_group(
-                [("visit_id", "in", self._origin.ids)], ["visit_id", "kind"], ["points:sum", "amount:sum"]
-            )
-        }
         for visit in self:
-            origin = visit._origin
             # A reversal flips both the points and the amount of what it reverses: sums are net.
-            redeemed, value = sums.get((origin, "redeem"), (0, 0.0))
-            earned, _amount = sums.get((origin, "earn"), (0, 0.0))
+            redeemed = earned = 0
+            value = 0.0
+            for entry in visit.loyalty_ledger_ids:
+                if entry.kind == "redeem":
+                    redeemed += entry.points
+                    value += entry.amount
+                elif entry.kind == "earn":
+                    earned += entry.points
             visit.loyalty_points_redeemed = -redeemed
             visit.loyalty_redeemed_value = value
             visit.loyalty_points_earned = earned
@@ -408,18 +414,17 @@ class AutoCrmServiceVisit(models.Model):
         if float_compare(self.loyalty_redeemed_value + value, self.amount_total, precision_rounding=rounding) > 0:
             raise UserError(
                 _(
-                    "Points: %(points)s points are worth %(value).2f, more than the %(due).2f left to pay on %(visit)s.",
+                    "Points: %(points)s points are worth %(value).2f, more than the %(due).2f left to pay "
+                    "on %(visit)s.",
                     points=points,
                     value=value,
                     due=self.amount_due,
                     visit=self.name,
                 )
             )
-        entry = member.sudo()._redeem(points, visit=self, reason=_("Redeemed on %s", self.name))
-        self.invalidate_recordset(
-            ["loyalty_points_redeemed", "loyalty_redeemed_value", "amount_due", "is_settled", "loyalty_points_balance"]
+        return self.env["auto_crm.loyalty.ledger"]._post_redeem(
+            member, points, visit=self, reason=_("Redeemed on %s", self.name)
         )
-        return entry
 
     def action_open_redeem(self):
         self.ensure_one()

@@ -1,11 +1,17 @@
+from unittest.mock import patch
+
 import psycopg2
 from freezegun import freeze_time
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import Form, tagged
+from odoo.tests import Form, tagged, warmup
 from odoo.tools import mute_logger
 
 from .loyalty_common import LoyaltyCase
+
+#: Queries of earning points for delivered visits of enrolled members, whatever the number of visits:
+#: programmes, earlier entries, members, lock and balances, the entries, tier evaluation.
+EARN_QUERY_BUDGET = 18
 
 
 @tagged("post_install", "-at_install")
@@ -17,7 +23,7 @@ class TestLoyaltyPoints(LoyaltyCase):
         self.assertEqual(member.points_balance, 123)
         self.assertEqual(visit.loyalty_points_earned, 123)
         # Delivering again (a second hook call) earns nothing more.
-        self.Member._earn_for_visits(visit)
+        self.Ledger._post_earn(visit)
         self.assertEqual(member.points_balance, 123)
 
         visit.with_user(self.manager).action_reopen_delivery()
@@ -25,7 +31,7 @@ class TestLoyaltyPoints(LoyaltyCase):
         reversal = self.Ledger.search([("visit_id", "=", visit.id), ("reversal_of_id", "!=", False)])
         self.assertEqual((reversal.kind, reversal.points), ("earn", -123))
         # A second re-open hook reverses nothing more.
-        self.Member._reverse_for_visits(visit, ["earn"], "again")
+        self.Ledger._post_reversal(visit, ["earn"], "again")
         self.assertEqual(member.points_balance, 0)
 
         visit.action_deliver()
@@ -44,7 +50,7 @@ class TestLoyaltyPoints(LoyaltyCase):
         with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.IntegrityError), self.env.cr.savepoint():
             self.Ledger.sudo().create(values)
             self.env.flush_all()
-        self.Member._post_reversals(earn, "first")
+        earn._reverse("first")
         with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.IntegrityError), self.env.cr.savepoint():
             self.Ledger.sudo().create(dict(values, points=-100, reversal_of_id=earn.id, visit_seq=0))
             self.env.flush_all()
@@ -157,20 +163,20 @@ class TestLoyaltyPoints(LoyaltyCase):
         with freeze_time("2024-01-10"):
             manager_member.action_adjust(100, "Old points")
         with freeze_time("2024-06-01"):
-            member._redeem(30)
+            self.Ledger._post_redeem(member, 30)
         with freeze_time("2025-03-01"):
             manager_member.action_adjust(50, "New points")
         with freeze_time("2025-02-01"):
-            self.assertEqual(self.Member._expire_points(), 1)
-            self.assertEqual(self.Member._expire_points(), 0, "safe to run twice")
+            self.assertEqual(self.Ledger._post_expiry(), 1)
+            self.assertEqual(self.Ledger._post_expiry(), 0, "safe to run twice")
         self.assertEqual(member.points_balance, 50)
         expired = self.Ledger.search([("member_id", "=", member.id), ("kind", "=", "expire")])
         self.assertEqual(expired.points, -70, "the 100 old points less the 30 already used")
         with freeze_time("2025-12-31"):
-            self.Member._expire_points()
+            self.Ledger._post_expiry()
         self.assertEqual(member.points_balance, 50, "the March points are not a year old yet")
         with freeze_time("2026-03-15"):
-            self.Member._expire_points()
+            self.Ledger._post_expiry()
         self.assertEqual(member.points_balance, 0)
 
     def test_tier_up_at_once_down_only_after_the_period(self):
@@ -232,3 +238,128 @@ class TestLoyaltyPoints(LoyaltyCase):
         with self.assertRaises(AccessError):
             self.program.with_user(self.manager).write({"earn_rate": 5})
         self.program.with_user(self.dealer_admin).write({"earn_rate": 0.2})
+
+
+@tagged("post_install", "-at_install")
+class TestLoyaltyPosting(LoyaltyCase):
+    """The ledger posts; the visit's and the member's figures follow its entries by dependency."""
+
+    def settled_visits(self, count, company=None, start=0, amount=1000):
+        """``count`` visits of as many new customers, settled at settlement & delivery, not delivered yet."""
+        company = company or self.company
+        partners = self.env["res.partner"].create(
+            [{"name": f"积分客户 {start + i}", "is_auto_customer": True} for i in range(count)]
+        )
+        vehicles = self.env["auto_crm.vehicle"].create(
+            [
+                {"vin": self.make_vin(720000 + start + i), "partner_id": partner.id, "company_id": company.id}
+                for i, partner in enumerate(partners)
+            ]
+        )
+        visits = (
+            self.env["auto_crm.service.visit"]
+            .with_company(company)
+            .create(
+                [
+                    {
+                        "partner_id": vehicle.partner_id.id,
+                        "vehicle_id": vehicle.id,
+                        "company_id": company.id,
+                        "mileage_in": 1000,
+                        "state": "reception",
+                    }
+                    for vehicle in vehicles
+                ]
+            )
+        )
+        for visit in visits:
+            self.add_line(visit, "labour", amount)
+        visits.action_start_repair()
+        visits.action_request_inspection()
+        visits.action_inspection_pass()
+        visits.payment_method = "cash"
+        visits.action_settle()
+        return visits
+
+    def test_posting_is_private_and_buttons_return_no_records(self):
+        public = {name for name in dir(type(self.Ledger)) if not name.startswith("_")}
+        self.assertFalse({name for name in public if "post" in name or "redeem" in name or "earn" in name})
+        member = self.Member.create({"partner_id": self.customer.id, "program_id": self.program.id})
+        self.assertIsNone(member.with_user(self.manager).action_adjust(10, "Gift"))
+        entry = member.ledger_ids
+        self.assertIsNone(entry.with_user(self.manager).action_reverse())
+        self.assertTrue(entry.is_reversed)
+
+    def test_visit_figures_follow_the_ledger(self):
+        member = self.Member.create({"partner_id": self.customer.id, "program_id": self.program.id})
+        member.with_user(self.manager).action_adjust(100, "Opening balance")
+        visit = self.to_settlement(300)
+        # Read (and cache) every figure first: posting must refresh them without anyone invalidating.
+        self.assertEqual(
+            (visit.loyalty_points_balance, visit.loyalty_points_redeemed, visit.loyalty_redeemed_value),
+            (100, 0, 0),
+        )
+        self.assertEqual((visit.amount_due, visit.is_settled, member.points_balance), (300, False, 100))
+        entry = visit.with_user(self.advisor)._loyalty_redeem(60)
+        self.assertEqual(visit.loyalty_ledger_ids, entry)
+        self.assertEqual(
+            (visit.loyalty_points_balance, visit.loyalty_points_redeemed, visit.loyalty_redeemed_value),
+            (40, 60, 60),
+        )
+        self.assertEqual((visit.amount_due, member.points_balance), (240, 40))
+        visit.amount_paid = 240
+        self.assertTrue(visit.is_settled)
+        visit.action_deliver()
+        self.assertEqual((visit.loyalty_points_earned, visit.loyalty_points_balance), (24, 64))
+        visit.with_user(self.manager).action_reopen_delivery()
+        self.assertEqual((visit.loyalty_points_earned, visit.loyalty_points_balance), (0, 40))
+        self.assertFalse(entry.is_reversed)
+        visit.cancel_reason = "Customer changed their mind"
+        visit.with_user(self.advisor).action_cancel()
+        self.assertTrue(entry.is_reversed)
+        self.assertEqual(
+            (visit.loyalty_points_redeemed, visit.loyalty_redeemed_value, visit.amount_due, member.points_balance),
+            (0, 0, 300, 100),
+        )
+
+    def test_one_posting_serves_visits_of_two_stores(self):
+        Program = self.env["auto_crm.loyalty.program"]
+        other_program = Program.create(
+            {"name": "Second Store Programme", "company_id": self.other_company.id, "earn_rate": 0.5}
+        )
+        here = self.settled_visits(2)
+        there = self.settled_visits(1, company=self.other_company, start=10)
+        searches = []
+        search_fetch = type(Program).search_fetch
+
+        def counted_search_fetch(model, domain, *args, **kwargs):
+            searches.append(domain)
+            return search_fetch(model, domain, *args, **kwargs)
+
+        with patch.object(type(Program), "search_fetch", counted_search_fetch):
+            entries = self.Ledger._post_earn(here | there)
+        self.assertEqual(len(searches), 1, f"the programmes are looked up once, not per visit: {searches}")
+        self.assertEqual(len(entries), 3)
+        self.assertEqual(entries.filtered(lambda e: e.visit_id in here).program_id, self.program)
+        self.assertEqual(entries.filtered(lambda e: e.visit_id in there).program_id, other_program)
+        self.assertEqual(sorted(entries.mapped("points")), [100, 100, 500])
+        self.assertEqual(len(entries.member_id), 3, "each customer enrolled in their store's programme")
+
+    def _earning_queries(self, count):
+        self.program.tier_basis = "points"
+        visits = self.settled_visits(count, start=100, amount=25000)
+        self.Member.create([{"partner_id": partner.id, "program_id": self.program.id} for partner in visits.partner_id])
+        self.env.flush_all()
+        self.env.invalidate_all()
+        with self.assertQueryCount(EARN_QUERY_BUDGET):
+            self.Ledger._post_earn(visits)
+        self.assertEqual(sum(visits.mapped("loyalty_points_earned")), 2500 * count)
+        self.assertEqual(set(visits.loyalty_ledger_ids.member_id.mapped("tier_id")), {self.gold})
+
+    @warmup
+    def test_earning_queries_3_visits(self):
+        self._earning_queries(3)
+
+    @warmup
+    def test_earning_queries_12_visits(self):
+        self._earning_queries(12)
