@@ -19,3 +19,4 @@ from . import test_complaint_loop
 from . import test_csi_report
 from . import test_security_review
 from . import test_i18n
+from . import test_settings
