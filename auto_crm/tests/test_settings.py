@@ -2,7 +2,7 @@ import re
 
 from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import Form, new_test_user, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
 from ..models.res_config_settings import DEALER_SETTINGS
@@ -180,3 +180,23 @@ class TestSettings(AutoCrmCase):
         # The custom dialog is gone.
         self.assertNotIn("auto_crm.complaint.settings", self.env.registry)
         self.assertFalse(self.env.ref("auto_crm.auto_crm_complaint_settings_menu", raise_if_not_found=False))
+
+
+@tagged("post_install", "-at_install")
+class TestSettingsTour(HttpCase):
+    def test_settings_page_saves_the_store_settings(self):
+        """Configuration → Settings in the browser: the Dealer CRM section shows the store's values and
+        a Save changes only what was changed."""
+        admin = new_test_user(
+            self.env,
+            "crm_settings_tour_admin",
+            groups="auto_crm.group_admin,base.group_system",
+            name="Settings Tour Administrator",
+            password="crm_settings_tour_admin",
+        )
+        company = admin.company_id
+        company.write({"lifecycle_at_risk_days": 180, "lifecycle_lost_days": 365, "complaint_goodwill_limit": 700})
+        before = {name: company[name] for name in DEALER_SETTINGS}
+        self.start_tour("/odoo/action-auto_crm.res_config_settings_action", "auto_crm_settings_tour", login=admin.login)
+        company.invalidate_recordset()
+        self.assertEqual({name: company[name] for name in DEALER_SETTINGS}, dict(before, lifecycle_lost_days=400))
