@@ -23,13 +23,20 @@ registry.category("web_tour.tours").add("auto_crm_settings_tour", {
             run: "edit 400",
         },
         {
+            content: "Mark the page, so that the last step sees the page reloaded after the save",
+            trigger: "body",
+            run() {
+                document.body.classList.add("o_auto_crm_before_save");
+            },
+        },
+        {
             content: "Save the settings",
             trigger: ".o_form_button_save",
             run: "click",
         },
         {
             content: "Saved, and shown again after the reload",
-            trigger: `${SECTION} div[name='lifecycle_lost_days'] input:value(400)`,
+            trigger: `body:not(.o_auto_crm_before_save) ${SECTION} div[name='lifecycle_lost_days'] input:value(400)`,
         },
     ],
 });
