@@ -26,6 +26,7 @@ from . import auto_crm_callback_attempt
 from . import auto_crm_callback_answer
 from . import auto_crm_callback_run
 from . import res_company
+from . import res_config_settings
 from . import auto_crm_complaint_category
 from . import auto_crm_complaint_sla_policy
 from . import auto_crm_complaint

@@ -6,28 +6,10 @@ TIER_BASIS = [
     ("spend", "Paid spend"),
 ]
 
-#: Fields a complete customer archive holds when a store has not chosen its own.
-DEFAULT_PARTNER_FIELDS = ["mobile", "birthday", "occupation", "city", "customer_manager_id", "preferred_channel"]
-DEFAULT_VEHICLE_FIELDS = ["plate", "model_id", "purchase_date", "engine_number"]
-#: Field types a completeness standard can count (a value in the record's own table).
-COUNTABLE_TTYPES = (
-    "char",
-    "text",
-    "html",
-    "date",
-    "datetime",
-    "integer",
-    "float",
-    "monetary",
-    "selection",
-    "many2one",
-    "boolean",
-)
-
 
 class AutoCrmLoyaltyProgram(models.Model):
     _name = "auto_crm.loyalty.program"
-    _description = "Loyalty Programme and Segmentation Settings"
+    _description = "Loyalty Programme"
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "company_id, id"
     _check_company_auto = True
@@ -84,67 +66,7 @@ class AutoCrmLoyaltyProgram(models.Model):
     tier_ids = fields.One2many("auto_crm.loyalty.tier", "program_id", string="Tiers", copy=True)
     member_count = fields.Integer(compute="_compute_member_count", string="Members")
 
-    # ---------------------------------------------------------------- segmentation
-    value_a_spend = fields.Monetary(string="Grade A: Spend (12 months)", default=10000, tracking=True)
-    value_a_visits = fields.Integer(string="Grade A: Visits (12 months)", default=4, tracking=True)
-    value_b_spend = fields.Monetary(string="Grade B: Spend (12 months)", default=3000, tracking=True)
-    value_b_visits = fields.Integer(string="Grade B: Visits (12 months)", default=2, tracking=True)
-    satisfied_visits = fields.Integer(
-        string="Satisfied from (visits)",
-        default=2,
-        tracking=True,
-        help="Delivered visits in total from which a customer who came back counts as satisfied.",
-    )
-    retained_visits = fields.Integer(string="Retained from (visits)", default=3, tracking=True)
-    loyal_visits = fields.Integer(string="Loyal from (visits)", default=6, tracking=True)
-    at_risk_days = fields.Integer(
-        string="At Risk after (days)",
-        default=180,
-        tracking=True,
-        help="Days without a delivered visit after which a customer is at risk.",
-    )
-    lost_days = fields.Integer(
-        string="Lost after (days)",
-        default=365,
-        tracking=True,
-        help="Days without a delivered visit after which a customer is lost.",
-    )
-    service_interval_months = fields.Integer(
-        string="Service Interval (months)",
-        default=6,
-        tracking=True,
-        help="Retention: a vehicle is due for service this many months after the month of its last delivered visit.",
-    )
-    return_grace_months = fields.Integer(
-        string="Return Grace (months)",
-        default=1,
-        tracking=True,
-        help="Retention: a due vehicle counts as returned when it is received in its due month or up "
-        "to this many months later.",
-    )
-
-    # ---------------------------------------------------------------- data quality
-    completeness_partner_field_ids = fields.Many2many(
-        "ir.model.fields",
-        "auto_crm_loyalty_program_partner_field_rel",
-        string="Customer Fields",
-        domain=[("model", "=", "res.partner"), ("store", "=", True), ("ttype", "in", COUNTABLE_TTYPES)],
-        default=lambda self: self._default_fields("res.partner", DEFAULT_PARTNER_FIELDS),
-        help="Fields a complete customer archive holds.",
-    )
-    completeness_vehicle_field_ids = fields.Many2many(
-        "ir.model.fields",
-        "auto_crm_loyalty_program_vehicle_field_rel",
-        string="Vehicle Fields",
-        domain=[("model", "=", "auto_crm.vehicle"), ("store", "=", True), ("ttype", "in", COUNTABLE_TTYPES)],
-        default=lambda self: self._default_fields("auto_crm.vehicle", DEFAULT_VEHICLE_FIELDS),
-        help="Fields a complete vehicle record holds.",
-    )
-    completeness_archive = fields.Boolean(
-        string="Count Archive Confirmation",
-        default=True,
-        help="A filed archive counts as one more complete item, a verified one as half.",
-    )
+    # ---------------------------------------------------------------- nightly runs
     segment_last_run = fields.Datetime(string="Last Nightly Run", readonly=True, copy=False)
     segment_last_error = fields.Text(string="Last Nightly Error", readonly=True, copy=False)
 
@@ -157,55 +79,13 @@ class AutoCrmLoyaltyProgram(models.Model):
         ),
     ]
 
-    @api.model
-    def _default_fields(self, model, names):
-        return self.env["ir.model.fields"].search([("model", "=", model), ("name", "in", names)]).ids
-
-    @api.constrains(
-        "expiry_months",
-        "qualification_months",
-        "at_risk_days",
-        "lost_days",
-        "service_interval_months",
-        "return_grace_months",
-        "satisfied_visits",
-        "retained_visits",
-        "loyal_visits",
-    )
+    @api.constrains("expiry_months", "qualification_months")
     def _check_periods(self):
         for program in self:
-            if min(program.expiry_months, program.return_grace_months) < 0:
+            if program.expiry_months < 0:
                 raise ValidationError(_("Points Expire After: months cannot be negative."))
-            if program.qualification_months < 1 or program.service_interval_months < 1:
-                raise ValidationError(_("Qualification Period: the periods must be at least one month."))
-            if not 0 < program.at_risk_days < program.lost_days:
-                raise ValidationError(_("At Risk after: must be more than 0 days and fewer than Lost after."))
-            if not 1 < program.satisfied_visits <= program.retained_visits <= program.loyal_visits:
-                raise ValidationError(
-                    _("Satisfied from: the visit counts must grow: 2 or more for satisfied, then retained, then loyal.")
-                )
-
-    @api.constrains("completeness_partner_field_ids", "completeness_vehicle_field_ids")
-    def _check_completeness_fields(self):
-        for program in self:
-            fields_ = program.completeness_partner_field_ids | program.completeness_vehicle_field_ids
-            wrong = fields_.filtered(
-                lambda f: (
-                    f.model not in ("res.partner", "auto_crm.vehicle") or not f.store or f.ttype not in COUNTABLE_TTYPES
-                )
-            )
-            if wrong:
-                raise ValidationError(
-                    _(
-                        "Customer Fields: %s cannot be counted (only stored fields of customers and vehicles "
-                        "holding a single value).",
-                        ", ".join(wrong.mapped("field_description")),
-                    )
-                )
-            if program.completeness_partner_field_ids.filtered(lambda f: f.model != "res.partner"):
-                raise ValidationError(_("Customer Fields: only customer fields belong here."))
-            if program.completeness_vehicle_field_ids.filtered(lambda f: f.model != "auto_crm.vehicle"):
-                raise ValidationError(_("Vehicle Fields: only vehicle fields belong here."))
+            if program.qualification_months < 1:
+                raise ValidationError(_("Qualification Period: must be at least one month."))
 
     def _compute_member_count(self):
         counts = dict(

@@ -1,9 +1,33 @@
-from odoo import fields, models
+from types import SimpleNamespace
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+#: Fields a complete customer archive holds when a store has not chosen its own.
+DEFAULT_PARTNER_FIELDS = ["mobile", "birthday", "occupation", "city", "customer_manager_id", "preferred_channel"]
+DEFAULT_VEHICLE_FIELDS = ["plate", "model_id", "purchase_date", "engine_number"]
+#: Field types a completeness standard can count (a value in the record's own table).
+COUNTABLE_TTYPES = (
+    "char",
+    "text",
+    "html",
+    "date",
+    "datetime",
+    "integer",
+    "float",
+    "monetary",
+    "selection",
+    "many2one",
+    "boolean",
+)
 
 
 class ResCompany(models.Model):
+    """A store's Dealer CRM settings, edited in Settings → Dealer CRM (``res.config.settings``)."""
+
     _inherit = "res.company"
 
+    # ---------------------------------------------------------------- complaints
     complaint_goodwill_limit = fields.Monetary(
         string="Goodwill Authority Limit",
         currency_field="currency_id",
@@ -15,6 +39,75 @@ class ResCompany(models.Model):
         string="Complaint Score Threshold",
         default=2,
         help="A callback answered with a satisfaction score at or below this value (1 to 5) opens a complaint.",
+    )
+
+    # ---------------------------------------------------------------- customer value grade (12 months)
+    value_grade_a_spend = fields.Monetary(
+        string="Grade A: Spend (12 months)", currency_field="currency_id", default=10000
+    )
+    value_grade_a_visits = fields.Integer(string="Grade A: Visits (12 months)", default=4)
+    value_grade_b_spend = fields.Monetary(
+        string="Grade B: Spend (12 months)", currency_field="currency_id", default=3000
+    )
+    value_grade_b_visits = fields.Integer(string="Grade B: Visits (12 months)", default=2)
+
+    # ---------------------------------------------------------------- lifecycle
+    lifecycle_satisfied_visits = fields.Integer(
+        string="Satisfied from (visits)",
+        default=2,
+        help="Delivered visits in total from which a customer who came back counts as satisfied.",
+    )
+    lifecycle_retained_visits = fields.Integer(string="Retained from (visits)", default=3)
+    lifecycle_loyal_visits = fields.Integer(string="Loyal from (visits)", default=6)
+    lifecycle_at_risk_days = fields.Integer(
+        string="At Risk after (days)",
+        default=180,
+        help="Days without a delivered visit after which a customer is at risk.",
+    )
+    lifecycle_lost_days = fields.Integer(
+        string="Lost after (days)",
+        default=365,
+        help="Days without a delivered visit after which a customer is lost.",
+    )
+
+    # ---------------------------------------------------------------- service retention
+    retention_service_interval_months = fields.Integer(
+        string="Service Interval (months)",
+        default=6,
+        help="Retention: a vehicle is due for service this many months after the month of its last delivered visit.",
+    )
+    retention_return_grace_months = fields.Integer(
+        string="Return Grace (months)",
+        default=1,
+        help="Retention: a due vehicle counts as returned when it is received in its due month or up "
+        "to this many months later.",
+    )
+
+    # ---------------------------------------------------------------- data quality
+    completeness_partner_field_ids = fields.Many2many(
+        "ir.model.fields",
+        "res_company_auto_crm_partner_field_rel",
+        "company_id",
+        "field_id",
+        string="Customer Fields",
+        domain=[("model", "=", "res.partner"), ("store", "=", True), ("ttype", "in", COUNTABLE_TTYPES)],
+        default=lambda self: self._auto_crm_default_fields("res.partner", DEFAULT_PARTNER_FIELDS),
+        help="Fields a complete customer archive holds.",
+    )
+    completeness_vehicle_field_ids = fields.Many2many(
+        "ir.model.fields",
+        "res_company_auto_crm_vehicle_field_rel",
+        "company_id",
+        "field_id",
+        string="Vehicle Fields",
+        domain=[("model", "=", "auto_crm.vehicle"), ("store", "=", True), ("ttype", "in", COUNTABLE_TTYPES)],
+        default=lambda self: self._auto_crm_default_fields("auto_crm.vehicle", DEFAULT_VEHICLE_FIELDS),
+        help="Fields a complete vehicle record holds.",
+    )
+    completeness_archive = fields.Boolean(
+        string="Count Archive Confirmation",
+        default=True,
+        help="A filed archive counts as one more complete item, a verified one as half.",
     )
 
     _sql_constraints = [
@@ -29,3 +122,105 @@ class ResCompany(models.Model):
             "Complaint Score Threshold must lie between 0 and 5.",
         ),
     ]
+
+    @api.model
+    def _auto_crm_default_fields(self, model, names):
+        return self.env["ir.model.fields"].sudo().search([("model", "=", model), ("name", "in", names)]).ids
+
+    def _auto_crm_set_default_completeness(self):
+        """Give the stores the default completeness standard (new stores get it from the field defaults;
+        this serves the stores that exist when the module is installed)."""
+        self.sudo().write(
+            {
+                "completeness_partner_field_ids": self._auto_crm_default_fields("res.partner", DEFAULT_PARTNER_FIELDS),
+                "completeness_vehicle_field_ids": self._auto_crm_default_fields(
+                    "auto_crm.vehicle", DEFAULT_VEHICLE_FIELDS
+                ),
+            }
+        )
+
+    @api.model
+    def _auto_crm_init_completeness(self):
+        """At install: every existing store gets the default completeness standard."""
+        self.with_context(active_test=False).search([])._auto_crm_set_default_completeness()
+
+    @api.constrains("value_grade_a_spend", "value_grade_a_visits", "value_grade_b_spend", "value_grade_b_visits")
+    def _check_value_grades(self):
+        for company in self:
+            if company.value_grade_b_spend < 0:
+                raise ValidationError(_("Grade B: Spend (12 months): cannot be negative."))
+            if company.value_grade_b_visits < 1:
+                raise ValidationError(_("Grade B: Visits (12 months): must be at least one visit."))
+            if company.value_grade_a_spend < company.value_grade_b_spend:
+                raise ValidationError(_("Grade A: Spend (12 months): cannot be less than the spend of grade B."))
+            if company.value_grade_a_visits < company.value_grade_b_visits:
+                raise ValidationError(_("Grade A: Visits (12 months): cannot be fewer than the visits of grade B."))
+
+    @api.constrains(
+        "lifecycle_satisfied_visits",
+        "lifecycle_retained_visits",
+        "lifecycle_loyal_visits",
+        "lifecycle_at_risk_days",
+        "lifecycle_lost_days",
+    )
+    def _check_lifecycle(self):
+        for company in self:
+            if not 0 < company.lifecycle_at_risk_days < company.lifecycle_lost_days:
+                raise ValidationError(_("At Risk after: must be more than 0 days and fewer than Lost after."))
+            if (
+                not 1
+                < company.lifecycle_satisfied_visits
+                <= company.lifecycle_retained_visits
+                <= company.lifecycle_loyal_visits
+            ):
+                raise ValidationError(
+                    _("Satisfied from: the visit counts must grow: 2 or more for satisfied, then retained, then loyal.")
+                )
+
+    @api.constrains("retention_service_interval_months", "retention_return_grace_months")
+    def _check_retention(self):
+        for company in self:
+            if company.retention_service_interval_months < 1:
+                raise ValidationError(_("Service Interval: must be at least one month."))
+            if company.retention_return_grace_months < 0:
+                raise ValidationError(_("Return Grace: months cannot be negative."))
+
+    @api.constrains("completeness_partner_field_ids", "completeness_vehicle_field_ids")
+    def _check_completeness_fields(self):
+        for company in self:
+            fields_ = company.completeness_partner_field_ids | company.completeness_vehicle_field_ids
+            wrong = fields_.filtered(
+                lambda f: (
+                    f.model not in ("res.partner", "auto_crm.vehicle") or not f.store or f.ttype not in COUNTABLE_TTYPES
+                )
+            )
+            if wrong:
+                raise ValidationError(
+                    _(
+                        "Customer Fields: %s cannot be counted (only stored fields of customers and vehicles "
+                        "holding a single value).",
+                        ", ".join(wrong.mapped("field_description")),
+                    )
+                )
+            if company.completeness_partner_field_ids.filtered(lambda f: f.model != "res.partner"):
+                raise ValidationError(_("Customer Fields: only customer fields belong here."))
+            if company.completeness_vehicle_field_ids.filtered(lambda f: f.model != "auto_crm.vehicle"):
+                raise ValidationError(_("Vehicle Fields: only vehicle fields belong here."))
+
+    def _auto_crm_segment_rules(self):
+        """{store id: the value grade and lifecycle thresholds ``lib/segments.py`` reads}, read once
+        for all the given stores."""
+        return {
+            company.id: SimpleNamespace(
+                value_a_spend=company.value_grade_a_spend,
+                value_a_visits=company.value_grade_a_visits,
+                value_b_spend=company.value_grade_b_spend,
+                value_b_visits=company.value_grade_b_visits,
+                satisfied_visits=company.lifecycle_satisfied_visits,
+                retained_visits=company.lifecycle_retained_visits,
+                loyal_visits=company.lifecycle_loyal_visits,
+                at_risk_days=company.lifecycle_at_risk_days,
+                lost_days=company.lifecycle_lost_days,
+            )
+            for company in self.sudo()
+        }

@@ -423,7 +423,7 @@ class ResPartner(models.Model):
         index=True,
         copy=False,
         help="Computed nightly from delivered visits: potential, new, satisfied, retained, loyal; at risk "
-        "and lost when no visit for the programme's days.",
+        "and lost when no visit for the days set in the store's settings.",
     )
     lifecycle_stage_date = fields.Date(string="Stage Since", readonly=True, copy=False)
     completeness_score = fields.Float(
@@ -474,22 +474,11 @@ class ResPartner(models.Model):
 
     # ------------------------------------------------------------------ nightly segmentation
     @api.model
-    def _auto_crm_programs(self, company_ids):
-        """{company id: programme or an unsaved one holding the default settings}."""
-        Program = self.env["auto_crm.loyalty.program"].sudo()
-        programs = {p.company_id.id: p for p in Program.search([("company_id", "in", list(company_ids))])}
-        missing = [company_id for company_id in company_ids if company_id not in programs]
-        if missing:
-            defaults = Program.default_get(list(Program._fields))
-            for company_id in missing:
-                programs[company_id] = Program.new(dict(defaults, company_id=company_id))
-        return programs
-
-    @api.model
     def _cron_auto_crm_segments(self):
         """Grade, stage and score every dealer customer. Set-based: per batch one grouped query reads
         the figures and one UPDATE ... FROM (VALUES ...) writes what changed; completeness is one
-        UPDATE per store. A failing batch is logged and recorded on the programmes, the rest runs."""
+        UPDATE per store. Each store's thresholds and completeness standard are its settings (res.company),
+        read once. A failing batch is logged and recorded on the programmes, the rest runs."""
         self.env.flush_all()
         today = fields.Date.context_today(self)
         self.env.cr.execute("SELECT id FROM res_partner WHERE is_auto_customer AND active ORDER BY id")
@@ -517,14 +506,14 @@ class ResPartner(models.Model):
             "SELECT DISTINCT auto_segment_company_id FROM res_partner WHERE is_auto_customer AND active "
             "AND auto_segment_company_id IS NOT NULL"
         )
-        companies = {row[0] for row in self.env.cr.fetchall()}
-        for company_id, program in self._auto_crm_programs(companies).items():
+        companies = self.env["res.company"].sudo().browse(sorted(row[0] for row in self.env.cr.fetchall()))
+        for company in companies:
             try:
                 with self.env.cr.savepoint():
-                    self._auto_crm_completeness(company_id, program)
+                    self._auto_crm_completeness(company)
             except Exception as error:
-                _logger.warning("Completeness scoring failed for store %s: %s", company_id, error)
-                errors.append(_("Completeness of store %(store)s: %(error)s", store=company_id, error=error))
+                _logger.warning("Completeness scoring failed for store %s: %s", company.id, error)
+                errors.append(_("Completeness of store %(store)s: %(error)s", store=company.id, error=error))
         self.invalidate_model(
             [
                 "value_grade",
@@ -576,7 +565,7 @@ class ResPartner(models.Model):
             )
         )
         rows = self.env.cr.fetchall()
-        programs = self._auto_crm_programs({row[1] for row in rows})
+        rules = self.env["res.company"].browse(sorted({row[1] for row in rows}))._auto_crm_segment_rules()
         changes = []
         for (
             pid,
@@ -591,9 +580,8 @@ class ResPartner(models.Model):
             old_spend,
             old_visits,
         ) in rows:
-            program = programs[company_id]
-            new_grade = grade_value(spend, visits_12m, program)
-            new_stage = lifecycle_stage(visits, last_delivered, today, program)
+            new_grade = grade_value(spend, visits_12m, rules[company_id])
+            new_stage = lifecycle_stage(visits, last_delivered, today, rules[company_id])
             if (new_grade, new_stage, company_id, float(spend), visits_12m) != (
                 grade,
                 stage,
@@ -636,14 +624,14 @@ class ResPartner(models.Model):
         return len(changes)
 
     @api.model
-    def _auto_crm_completeness(self, company_id, program):
+    def _auto_crm_completeness(self, company):
         """Score vehicles, then customers, of one store against its standard: two UPDATEs."""
         Partner, Vehicle = self.env["res.partner"], self.env["auto_crm.vehicle"]
         partner_fields = [
-            Partner._fields[f.name] for f in program.completeness_partner_field_ids if f.name in Partner._fields
+            Partner._fields[f.name] for f in company.completeness_partner_field_ids if f.name in Partner._fields
         ]
         vehicle_fields = [
-            Vehicle._fields[f.name] for f in program.completeness_vehicle_field_ids if f.name in Vehicle._fields
+            Vehicle._fields[f.name] for f in company.completeness_vehicle_field_ids if f.name in Vehicle._fields
         ]
         partner_fields = [f for f in partner_fields if f.store and f.column_type]
         vehicle_fields = [f for f in vehicle_fields if f.store and f.column_type]
@@ -668,11 +656,11 @@ class ResPartner(models.Model):
                    AND auto_crm_vehicle.completeness_score IS DISTINCT FROM %(score)s
                 """,
                 score=score("auto_crm_vehicle", vehicle_fields),
-                company=company_id,
+                company=company.id,
             )
         )
         n_partner, n_vehicle = len(partner_fields), len(vehicle_fields)
-        n_archive = 1 if program.completeness_archive else 0
+        n_archive = 1 if company.completeness_archive else 0
         total = n_partner + n_vehicle + n_archive
         partner_filled = (
             SQL(" + ").join(SQL("(%s)::int", filled_sql("res_partner", f)) for f in partner_fields)
@@ -715,6 +703,6 @@ class ResPartner(models.Model):
                  WHERE res_partner.id = sub.id AND res_partner.completeness_score IS DISTINCT FROM sub.score
                 """,
                 expression=expression,
-                company=company_id,
+                company=company.id,
             )
         )

@@ -6,9 +6,9 @@ class AutoCrmRetentionReport(models.Model):
     """Service retention (服务保留率) per store and month.
 
     A vehicle is *due* at a store in month M when its last delivered visit at that store before M
-    was delivered in month M - N, N being the store programme's service interval (6 months by
-    default). It has *returned* when it was received at that store for a visit that was not
-    cancelled, in month M or up to the programme's grace months after M. The retention rate of a
+    was delivered in month M - N, N being the store's service interval (a setting of the store,
+    6 months by default). It has *returned* when it was received at that store for a visit that was
+    not cancelled, in month M or up to the store's grace months after M. The retention rate of a
     group of rows is the average of ``retention_rate`` (100 for a returned vehicle, 0 otherwise).
     A vehicle that came back early is not due: its latest visit simply moved. Months after the
     current one are not shown (nothing is due in them yet).
@@ -38,13 +38,14 @@ class AutoCrmRetentionReport(models.Model):
             WITH delivered AS (
                 SELECT v.id, v.company_id, v.vehicle_id, v.partner_id, v.advisor_id, v.date_delivered,
                        (date_trunc('month', v.date_delivered)
-                        + make_interval(months => COALESCE(p.service_interval_months, 6)))::date AS due_month,
-                       COALESCE(p.return_grace_months, 1) AS grace,
+                        + make_interval(months => COALESCE(c.retention_service_interval_months, 6)))::date
+                           AS due_month,
+                       COALESCE(c.retention_return_grace_months, 1) AS grace,
                        LEAD(v.date_delivered) OVER (
                            PARTITION BY v.company_id, v.vehicle_id ORDER BY v.date_delivered, v.id
                        ) AS next_delivered
                   FROM auto_crm_service_visit v
-                  LEFT JOIN auto_crm_loyalty_program p ON p.company_id = v.company_id
+                  LEFT JOIN res_company c ON c.id = v.company_id
                  WHERE v.state = 'followup' AND v.date_delivered IS NOT NULL
             )
             SELECT d.id AS id,

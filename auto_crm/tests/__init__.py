@@ -20,3 +20,4 @@ from . import test_csi_report
 from . import test_security_review
 from . import test_workflow
 from . import test_i18n
+from . import test_settings

@@ -21,15 +21,20 @@ class LoyaltyCase(AutoCrmCase):
             "expiry_months": 12,
             "tier_basis": "spend",
             "qualification_months": 12,
-            "value_a_spend": 10000,
-            "value_a_visits": 4,
-            "value_b_spend": 3000,
-            "value_b_visits": 2,
-            "at_risk_days": 180,
-            "lost_days": 365,
-            "service_interval_months": 6,
-            "return_grace_months": 1,
         }
+        # The store's segment and retention settings (Settings → Dealer CRM).
+        cls.company.write(
+            {
+                "value_grade_a_spend": 10000,
+                "value_grade_a_visits": 4,
+                "value_grade_b_spend": 3000,
+                "value_grade_b_visits": 2,
+                "lifecycle_at_risk_days": 180,
+                "lifecycle_lost_days": 365,
+                "retention_service_interval_months": 6,
+                "retention_return_grace_months": 1,
+            }
+        )
         cls.program = Program._for_company(cls.company)
         if cls.program:
             # The demo programme of the store: keep it, with these settings and fresh tiers.

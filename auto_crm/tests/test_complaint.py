@@ -416,16 +416,29 @@ class TestComplaintAuthority(ComplaintCase):
         self.assertFalse(complaint.needs_manager)
 
     def test_settings_for_admins_only(self):
-        settings = self.env["auto_crm.complaint.settings"].with_user(self.dealer_admin).create({})
-        self.assertEqual(settings.goodwill_limit, 500)
-        self.assertIn(self.policy_general, settings.sla_policy_ids)
-        self.assertIn(self.env.ref("auto_crm.complaint_sla_policy_escalated"), settings.sla_policy_ids)
-        settings.write({"goodwill_limit": 1500, "callback_score_threshold": 3})
-        settings.action_save()
+        # Settings → Dealer CRM: Odoo's settings page, for dealer administrators who are system administrators.
+        settings_admin = new_test_user(
+            self.env,
+            "crm_complaint_settings_admin",
+            groups="auto_crm.group_admin,base.group_system",
+            company_id=self.company.id,
+            company_ids=[self.company.id],
+        )
+        Settings = self.env["res.config.settings"].with_user(settings_admin)
+        settings = Settings.create({})
+        self.assertEqual(settings.complaint_goodwill_limit, 500)
+        # The section links to the SLA policies, whose list shows the store's and the group-wide ones.
+        sla_action = self.env.ref("auto_crm.auto_crm_complaint_sla_policy_action")
+        arch = Settings.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn(f'name="{sla_action.id}"', arch)
+        policies = self.env[sla_action.res_model].with_user(self.dealer_admin).search([])
+        self.assertIn(self.policy_general, policies)
+        self.assertIn(self.env.ref("auto_crm.complaint_sla_policy_escalated"), policies)
+        Settings.create({"complaint_goodwill_limit": 1500, "complaint_callback_score_threshold": 3}).execute()
         self.assertEqual(self.company.complaint_goodwill_limit, 1500)
         self.assertEqual(self.company.complaint_callback_score_threshold, 3)
         with self.assertRaises(AccessError):
-            self.env["auto_crm.complaint.settings"].with_user(self.manager).create({})
+            self.env["res.config.settings"].with_user(self.manager).create({})
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError), self.env.cr.savepoint():
             self.company.complaint_callback_score_threshold = 9
             self.env.flush_all()

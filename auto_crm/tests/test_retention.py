@@ -36,3 +36,24 @@ class TestRetention(LoyaltyCase):
         self.assertFalse(
             Report.with_user(self.other_advisor).search([("vehicle_id", "in", [c.id for c in cars.values()])])
         )
+
+    def test_the_store_settings_set_the_due_month(self):
+        """The report reads the store's settings: with a 3-month interval and no grace, a car serviced in
+        January is due in April and counts as returned only when it comes back in April."""
+        self.company.write({"retention_service_interval_months": 3, "retention_return_grace_months": 0})
+        back_in_april, back_in_may = (
+            self.env["auto_crm.vehicle"].create(
+                {"vin": self.make_vin(720000 + number), "partner_id": self.customer.id, "plate": f"粤B·R{number}"}
+            )
+            for number in (211, 212)
+        )
+        for car in (back_in_april, back_in_may):
+            self.deliver(400, when="2025-01-15 10:00:00", vehicle=car)
+        self.deliver(400, when="2025-04-20 10:00:00", vehicle=back_in_april)
+        self.deliver(400, when="2025-05-05 10:00:00", vehicle=back_in_may)
+        self.env.flush_all()
+        april = self.env["auto_crm.retention.report"].search(
+            [("vehicle_id", "in", (back_in_april | back_in_may).ids), ("month", "=", "2025-04-01")]
+        )
+        self.assertEqual(april.vehicle_id, back_in_april | back_in_may)
+        self.assertEqual(april.filtered("returned_count").vehicle_id, back_in_april)

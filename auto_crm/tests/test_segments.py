@@ -17,7 +17,9 @@ class TestSegments(LoyaltyCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.program.write({"satisfied_visits": 2, "retained_visits": 3, "loyal_visits": 5})
+        cls.company.write(
+            {"lifecycle_satisfied_visits": 2, "lifecycle_retained_visits": 3, "lifecycle_loyal_visits": 5}
+        )
 
     def customer_with_car(self, name, number, **vals):
         partner = self.env["res.partner"].create({"name": name, "is_auto_customer": True, **vals})
@@ -110,7 +112,7 @@ class TestSegments(LoyaltyCase):
 
     def test_completeness_standard_and_archive_confirmation(self):
         fields_ = self.env["ir.model.fields"]
-        self.program.write(
+        self.company.write(
             {
                 "completeness_partner_field_ids": [
                     Command.set(
@@ -170,7 +172,7 @@ class TestSegments(LoyaltyCase):
         fields_ = self.env["ir.model.fields"]
         # A standard field whose column is gone (a broken customisation): scoring this store fails.
         gearbox = fields_.search([("model", "=", "auto_crm.vehicle"), ("name", "=", "gearbox_number")])
-        self.program.completeness_vehicle_field_ids = [Command.set(gearbox.ids)]
+        self.company.completeness_vehicle_field_ids = [Command.set(gearbox.ids)]
         self.env.flush_all()
         self.env.cr.execute("ALTER TABLE auto_crm_vehicle RENAME COLUMN gearbox_number TO gearbox_number_gone")
         try:

@@ -1,3 +1,2 @@
 from . import auto_crm_loyalty_points_wizard
-from . import auto_crm_complaint_settings
 from . import auto_crm_callback_report_wizard

@@ -1,0 +1,105 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+
+ADMIN = "auto_crm.group_admin"
+
+#: The Dealer CRM settings of the store: each is the ``res.company`` field of the same name.
+DEALER_SETTINGS = (
+    "complaint_goodwill_limit",
+    "complaint_callback_score_threshold",
+    "value_grade_a_spend",
+    "value_grade_a_visits",
+    "value_grade_b_spend",
+    "value_grade_b_visits",
+    "lifecycle_satisfied_visits",
+    "lifecycle_retained_visits",
+    "lifecycle_loyal_visits",
+    "lifecycle_at_risk_days",
+    "lifecycle_lost_days",
+    "retention_service_interval_months",
+    "retention_return_grace_months",
+    "completeness_partner_field_ids",
+    "completeness_vehicle_field_ids",
+    "completeness_archive",
+)
+
+
+class ResConfigSettings(models.TransientModel):
+    """Settings → Dealer CRM: the store's complaint, segment, lifecycle, retention and data-quality
+    settings. Odoo's settings page is for system administrators; of them, only dealer administrators
+    see and change this section (the fields' ``groups`` and the check in ``create``)."""
+
+    _inherit = "res.config.settings"
+
+    auto_crm_currency_id = fields.Many2one(related="company_id.currency_id", string="Store Currency")
+    complaint_goodwill_limit = fields.Monetary(
+        related="company_id.complaint_goodwill_limit",
+        currency_field="auto_crm_currency_id",
+        readonly=False,
+        groups=ADMIN,
+    )
+    complaint_callback_score_threshold = fields.Integer(
+        related="company_id.complaint_callback_score_threshold", readonly=False, groups=ADMIN
+    )
+    value_grade_a_spend = fields.Monetary(
+        related="company_id.value_grade_a_spend", currency_field="auto_crm_currency_id", readonly=False, groups=ADMIN
+    )
+    value_grade_a_visits = fields.Integer(related="company_id.value_grade_a_visits", readonly=False, groups=ADMIN)
+    value_grade_b_spend = fields.Monetary(
+        related="company_id.value_grade_b_spend", currency_field="auto_crm_currency_id", readonly=False, groups=ADMIN
+    )
+    value_grade_b_visits = fields.Integer(related="company_id.value_grade_b_visits", readonly=False, groups=ADMIN)
+    lifecycle_satisfied_visits = fields.Integer(
+        related="company_id.lifecycle_satisfied_visits", readonly=False, groups=ADMIN
+    )
+    lifecycle_retained_visits = fields.Integer(
+        related="company_id.lifecycle_retained_visits", readonly=False, groups=ADMIN
+    )
+    lifecycle_loyal_visits = fields.Integer(related="company_id.lifecycle_loyal_visits", readonly=False, groups=ADMIN)
+    lifecycle_at_risk_days = fields.Integer(related="company_id.lifecycle_at_risk_days", readonly=False, groups=ADMIN)
+    lifecycle_lost_days = fields.Integer(related="company_id.lifecycle_lost_days", readonly=False, groups=ADMIN)
+    retention_service_interval_months = fields.Integer(
+        related="company_id.retention_service_interval_months", readonly=False, groups=ADMIN
+    )
+    retention_return_grace_months = fields.Integer(
+        related="company_id.retention_return_grace_months", readonly=False, groups=ADMIN
+    )
+    completeness_partner_field_ids = fields.Many2many(
+        related="company_id.completeness_partner_field_ids", readonly=False, groups=ADMIN
+    )
+    completeness_vehicle_field_ids = fields.Many2many(
+        related="company_id.completeness_vehicle_field_ids", readonly=False, groups=ADMIN
+    )
+    completeness_archive = fields.Boolean(related="company_id.completeness_archive", readonly=False, groups=ADMIN)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # Related fields write through to the store as the settings record is created, before
+        # execute()/set_values(): a change from anyone but a dealer administrator is refused here.
+        # (write() already refuses the fields to users outside their groups.)
+        if not self.env.su and not self.env.user.has_group(ADMIN):
+            for vals in vals_list:
+                changed = self._auto_crm_changed_settings(vals)
+                if changed:
+                    raise AccessError(
+                        _(
+                            "%s: only dealer administrators can change the Dealer CRM settings.",
+                            ", ".join(changed),
+                        )
+                    )
+        return super().create(vals_list)
+
+    @api.model
+    def _auto_crm_changed_settings(self, vals):
+        """Labels of the Dealer CRM settings whose value in ``vals`` differs from the store's."""
+        company = self.env["res.company"].browse(vals["company_id"]) if vals.get("company_id") else self.env.company
+        changed = []
+        for name in DEALER_SETTINGS:
+            if name not in vals:
+                continue
+            field = self._fields[name]
+            # as res.config.settings' own create() compares related values
+            value = field.convert_to_record(field.convert_to_cache(vals[name], self), self)
+            if value != company.sudo()[name]:
+                changed.append(field._description_string(self.env))
+        return changed
