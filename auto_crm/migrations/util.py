@@ -19,3 +19,10 @@ def rename_field(cr, model, old, new):
         "UPDATE ir_model_data SET name = %s WHERE module = 'auto_crm' AND model = 'ir.model.fields' AND name = %s",
         (new_xmlid, old_xmlid),
     )
+    # The XML ids of a selection field's values carry the field's name; without this, the values
+    # would look orphaned at the end of the update and be deleted.
+    cr.execute(
+        "UPDATE ir_model_data SET name = %s || substr(name, %s) "
+        "WHERE module = 'auto_crm' AND model = 'ir.model.fields.selection' AND name LIKE %s",
+        (f"selection__{table}__{new}__", len(f"selection__{table}__{old}__") + 1, f"selection\\_\\_{table}\\_\\_{old}\\_\\_%"),
+    )
