@@ -200,7 +200,7 @@ class TestSegments(LoyaltyCase):
         self.assertEqual(partner.auto_lifecycle_stage, "potential", "the segments were still written")
 
     def _query_budget(self, count):
-        # Warm up: the programme and its standard are read once; then fresh customers are graded.
+        # Warm up: the store's settings and standard are read once; then fresh customers are graded.
         self.env["res.partner"]._cron_auto_crm_segments()
         partners = self.env["res.partner"].create(
             [{"name": f"批量客户 {i}", "auto_customer": True, "mobile": f"1390000{i:04d}"} for i in range(count)]
