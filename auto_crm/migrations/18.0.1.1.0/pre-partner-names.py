@@ -54,16 +54,15 @@ XMLIDS = {"auto_crm_menu_archive": "auto_crm_menu_customers"}
 #: Views of 18.0.1.0.0 that extended the add-on's own contact views and are gone in 18.0.1.1.0 (their content
 #: is in those views now). They name the old fields, so they go before the new views are validated against them.
 OBSOLETE_VIEWS = ("res_partner_view_form_loyalty", "res_partner_view_search_loyalty", "res_partner_view_form_callback")
-#: An old field name as a whole word, or after ``default_`` / ``search_default_`` in a context.
+#: An old field name as a whole word, or as a ``default_<name>`` context key (``search_default_<name>``
+#: names a search filter, not a field, and stays).
 OLD_NAME = re.compile(
-    r"(?:(?<=default_)|(?<![A-Za-z0-9_]))("
-    + "|".join(sorted(PARTNER_FIELDS, key=len, reverse=True))
-    + r")(?![A-Za-z0-9_])"
+    r"(?<![A-Za-z0-9_])(default_)?(" + "|".join(sorted(PARTNER_FIELDS, key=len, reverse=True)) + r")(?![A-Za-z0-9_])"
 )
 
 
 def _rename_in_text(text):
-    return OLD_NAME.sub(lambda match: PARTNER_FIELDS[match.group(1)], text)
+    return OLD_NAME.sub(lambda match: (match.group(1) or "") + PARTNER_FIELDS[match.group(2)], text)
 
 
 def _rename_in_columns(cr, table, columns, where, params):
