@@ -1,6 +1,6 @@
 {
     "name": "Dealer After-Sales CRM",
-    "summary": "Customer and vehicle archives, the six-step service visit, callbacks and "
+    "summary": "Customer profiles and vehicle records, the six-step service visit, callbacks and "
     "satisfaction for car dealerships (4S stores) and dealer groups",
     "version": "18.0.1.1.0",
     "category": "Sales/CRM",

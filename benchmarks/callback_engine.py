@@ -33,8 +33,8 @@ tag = f"B{int(time.time()) % 100000:05d}"
 print(f"filling {SIZE} delivered visits (tag {tag}) ...", flush=True)
 started = time.monotonic()
 cr.execute(
-    """INSERT INTO res_partner (name, complete_name, active, type, is_auto_customer, callback_consent,
-                                do_not_disturb, mobile, create_date, write_date, create_uid, write_uid)
+    """INSERT INTO res_partner (name, complete_name, active, type, auto_customer, auto_callback_consent,
+                                auto_do_not_disturb, mobile, create_date, write_date, create_uid, write_uid)
        SELECT '客户 ' || %(tag)s || '-' || n, '客户 ' || %(tag)s || '-' || n, TRUE, 'contact', TRUE, TRUE,
               n %% 100 = 0, '+86 138 ' || lpad(n::text, 8, '0'), now(), now(), 1, 1
          FROM generate_series(1, %(size)s) AS n

@@ -124,15 +124,15 @@ def main():
                 "complete_name",
                 "active",
                 "type",
-                "is_auto_customer",
+                "auto_customer",
                 "company_id",
                 "mobile",
-                "birthday",
-                "id_card_number",
-                "callback_consent",
-                "do_not_disturb",
-                "archive_state",
-                "archive_created_by_id",
+                "auto_birthday",
+                "auto_id_card_number",
+                "auto_callback_consent",
+                "auto_do_not_disturb",
+                "auto_profile_state",
+                "auto_profile_created_by_id",
                 "create_uid",
                 "create_date",
                 "write_uid",
@@ -355,7 +355,7 @@ def main():
     sample.odometer_ids._validate_fields(["value", "date"])
     partners = sample.partner_id
     for partner in partners:
-        env["res.partner"]._auto_crm_clean_id_card_number(partner.id_card_number)
+        env["res.partner"]._auto_crm_clean_id_card_number(partner.auto_id_card_number)
     visits = sample.visit_ids
     visits._validate_fields(["vehicle_id", "partner_id"])
     bad_totals = visits.filtered(lambda v: abs(v.amount_total - sum(v.line_ids.mapped("subtotal"))) > 0.01)

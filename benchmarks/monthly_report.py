@@ -40,7 +40,7 @@ report_month = this_month - relativedelta(months=1)
 first_month = this_month - relativedelta(months=24)
 
 cr.execute(
-    """INSERT INTO res_partner (name, complete_name, active, type, is_auto_customer, callback_consent, mobile,
+    """INSERT INTO res_partner (name, complete_name, active, type, auto_customer, auto_callback_consent, mobile,
                                 create_date, write_date, create_uid, write_uid)
        SELECT '回访客户 ' || n, '回访客户 ' || n, TRUE, 'contact', TRUE, TRUE, '+86 139 ' || lpad(n::text, 8, '0'),
               now(), now(), 1, 1

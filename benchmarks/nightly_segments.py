@@ -39,10 +39,7 @@ def vin(number):
 
 def populate(size, offset):
     partners = env["res.partner"].create(
-        [
-            {"name": f"Bench {offset + i}", "is_auto_customer": True, "mobile": f"137{offset + i:08d}"}
-            for i in range(size)
-        ]
+        [{"name": f"Bench {offset + i}", "auto_customer": True, "mobile": f"137{offset + i:08d}"} for i in range(size)]
     )
     vehicles = env["auto_crm.vehicle"].create(
         [{"vin": vin(offset + i), "partner_id": p.id, "plate": f"B{offset + i:06d}"} for i, p in enumerate(partners)]

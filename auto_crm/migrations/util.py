@@ -24,5 +24,9 @@ def rename_field(cr, model, old, new):
     cr.execute(
         "UPDATE ir_model_data SET name = %s || substr(name, %s) "
         "WHERE module = 'auto_crm' AND model = 'ir.model.fields.selection' AND name LIKE %s",
-        (f"selection__{table}__{new}__", len(f"selection__{table}__{old}__") + 1, f"selection\\_\\_{table}\\_\\_{old}\\_\\_%"),
+        (
+            f"selection__{table}__{new}__",
+            len(f"selection__{table}__{old}__") + 1,
+            f"selection\\_\\_{table}\\_\\_{old}\\_\\_%",
+        ),
     )

@@ -57,7 +57,7 @@ class AutoCrmCallback(models.Model):
     )
     partner_mobile = fields.Char(related="partner_id.mobile", string="Mobile")
     partner_phone = fields.Char(related="partner_id.phone", string="Phone")
-    do_not_disturb = fields.Boolean(related="partner_id.do_not_disturb")
+    do_not_disturb = fields.Boolean(related="partner_id.auto_do_not_disturb")
     vehicle_id = fields.Many2one("auto_crm.vehicle", string="Vehicle", index=True, check_company=True)
     visit_id = fields.Many2one(
         "auto_crm.service.visit", string="Service Visit", index="btree_not_null", check_company=True
@@ -382,7 +382,7 @@ class AutoCrmCallback(models.Model):
                   SET state = 'cancel', close_reason = 'do_not_disturb', write_uid = %s,
                       write_date = now() at time zone 'UTC'
                  FROM res_partner partner
-                WHERE partner.id = callback.partner_id AND partner.do_not_disturb
+                WHERE partner.id = callback.partner_id AND partner.auto_do_not_disturb
                   AND callback.state IN ('todo', 'in_progress') {where}
             RETURNING callback.id""",
             params,

@@ -211,10 +211,11 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         have their callback are in it too: the insert skips them on the unique index."""
         low = today - relativedelta(days=rule.window_days)
         return SQL(
-            """SELECT cand.*, partner.name AS partner_name, partner.customer_manager_id AS manager_id,
-                      COALESCE(partner.do_not_disturb, FALSE) AS dnd,
-                      COALESCE(partner.callback_consent, FALSE) AS consent,
-                      NOT COALESCE(partner.do_not_disturb, FALSE) AND COALESCE(partner.callback_consent, FALSE)
+            """SELECT cand.*, partner.name AS partner_name, partner.auto_customer_manager_id AS manager_id,
+                      COALESCE(partner.auto_do_not_disturb, FALSE) AS dnd,
+                      COALESCE(partner.auto_callback_consent, FALSE) AS consent,
+                      NOT COALESCE(partner.auto_do_not_disturb, FALSE)
+                          AND COALESCE(partner.auto_callback_consent, FALSE)
                           AS eligible
                  FROM (%(candidates)s) cand
                  JOIN res_partner partner ON partner.id = cand.partner_id AND partner.active
@@ -478,12 +479,12 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                  FROM res_partner src
                  CROSS JOIN LATERAL (
                      SELECT yr AS year,
-                            (make_date(yr, EXTRACT(MONTH FROM src.birthday)::int, 1)
-                             + (LEAST(EXTRACT(DAY FROM src.birthday)::int,
-                                      EXTRACT(DAY FROM (make_date(yr, EXTRACT(MONTH FROM src.birthday)::int, 1)
+                            (make_date(yr, EXTRACT(MONTH FROM src.auto_birthday)::int, 1)
+                             + (LEAST(EXTRACT(DAY FROM src.auto_birthday)::int,
+                                      EXTRACT(DAY FROM (make_date(yr, EXTRACT(MONTH FROM src.auto_birthday)::int, 1)
                                                         + interval '1 month - 1 day'))::int) - 1)) AS day
                        FROM unnest(%(years)s::int[]) AS yr) bd
-                WHERE src.active AND src.is_auto_customer AND src.birthday IS NOT NULL
+                WHERE src.active AND src.auto_customer AND src.auto_birthday IS NOT NULL
                   AND bd.day BETWEEN %(ev_low)s AND %(ev_high)s
                   AND %(company)s AND %(in_domain)s""",
             offset=offset,

@@ -50,7 +50,7 @@ class AutoCrmLoyaltyMember(models.Model):
     )
     company_id = fields.Many2one(related="program_id.company_id", store=True, string="Store", index=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
-    customer_manager_id = fields.Many2one(related="partner_id.customer_manager_id", string="Customer Manager")
+    customer_manager_id = fields.Many2one(related="partner_id.auto_customer_manager_id", string="Customer Manager")
     mobile = fields.Char(related="partner_id.mobile")
     date_joined = fields.Date(string="Member Since", default=fields.Date.context_today, readonly=True)
     tier_id = fields.Many2one(

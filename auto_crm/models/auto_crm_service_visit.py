@@ -350,8 +350,8 @@ class AutoCrmServiceVisit(models.Model):
     @api.depends(
         "partner_id",
         "company_id",
-        "partner_id.loyalty_member_ids.points_balance",
-        "partner_id.loyalty_member_ids.tier_id",
+        "partner_id.auto_loyalty_member_ids.points_balance",
+        "partner_id.auto_loyalty_member_ids.tier_id",
     )
     def _compute_loyalty(self):
         Member = self.env["auto_crm.loyalty.member"]

@@ -36,7 +36,7 @@ class AutoCrmVehicle(models.Model):
         string="Store",
         default=lambda self: self.env.company,
         index=True,
-        help="The store that keeps this car's archive. Leave empty to share it across the group.",
+        help="The store that keeps this car's record. Leave empty to share it across the group.",
     )
     partner_id = fields.Many2one(
         "res.partner",
@@ -62,7 +62,7 @@ class AutoCrmVehicle(models.Model):
     sold_here = fields.Boolean(
         string="Sold by This Store",
         tracking=True,
-        help="The car was sold by this store. Cars bought elsewhere enter the archive at their first visit.",
+        help="The car was sold by this store. Cars bought elsewhere are recorded at their first visit.",
     )
     first_service_date = fields.Date(string="First Maintenance Date")
     first_service_mileage = fields.Integer(string="First Maintenance Mileage (km)")
@@ -303,7 +303,6 @@ class AutoCrmVehicle(models.Model):
         action["domain"] = [("vehicle_id", "=", self.id)]
         action["context"] = {"default_vehicle_id": self.id, "default_partner_id": self.partner_id.id}
         return action
-
 
     completeness_score = fields.Float(
         string="Completeness (%)",

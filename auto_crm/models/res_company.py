@@ -3,8 +3,15 @@ from types import SimpleNamespace
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-#: Fields a complete customer archive holds when a store has not chosen its own.
-DEFAULT_PARTNER_FIELDS = ["mobile", "birthday", "occupation", "city", "customer_manager_id", "preferred_channel"]
+#: Fields a complete customer profile holds when a store has not chosen its own.
+DEFAULT_PARTNER_FIELDS = [
+    "mobile",
+    "auto_birthday",
+    "auto_occupation",
+    "city",
+    "auto_customer_manager_id",
+    "auto_preferred_channel",
+]
 DEFAULT_VEHICLE_FIELDS = ["plate", "model_id", "purchase_date", "engine_number"]
 #: Field types a completeness standard can count (a value in the record's own table).
 COUNTABLE_TTYPES = (
@@ -92,7 +99,7 @@ class ResCompany(models.Model):
         string="Customer Fields",
         domain=[("model", "=", "res.partner"), ("store", "=", True), ("ttype", "in", COUNTABLE_TTYPES)],
         default=lambda self: self._auto_crm_default_fields("res.partner", DEFAULT_PARTNER_FIELDS),
-        help="Fields a complete customer archive holds.",
+        help="Fields a complete customer profile holds.",
     )
     completeness_vehicle_field_ids = fields.Many2many(
         "ir.model.fields",
@@ -104,10 +111,10 @@ class ResCompany(models.Model):
         default=lambda self: self._auto_crm_default_fields("auto_crm.vehicle", DEFAULT_VEHICLE_FIELDS),
         help="Fields a complete vehicle record holds.",
     )
-    completeness_archive = fields.Boolean(
-        string="Count Archive Confirmation",
+    completeness_profile = fields.Boolean(
+        string="Count Profile Confirmation",
         default=True,
-        help="A filed archive counts as one more complete item, a verified one as half.",
+        help="A filed profile counts as one more complete item, a verified one as half.",
     )
 
     _sql_constraints = [

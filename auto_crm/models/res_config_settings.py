@@ -20,7 +20,7 @@ DEALER_SETTINGS = (
     "retention_return_grace_months",
     "completeness_partner_field_ids",
     "completeness_vehicle_field_ids",
-    "completeness_archive",
+    "completeness_profile",
 )
 
 
@@ -70,7 +70,7 @@ class ResConfigSettings(models.TransientModel):
     completeness_vehicle_field_ids = fields.Many2many(
         related="company_id.completeness_vehicle_field_ids", readonly=False, groups=ADMIN
     )
-    completeness_archive = fields.Boolean(related="company_id.completeness_archive", readonly=False, groups=ADMIN)
+    completeness_profile = fields.Boolean(related="company_id.completeness_profile", readonly=False, groups=ADMIN)
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -43,15 +43,15 @@ CONTACT_CHANNELS = [
     ("visit", "On-site visit"),
     ("online", "Online chat"),
 ]
-#: Written only by the archive confirmation buttons.
-ARCHIVE_FIELDS = {
-    "archive_state",
-    "archive_verified_by_id",
-    "archive_verified_date",
-    "archive_filed_by_id",
-    "archive_filed_date",
+#: Written only by the profile confirmation buttons.
+PROFILE_FIELDS = {
+    "auto_profile_state",
+    "auto_profile_verified_by_id",
+    "auto_profile_verified_date",
+    "auto_profile_filed_by_id",
+    "auto_profile_filed_date",
 }
-ARCHIVE_STATES = [
+PROFILE_STATES = [
     ("draft", "Created"),
     ("verified", "Verified"),
     ("confirmed", "Filed"),
@@ -85,11 +85,11 @@ def filled_sql(table, field):
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    is_auto_customer = fields.Boolean(
+    auto_customer = fields.Boolean(
         string="Dealer Customer",
-        help="This contact is a customer in the dealer's after-sales archive.",
+        help="This contact is a customer of the dealer's after-sales service.",
     )
-    id_card_number = fields.Char(
+    auto_id_card_number = fields.Char(
         string="ID Card Number",
         groups="auto_crm.group_manager",
         copy=False,
@@ -97,7 +97,7 @@ class ResPartner(models.Model):
         help="Chinese resident identity card number (18 characters). Only after-sales managers "
         "read it in full; everyone else sees it masked.",
     )
-    id_card_number_masked = fields.Char(
+    auto_id_card_number_masked = fields.Char(
         string="ID Card Number (masked)",
         groups="auto_crm.group_agent",
         compute="_compute_id_card_number_masked",
@@ -105,28 +105,28 @@ class ResPartner(models.Model):
         help="The ID card number with its middle digits hidden. Typing a new number here replaces it.",
     )
     # Personal data: only Dealer CRM staff read it (an accountant or a warehouse clerk does not).
-    birthday = fields.Date(groups="auto_crm.group_agent")
-    occupation = fields.Char()
-    education = fields.Selection(EDUCATION, groups="auto_crm.group_agent")
-    income_band = fields.Selection(INCOME_BANDS, string="Income Band", groups="auto_crm.group_agent")
-    employer = fields.Char(groups="auto_crm.group_agent")
-    hobbies = fields.Char(help="Interests and hobbies, as the customer describes them.")
-    preferred_channel = fields.Selection(CONTACT_CHANNELS, string="Preferred Contact Channel")
-    callback_consent = fields.Boolean(
+    auto_birthday = fields.Date(string="Birthday", groups="auto_crm.group_agent")
+    auto_occupation = fields.Char(string="Occupation")
+    auto_education = fields.Selection(EDUCATION, string="Education", groups="auto_crm.group_agent")
+    auto_income_band = fields.Selection(INCOME_BANDS, string="Income Band", groups="auto_crm.group_agent")
+    auto_employer = fields.Char(string="Employer", groups="auto_crm.group_agent")
+    auto_hobbies = fields.Char(string="Hobbies", help="Interests and hobbies, as the customer describes them.")
+    auto_preferred_channel = fields.Selection(CONTACT_CHANNELS, string="Preferred Contact Channel")
+    auto_callback_consent = fields.Boolean(
         string="Agrees to Callbacks",
         tracking=True,
         help="The customer agreed to be called back after visits and deliveries.",
     )
-    callback_consent_date = fields.Date(string="Consent Date", tracking=True)
-    do_not_disturb = fields.Boolean(
+    auto_callback_consent_date = fields.Date(string="Consent Date", tracking=True)
+    auto_do_not_disturb = fields.Boolean(
         string="Do Not Disturb",
         tracking=True,
         help="The customer asked not to be contacted. No callback or campaign reaches them.",
     )
-    do_not_disturb_date = fields.Date(string="Do Not Disturb Since", tracking=True)
-    do_not_disturb_reason = fields.Char(string="Do Not Disturb Reason", tracking=True)
-    payment_habit = fields.Char(string="Payment Habits", groups="auto_crm.group_agent")
-    customer_manager_id = fields.Many2one(
+    auto_do_not_disturb_date = fields.Date(string="Do Not Disturb Since", tracking=True)
+    auto_do_not_disturb_reason = fields.Char(string="Do Not Disturb Reason", tracking=True)
+    auto_payment_habit = fields.Char(string="Payment Habits", groups="auto_crm.group_agent")
+    auto_customer_manager_id = fields.Many2one(
         "res.users",
         string="Customer Manager",
         tracking=True,
@@ -139,51 +139,55 @@ class ResPartner(models.Model):
     auto_vehicle_count = fields.Integer(compute="_compute_auto_counts", string="Vehicle Count")
     auto_visit_ids = fields.One2many("auto_crm.service.visit", "partner_id", string="Service Visits")
     auto_visit_count = fields.Integer(compute="_compute_auto_counts", string="Visit Count")
-    last_visit_date = fields.Date(
+    auto_last_visit_date = fields.Date(
         compute="_compute_last_visit_date",
         string="Last Service Visit",
         help="Reception date of the customer's latest service visit that was not cancelled.",
     )
 
-    archive_state = fields.Selection(
-        ARCHIVE_STATES,
-        string="Archive Status",
+    auto_profile_state = fields.Selection(
+        PROFILE_STATES,
+        string="Profile Status",
         default="draft",
         tracking=True,
         copy=False,
-        help="An archive counts as complete once one person created it, another verified it and a third filed it.",
+        help="A profile counts as complete once one person created it, another verified it and a third filed it.",
     )
-    archive_created_by_id = fields.Many2one(
+    auto_profile_created_by_id = fields.Many2one(
         "res.users", string="Created By", default=lambda self: self.env.user, copy=False, readonly=True
     )
-    archive_verified_by_id = fields.Many2one("res.users", string="Verified By", copy=False, readonly=True)
-    archive_verified_date = fields.Datetime(string="Verified On", copy=False, readonly=True)
-    archive_filed_by_id = fields.Many2one("res.users", string="Filed By", copy=False, readonly=True)
-    archive_filed_date = fields.Datetime(string="Filed On", copy=False, readonly=True)
+    auto_profile_verified_by_id = fields.Many2one("res.users", string="Verified By", copy=False, readonly=True)
+    auto_profile_verified_date = fields.Datetime(string="Verified On", copy=False, readonly=True)
+    auto_profile_filed_by_id = fields.Many2one("res.users", string="Filed By", copy=False, readonly=True)
+    auto_profile_filed_date = fields.Datetime(string="Filed On", copy=False, readonly=True)
 
     def init(self):
         # One person, one ID number: unique per company, and among contacts shared by all
         # companies (NULL company), which a plain UNIQUE constraint would let through.
         self.env.cr.execute(
-            "CREATE UNIQUE INDEX IF NOT EXISTS res_partner_auto_crm_id_card_number_uniq "
-            "ON res_partner (id_card_number, COALESCE(company_id, 0)) WHERE id_card_number IS NOT NULL"
+            "CREATE UNIQUE INDEX IF NOT EXISTS res_partner_auto_id_card_number_uniq "
+            "ON res_partner (auto_id_card_number, COALESCE(company_id, 0)) WHERE auto_id_card_number IS NOT NULL"
         )
 
     # ------------------------------------------------------------------ ID card number
     @api.depends_context("uid")
     def _compute_id_card_number_masked(self):
-        for partner, number in zip(self, self.sudo().mapped("id_card_number"), strict=True):
-            partner.id_card_number_masked = mask_identifier(number)
+        for partner, number in zip(self, self.sudo().mapped("auto_id_card_number"), strict=True):
+            partner.auto_id_card_number_masked = mask_identifier(number)
 
     def _inverse_id_card_number_masked(self):
         for partner in self:
-            value = (partner.id_card_number_masked or "").strip()
+            value = (partner.auto_id_card_number_masked or "").strip()
             if "*" in value:
                 # The masked value was sent back unchanged: keep the stored number.
                 continue
-            if not value and partner.sudo().id_card_number and not self.env.user.has_group("auto_crm.group_manager"):
+            if (
+                not value
+                and partner.sudo().auto_id_card_number
+                and not self.env.user.has_group("auto_crm.group_manager")
+            ):
                 raise UserError(_("ID Card Number: only after-sales managers can remove a recorded number."))
-            partner.sudo().id_card_number = value or False
+            partner.sudo().auto_id_card_number = value or False
 
     @api.model
     def _auto_crm_clean_id_card_number(self, value):
@@ -215,30 +219,35 @@ class ResPartner(models.Model):
         today = fields.Date.context_today(self)
         for vals in vals_list:
             if not self.env.su and any(
-                vals.get(name) and not (name == "archive_state" and vals[name] == "draft") for name in ARCHIVE_FIELDS
+                vals.get(name) and not (name == "auto_profile_state" and vals[name] == "draft")
+                for name in PROFILE_FIELDS
             ):
                 raise UserError(
-                    _("Archive Status: a new archive starts as created; verify and file it with its buttons.")
+                    _("Profile Status: a new profile starts as created; verify and file it with its buttons.")
                 )
-            if vals.get("id_card_number"):
-                vals["id_card_number"] = self._auto_crm_clean_id_card_number(vals["id_card_number"])
-            if vals.get("callback_consent") and not vals.get("callback_consent_date"):
-                vals["callback_consent_date"] = today
-            if vals.get("do_not_disturb") and not vals.get("do_not_disturb_date"):
-                vals["do_not_disturb_date"] = today
+            if vals.get("auto_id_card_number"):
+                vals["auto_id_card_number"] = self._auto_crm_clean_id_card_number(vals["auto_id_card_number"])
+            if vals.get("auto_callback_consent") and not vals.get("auto_callback_consent_date"):
+                vals["auto_callback_consent_date"] = today
+            if vals.get("auto_do_not_disturb") and not vals.get("auto_do_not_disturb_date"):
+                vals["auto_do_not_disturb_date"] = today
         return super().create(vals_list)
 
     def write(self, vals):
-        if ARCHIVE_FIELDS & set(vals) and not self.env.su:
+        if PROFILE_FIELDS & set(vals) and not self.env.su:
             raise UserError(
-                _("Archive Status: the archive is verified and filed with its buttons, by different people.")
+                _("Profile Status: the profile is verified and filed with its buttons, by different people.")
             )
-        if vals.get("id_card_number"):
-            vals = dict(vals, id_card_number=self._auto_crm_clean_id_card_number(vals["id_card_number"]))
-        if "do_not_disturb" in vals and vals["do_not_disturb"] and "do_not_disturb_date" not in vals:
-            vals = dict(vals, do_not_disturb_date=fields.Date.context_today(self))
-        if "callback_consent" in vals and vals["callback_consent"] and "callback_consent_date" not in vals:
-            vals = dict(vals, callback_consent_date=fields.Date.context_today(self))
+        if vals.get("auto_id_card_number"):
+            vals = dict(vals, auto_id_card_number=self._auto_crm_clean_id_card_number(vals["auto_id_card_number"]))
+        if "auto_do_not_disturb" in vals and vals["auto_do_not_disturb"] and "auto_do_not_disturb_date" not in vals:
+            vals = dict(vals, auto_do_not_disturb_date=fields.Date.context_today(self))
+        if (
+            "auto_callback_consent" in vals
+            and vals["auto_callback_consent"]
+            and "auto_callback_consent_date" not in vals
+        ):
+            vals = dict(vals, auto_callback_consent_date=fields.Date.context_today(self))
         result = super().write(vals)
         self._auto_crm_call_off_callbacks(vals)
         return result
@@ -267,7 +276,7 @@ class ResPartner(models.Model):
         )
         for partner in self:
             date = last.get(partner)
-            partner.last_visit_date = date and fields.Date.to_date(date)
+            partner.auto_last_visit_date = date and fields.Date.to_date(date)
 
     def action_view_auto_vehicles(self):
         self.ensure_one()
@@ -283,39 +292,39 @@ class ResPartner(models.Model):
         action["context"] = {"default_partner_id": self.id}
         return action
 
-    # ------------------------------------------------------------------ archive confirmation
-    def action_archive_verify(self):
+    # ------------------------------------------------------------------ profile confirmation
+    def action_profile_verify(self):
         for partner in self:
-            if partner.archive_state != "draft":
+            if partner.auto_profile_state != "draft":
                 raise UserError(
-                    _("Archive Status: only a newly created archive can be verified (%s).", partner.display_name)
+                    _("Profile Status: only a newly created profile can be verified (%s).", partner.display_name)
                 )
-            if partner.archive_created_by_id == self.env.user:
+            if partner.auto_profile_created_by_id == self.env.user:
                 raise UserError(
                     _(
-                        "Verified By: the person who created the archive of %s cannot also verify it.",
+                        "Verified By: the person who created the profile of %s cannot also verify it.",
                         partner.display_name,
                     )
                 )
         # The checks above are the rule; the fields themselves are closed to plain writes.
         self.sudo().write(
             {
-                "archive_state": "verified",
-                "archive_verified_by_id": self.env.user.id,
-                "archive_verified_date": fields.Datetime.now(),
+                "auto_profile_state": "verified",
+                "auto_profile_verified_by_id": self.env.user.id,
+                "auto_profile_verified_date": fields.Datetime.now(),
             }
         )
 
-    def action_archive_file(self):
+    def action_profile_file(self):
         for partner in self:
-            if partner.archive_state != "verified":
+            if partner.auto_profile_state != "verified":
                 raise UserError(
-                    _("Archive Status: the archive of %s must be verified before it is filed.", partner.display_name)
+                    _("Profile Status: the profile of %s must be verified before it is filed.", partner.display_name)
                 )
-            if self.env.user in (partner.archive_created_by_id | partner.archive_verified_by_id):
+            if self.env.user in (partner.auto_profile_created_by_id | partner.auto_profile_verified_by_id):
                 raise UserError(
                     _(
-                        "Filed By: the archive of %s must be filed by someone other than the people "
+                        "Filed By: the profile of %s must be filed by someone other than the people "
                         "who created and verified it.",
                         partner.display_name,
                     )
@@ -323,23 +332,23 @@ class ResPartner(models.Model):
         # The checks above are the rule; the fields themselves are closed to plain writes.
         self.sudo().write(
             {
-                "archive_state": "confirmed",
-                "archive_filed_by_id": self.env.user.id,
-                "archive_filed_date": fields.Datetime.now(),
+                "auto_profile_state": "confirmed",
+                "auto_profile_filed_by_id": self.env.user.id,
+                "auto_profile_filed_date": fields.Datetime.now(),
             }
         )
 
-    def action_archive_reset(self):
+    def action_profile_reset(self):
         if not self.env.user.has_group("auto_crm.group_manager"):
-            raise AccessError(_("Archive Status: only after-sales managers can reset an archive confirmation."))
+            raise AccessError(_("Profile Status: only after-sales managers can reset a profile confirmation."))
         # The checks above are the rule; the fields themselves are closed to plain writes.
         self.sudo().write(
             {
-                "archive_state": "draft",
-                "archive_verified_by_id": False,
-                "archive_verified_date": False,
-                "archive_filed_by_id": False,
-                "archive_filed_date": False,
+                "auto_profile_state": "draft",
+                "auto_profile_verified_by_id": False,
+                "auto_profile_verified_date": False,
+                "auto_profile_filed_by_id": False,
+                "auto_profile_filed_date": False,
             }
         )
 
@@ -356,10 +365,10 @@ class ResPartner(models.Model):
 
     def _auto_crm_call_off_callbacks(self, vals):
         """Do-not-disturb cancels the customer's open callbacks; withdrawn consent the planned ones."""
-        if vals.get("do_not_disturb"):
+        if vals.get("auto_do_not_disturb"):
             # Nobody who said "don't call me" is called: their open callbacks are cancelled at once.
             self.env["auto_crm.callback"].sudo()._cancel_do_not_disturb(self)
-        if "callback_consent" in vals and not vals["callback_consent"]:
+        if "auto_callback_consent" in vals and not vals["auto_callback_consent"]:
             # Consent withdrawn: the callbacks the rules planned are called off too.
             open_planned = (
                 self.env["auto_crm.callback"]
@@ -378,7 +387,7 @@ class ResPartner(models.Model):
     def _auto_crm_check_callable(self):
         """Refuse to plan or re-open a call to a customer who asked not to be disturbed."""
         for partner in self:
-            if partner.do_not_disturb:
+            if partner.auto_do_not_disturb:
                 raise UserError(
                     _("Customer: %s asked not to be disturbed; no callback is planned.", partner.display_name)
                 )
@@ -395,7 +404,7 @@ class ResPartner(models.Model):
         return action
 
     # ------------------------------------------------------------------ segments
-    value_grade = fields.Selection(
+    auto_value_grade = fields.Selection(
         GRADES,
         string="Value Grade",
         groups="auto_crm.group_agent",
@@ -404,10 +413,12 @@ class ResPartner(models.Model):
         copy=False,
         help="A/B/C from the paid spend and delivered visits of the last 12 months (computed nightly).",
     )
-    prospect_confidence = fields.Boolean(string="Confidence", help="The prospect trusts the store / brand.")
-    prospect_need = fields.Boolean(string="Need", help="The prospect has a real need (service due, car to replace).")
-    prospect_purchasing_power = fields.Boolean(string="Purchasing Power", help="The prospect can pay for it.")
-    prospect_grade = fields.Selection(
+    auto_prospect_confidence = fields.Boolean(string="Confidence", help="The prospect trusts the store / brand.")
+    auto_prospect_need = fields.Boolean(
+        string="Need", help="The prospect has a real need (service due, car to replace)."
+    )
+    auto_prospect_purchasing_power = fields.Boolean(string="Purchasing Power", help="The prospect can pay for it.")
+    auto_prospect_grade = fields.Selection(
         GRADES,
         string="Prospect Grade",
         compute="_compute_prospect_grade",
@@ -416,7 +427,7 @@ class ResPartner(models.Model):
         help="A: confidence, need and purchasing power. B: need and purchasing power. "
         "C: confidence and purchasing power.",
     )
-    lifecycle_stage = fields.Selection(
+    auto_lifecycle_stage = fields.Selection(
         LIFECYCLE_STAGES,
         string="Lifecycle Stage",
         readonly=True,
@@ -425,24 +436,24 @@ class ResPartner(models.Model):
         help="Computed nightly from delivered visits: potential, new, satisfied, retained, loyal; at risk "
         "and lost when no visit for the days set in the store's settings.",
     )
-    lifecycle_stage_date = fields.Date(string="Stage Since", readonly=True, copy=False)
-    completeness_score = fields.Float(
+    auto_lifecycle_stage_date = fields.Date(string="Stage Since", readonly=True, copy=False)
+    auto_completeness_score = fields.Float(
         string="Completeness (%)",
         readonly=True,
         copy=False,
         aggregator="avg",
         digits=(5, 1),
-        help="Share of the store's completeness standard this archive meets (customer fields, the vehicles' "
-        "fields and the archive confirmation), computed nightly.",
+        help="Share of the store's completeness standard this profile meets (customer fields, the vehicles' "
+        "fields and the profile confirmation), computed nightly.",
     )
-    spend_12m = fields.Monetary(
+    auto_spend_12m = fields.Monetary(
         string="Spend (12 months)",
         readonly=True,
         copy=False,
         currency_field="auto_segment_currency_id",
         groups="auto_crm.group_agent",
     )
-    visits_12m = fields.Integer(string="Visits (12 months)", readonly=True, copy=False)
+    auto_visits_12m = fields.Integer(string="Visits (12 months)", readonly=True, copy=False)
     auto_segment_company_id = fields.Many2one(
         "res.company",
         string="Segment Store",
@@ -453,24 +464,24 @@ class ResPartner(models.Model):
         "the latest visit.",
     )
     auto_segment_currency_id = fields.Many2one(related="auto_segment_company_id.currency_id", string="Segment Currency")
-    loyalty_member_ids = fields.One2many("auto_crm.loyalty.member", "partner_id", string="Memberships")
+    auto_loyalty_member_ids = fields.One2many("auto_crm.loyalty.member", "partner_id", string="Memberships")
 
-    @api.depends("prospect_confidence", "prospect_need", "prospect_purchasing_power")
+    @api.depends("auto_prospect_confidence", "auto_prospect_need", "auto_prospect_purchasing_power")
     def _compute_prospect_grade(self):
         for partner in self:
             confidence, need, power = (
-                partner.prospect_confidence,
-                partner.prospect_need,
-                partner.prospect_purchasing_power,
+                partner.auto_prospect_confidence,
+                partner.auto_prospect_need,
+                partner.auto_prospect_purchasing_power,
             )
             if confidence and need and power:
-                partner.prospect_grade = "A"
+                partner.auto_prospect_grade = "A"
             elif need and power:
-                partner.prospect_grade = "B"
+                partner.auto_prospect_grade = "B"
             elif confidence and power:
-                partner.prospect_grade = "C"
+                partner.auto_prospect_grade = "C"
             else:
-                partner.prospect_grade = False
+                partner.auto_prospect_grade = False
 
     # ------------------------------------------------------------------ nightly segmentation
     @api.model
@@ -481,7 +492,7 @@ class ResPartner(models.Model):
         read once. A failing batch is logged and recorded on the programmes, the rest runs."""
         self.env.flush_all()
         today = fields.Date.context_today(self)
-        self.env.cr.execute("SELECT id FROM res_partner WHERE is_auto_customer AND active ORDER BY id")
+        self.env.cr.execute("SELECT id FROM res_partner WHERE auto_customer AND active ORDER BY id")
         partner_ids = [row[0] for row in self.env.cr.fetchall()]
         errors = []
         done = 0
@@ -503,7 +514,7 @@ class ResPartner(models.Model):
             done += len(batch)
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(partner_ids) - done)
         self.env.cr.execute(
-            "SELECT DISTINCT auto_segment_company_id FROM res_partner WHERE is_auto_customer AND active "
+            "SELECT DISTINCT auto_segment_company_id FROM res_partner WHERE auto_customer AND active "
             "AND auto_segment_company_id IS NOT NULL"
         )
         companies = self.env["res.company"].sudo().browse(sorted(row[0] for row in self.env.cr.fetchall()))
@@ -516,12 +527,12 @@ class ResPartner(models.Model):
                 errors.append(_("Completeness of store %(store)s: %(error)s", store=company.id, error=error))
         self.invalidate_model(
             [
-                "value_grade",
-                "lifecycle_stage",
-                "lifecycle_stage_date",
-                "completeness_score",
-                "spend_12m",
-                "visits_12m",
+                "auto_value_grade",
+                "auto_lifecycle_stage",
+                "auto_lifecycle_stage_date",
+                "auto_completeness_score",
+                "auto_spend_12m",
+                "auto_visits_12m",
                 "auto_segment_company_id",
             ]
         )
@@ -539,7 +550,8 @@ class ResPartner(models.Model):
                 """
                 SELECT p.id, COALESCE(p.company_id, lv.company_id, %(default)s),
                        COALESCE(s.spend, 0), COALESCE(s.visits_12m, 0), COALESCE(s.visits, 0), s.last_delivered,
-                       p.value_grade, p.lifecycle_stage, p.auto_segment_company_id, p.spend_12m, p.visits_12m
+                       p.auto_value_grade, p.auto_lifecycle_stage, p.auto_segment_company_id,
+                       p.auto_spend_12m, p.auto_visits_12m
                   FROM res_partner p
                   LEFT JOIN (
                         SELECT DISTINCT ON (partner_id) partner_id, company_id
@@ -607,13 +619,13 @@ class ResPartner(models.Model):
             SQL(
                 """
                 UPDATE res_partner p
-                   SET value_grade = v.grade,
-                       lifecycle_stage = v.stage,
-                       lifecycle_stage_date = CASE WHEN v.moved OR p.lifecycle_stage_date IS NULL
-                                                   THEN %(today)s ELSE p.lifecycle_stage_date END,
+                   SET auto_value_grade = v.grade,
+                       auto_lifecycle_stage = v.stage,
+                       auto_lifecycle_stage_date = CASE WHEN v.moved OR p.auto_lifecycle_stage_date IS NULL
+                                                   THEN %(today)s ELSE p.auto_lifecycle_stage_date END,
                        auto_segment_company_id = v.company_id,
-                       spend_12m = v.spend,
-                       visits_12m = v.visits
+                       auto_spend_12m = v.spend,
+                       auto_visits_12m = v.visits
                   FROM (VALUES %(values)s) AS v(id, grade, stage, moved, company_id, spend, visits)
                  WHERE p.id = v.id
                 """,
@@ -660,23 +672,23 @@ class ResPartner(models.Model):
             )
         )
         n_partner, n_vehicle = len(partner_fields), len(vehicle_fields)
-        n_archive = 1 if company.completeness_archive else 0
-        total = n_partner + n_vehicle + n_archive
+        n_profile = 1 if company.completeness_profile else 0
+        total = n_partner + n_vehicle + n_profile
         partner_filled = (
             SQL(" + ").join(SQL("(%s)::int", filled_sql("res_partner", f)) for f in partner_fields)
             if partner_fields
             else SQL("0")
         )
-        archive = (
-            SQL("(CASE res_partner.archive_state WHEN 'confirmed' THEN 1.0 WHEN 'verified' THEN 0.5 ELSE 0 END)")
-            if n_archive
+        profile = (
+            SQL("(CASE res_partner.auto_profile_state WHEN 'confirmed' THEN 1.0 WHEN 'verified' THEN 0.5 ELSE 0 END)")
+            if n_profile
             else SQL("0")
         )
         expression = (
             SQL(
                 "ROUND((100.0 * ((%s) + %s + COALESCE(veh.avg_score, 0) / 100.0 * %s) / %s)::numeric, 1)",
                 partner_filled,
-                archive,
+                profile,
                 n_vehicle,
                 total,
             )
@@ -687,7 +699,7 @@ class ResPartner(models.Model):
             SQL(
                 """
                 UPDATE res_partner AS res_partner
-                   SET completeness_score = sub.score
+                   SET auto_completeness_score = sub.score
                   FROM (
                         SELECT res_partner.id, %(expression)s AS score
                           FROM res_partner
@@ -697,10 +709,10 @@ class ResPartner(models.Model):
                                  WHERE active AND partner_id IS NOT NULL
                               GROUP BY partner_id
                           ) veh ON veh.partner_id = res_partner.id
-                         WHERE res_partner.is_auto_customer AND res_partner.active
+                         WHERE res_partner.auto_customer AND res_partner.active
                            AND res_partner.auto_segment_company_id = %(company)s
                   ) sub
-                 WHERE res_partner.id = sub.id AND res_partner.completeness_score IS DISTINCT FROM sub.score
+                 WHERE res_partner.id = sub.id AND res_partner.auto_completeness_score IS DISTINCT FROM sub.score
                 """,
                 expression=expression,
                 company=company.id,

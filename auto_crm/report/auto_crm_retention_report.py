@@ -53,7 +53,7 @@ class AutoCrmRetentionReport(models.Model):
                    d.due_month AS month,
                    d.vehicle_id,
                    d.partner_id,
-                   rp.customer_manager_id,
+                   rp.auto_customer_manager_id AS customer_manager_id,
                    d.advisor_id,
                    d.id AS last_visit_id,
                    d.date_delivered::date AS last_delivered,

@@ -56,7 +56,7 @@ class CallbackCase(AutoCrmCase):
 
     @classmethod
     def make_customers(cls, count, **vals):
-        values = {"is_auto_customer": True, "callback_consent": True}
+        values = {"auto_customer": True, "auto_callback_consent": True}
         values.update(vals)
         partners = cls.env["res.partner"].create(
             [dict(values, name=f"客户 {index}", mobile=f"+86 138 1000 {index:04d}") for index in range(count)]

@@ -37,7 +37,7 @@ class AutoCrmCase(TransactionCase):
         cls.brand = cls.env["fleet.vehicle.model.brand"].create({"name": "Test Brand"})
         cls.car_model = cls.env["fleet.vehicle.model"].create({"name": "Test Sedan", "brand_id": cls.brand.id})
         cls.customer = cls.env["res.partner"].create(
-            {"name": "张三", "is_auto_customer": True, "mobile": "+86 138 0000 0001", "callback_consent": True}
+            {"name": "张三", "auto_customer": True, "mobile": "+86 138 0000 0001", "auto_callback_consent": True}
         )
         cls.vehicle = cls.env["auto_crm.vehicle"].create(
             {"vin": cls.make_vin(1), "plate": "粤B·T0001", "model_id": cls.car_model.id, "partner_id": cls.customer.id}

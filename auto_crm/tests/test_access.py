@@ -47,13 +47,13 @@ class TestAccess(AutoCrmCase):
             self.env["auto_crm.service.visit"].with_user(self.agent).create(
                 {"partner_id": self.customer.id, "vehicle_id": self.vehicle.id}
             )
-        # Agents keep the archives: customers, vehicles, odometer readings from their calls.
+        # Agents keep the customer records: customers, vehicles, odometer readings from their calls.
         vehicle = self.env["auto_crm.vehicle"].with_user(self.agent).create({"vin": self.make_vin(70)})
         self.env["auto_crm.vehicle.odometer"].with_user(self.agent).create({"vehicle_id": vehicle.id, "value": 10})
-        customer = self.env["res.partner"].with_user(self.agent).create({"name": "新客户", "is_auto_customer": True})
+        customer = self.env["res.partner"].with_user(self.agent).create({"name": "新客户", "auto_customer": True})
         self.assertTrue(customer)
 
-    def test_nobody_but_admin_deletes_archives(self):
+    def test_nobody_but_admin_deletes_customer_records(self):
         for user in (self.agent, self.advisor, self.manager):
             with self.subTest(user=user.login), self.assertRaises(AccessError):
                 self.vehicle.with_user(user).unlink()

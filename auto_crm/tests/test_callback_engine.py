@@ -140,8 +140,8 @@ class TestCallbackEngine(CallbackCase):
     def test_birthday_every_year_and_29_february(self):
         rule = self.make_rule(trigger="birthday", days_before=0, window_days=2, questionnaire_id=False, channel="sms")
         partners, _vehicles = self.make_customers(2)
-        partners[0].birthday = "1990-03-04"
-        partners[1].birthday = "1992-02-29"
+        partners[0].auto_birthday = "1990-03-04"
+        partners[1].auto_birthday = "1992-02-29"
         with freeze_time("2025-02-28 02:00:00"):
             self.assertEqual(rule._run_engine().created_count, 1)
             self.assertEqual(self.callbacks(rule).partner_id, partners[1], "29 February falls on the 28th")
@@ -175,7 +175,7 @@ class TestCallbackEngine(CallbackCase):
             assignment="manager",
         )
         shared = self.env["res.partner"].create(
-            {"name": "共享客户", "callback_consent": True, "is_auto_customer": True, "birthday": "1988-05-10"}
+            {"name": "共享客户", "auto_callback_consent": True, "auto_customer": True, "auto_birthday": "1988-05-10"}
         )
         shared_car = self.env["auto_crm.vehicle"].create(
             {"vin": self.make_vin(self.next_vin()), "partner_id": shared.id, "company_id": False}
@@ -234,8 +234,8 @@ class TestCallbackEngine(CallbackCase):
     def test_do_not_disturb_and_consent_skipped_and_recorded(self):
         rule = self.make_rule()
         visits = self.make_delivered_visits(3, self.at("2025-03-01"))
-        visits[0].partner_id.write({"do_not_disturb": True, "name": "勿扰客户"})
-        visits[1].partner_id.write({"callback_consent": False, "name": "未同意客户"})
+        visits[0].partner_id.write({"auto_do_not_disturb": True, "name": "勿扰客户"})
+        visits[1].partner_id.write({"auto_callback_consent": False, "name": "未同意客户"})
         with freeze_time("2025-03-04 02:00:00"):
             preview = self.preview(rule)
             self.assertEqual((preview["created"], preview["dnd"] + preview["no_consent"]), (1, 2))
@@ -253,12 +253,14 @@ class TestCallbackEngine(CallbackCase):
         with freeze_time("2025-03-04 02:00:00"):
             rule._run_engine()
         first, second = self.callbacks(rule)
-        first.partner_id.do_not_disturb = True
+        first.partner_id.auto_do_not_disturb = True
         self.assertEqual(first.state, "cancel")
         self.assertEqual(first.close_reason, "do_not_disturb")
         self.assertEqual(second.state, "todo")
         # Set behind the ORM's back (an import): the daily job catches it.
-        self.env.cr.execute("UPDATE res_partner SET do_not_disturb = TRUE WHERE id = %s", (visits[1].partner_id.id,))
+        self.env.cr.execute(
+            "UPDATE res_partner SET auto_do_not_disturb = TRUE WHERE id = %s", (visits[1].partner_id.id,)
+        )
         with freeze_time("2025-03-05 02:00:00"):
             runs = self.env["auto_crm.callback.engine"]._cron_run()
         self.assertEqual(second.state, "cancel")
@@ -276,7 +278,7 @@ class TestCallbackEngine(CallbackCase):
             self.assertEqual(len(self.callbacks(robin).filtered(lambda c, a=agent: c.user_id == a)), 2)
         fixed = self.make_rule(name="Fixed", assignment="user", user_id=self.agent2.id, team_id=False)
         managed = self.make_rule(name="Manager", assignment="manager", user_id=self.agent.id, team_id=False)
-        visits[0].partner_id.customer_manager_id = self.advisor
+        visits[0].partner_id.auto_customer_manager_id = self.advisor
         with freeze_time("2025-03-04 02:00:00"):
             fixed._run_engine()
             managed._run_engine()
@@ -288,7 +290,7 @@ class TestCallbackEngine(CallbackCase):
     def test_callbacks_take_the_store_of_their_source(self):
         rule = self.make_rule()  # group-wide: no store on the rule
         other_partner = self.env["res.partner"].create(
-            {"name": "二店客户", "callback_consent": True, "is_auto_customer": True}
+            {"name": "二店客户", "auto_callback_consent": True, "auto_customer": True}
         )
         other_vehicle = self.env["auto_crm.vehicle"].create(
             {"vin": self.make_vin(self.next_vin()), "partner_id": other_partner.id, "company_id": self.other_company.id}

@@ -35,7 +35,7 @@ class TestCallbackTour(odoo.tests.HttpCase):
         )
         visits = env["auto_crm.service.visit"]
         for number, name in ((1, "回访客户甲"), (2, "回访客户乙")):
-            customer = env["res.partner"].create({"name": name, "is_auto_customer": True, "callback_consent": True})
+            customer = env["res.partner"].create({"name": name, "auto_customer": True, "auto_callback_consent": True})
             vehicle = env["auto_crm.vehicle"].create(
                 {"vin": with_check_digit(f"LSVAU2180N2{990000 + number:06d}"), "partner_id": customer.id}
             )

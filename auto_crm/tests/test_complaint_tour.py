@@ -7,7 +7,7 @@ class TestComplaintTour(odoo.tests.HttpCase):
         agent = odoo.tests.new_test_user(
             self.env, "tour_agent", groups="auto_crm.group_agent", name="Tour Agent", password="tour_agent"
         )
-        customer = self.env["res.partner"].create({"name": "投诉客户 Tour Complainer", "is_auto_customer": True})
+        customer = self.env["res.partner"].create({"name": "投诉客户 Tour Complainer", "auto_customer": True})
         self.start_tour("/odoo/action-auto_crm.auto_crm_complaint_action", "auto_crm_complaint_tour", login=agent.login)
         complaint = self.env["auto_crm.complaint"].search([("partner_id", "=", customer.id)])
         self.assertEqual(len(complaint), 1)

@@ -43,7 +43,7 @@ class CsiReportCase(CallbackCase):
     @classmethod
     def make_callback(cls, due, user=None, company=None, **vals):
         partner = cls.env["res.partner"].create(
-            {"name": "回访客户", "is_auto_customer": True, "callback_consent": True, "mobile": "+86 139 0000 0000"}
+            {"name": "回访客户", "auto_customer": True, "auto_callback_consent": True, "mobile": "+86 139 0000 0000"}
         )
         return cls.env["auto_crm.callback"].create(
             dict(

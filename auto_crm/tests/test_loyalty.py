@@ -248,7 +248,7 @@ class TestLoyaltyPosting(LoyaltyCase):
         """``count`` visits of as many new customers, settled at settlement & delivery, not delivered yet."""
         company = company or self.company
         partners = self.env["res.partner"].create(
-            [{"name": f"积分客户 {start + i}", "is_auto_customer": True} for i in range(count)]
+            [{"name": f"积分客户 {start + i}", "auto_customer": True} for i in range(count)]
         )
         vehicles = self.env["auto_crm.vehicle"].create(
             [

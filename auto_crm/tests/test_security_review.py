@@ -15,22 +15,22 @@ VALID_ID = "11010519491231002X"
 
 @tagged("post_install", "-at_install")
 class TestDirectCalls(ComplaintCase):
-    def test_archive_confirmation_fields_closed_to_plain_writes(self):
+    def test_profile_confirmation_fields_closed_to_plain_writes(self):
         partner = self.env["res.partner"].with_user(self.agent).create({"name": "直写客户"})
         for vals in (
-            {"archive_state": "confirmed"},
-            {"archive_verified_by_id": self.advisor.id},
-            {"archive_filed_by_id": self.manager.id},
+            {"auto_profile_state": "confirmed"},
+            {"auto_profile_verified_by_id": self.advisor.id},
+            {"auto_profile_filed_by_id": self.manager.id},
         ):
             with self.subTest(vals=vals), self.assertRaises(UserError):
                 partner.write(vals)
         with self.assertRaises(UserError):
-            self.env["res.partner"].with_user(self.agent).create({"name": "X", "archive_state": "confirmed"})
+            self.env["res.partner"].with_user(self.agent).create({"name": "X", "auto_profile_state": "confirmed"})
         # The buttons still work, each by a different person.
-        partner.with_user(self.advisor).action_archive_verify()
-        partner.with_user(self.manager).action_archive_file()
-        self.assertEqual(partner.archive_state, "confirmed")
-        self.assertEqual(partner.archive_filed_by_id, self.manager)
+        partner.with_user(self.advisor).action_profile_verify()
+        partner.with_user(self.manager).action_profile_file()
+        self.assertEqual(partner.auto_profile_state, "confirmed")
+        self.assertEqual(partner.auto_profile_filed_by_id, self.manager)
 
     def test_goodwill_approval_only_by_its_button(self):
         complaint = self.make_complaint(goodwill_amount=900).with_user(self.agent)
@@ -62,22 +62,22 @@ class TestDirectCalls(ComplaintCase):
 
     def test_customers_do_not_consent_by_default(self):
         action = self.env.ref("auto_crm.res_partner_action_auto_customers")
-        self.assertNotIn("default_callback_consent", action.context)
-        partner = self.env["res.partner"].create({"name": "同意", "callback_consent": True})
-        self.assertTrue(partner.callback_consent_date)
+        self.assertNotIn("default_auto_callback_consent", action.context)
+        partner = self.env["res.partner"].create({"name": "同意", "auto_callback_consent": True})
+        self.assertTrue(partner.auto_callback_consent_date)
 
     @mute_logger("odoo.sql_db")
     def test_id_number_unique_for_shared_contacts_too(self):
-        self.env["res.partner"].create({"name": "A", "id_card_number": VALID_ID})
+        self.env["res.partner"].create({"name": "A", "auto_id_card_number": VALID_ID})
         with self.assertRaises(IntegrityError), self.cr.savepoint():
-            self.env["res.partner"].create({"name": "B", "id_card_number": VALID_ID})
+            self.env["res.partner"].create({"name": "B", "auto_id_card_number": VALID_ID})
 
     def test_agents_cannot_erase_an_id_number(self):
-        partner = self.env["res.partner"].create({"name": "C", "id_card_number": VALID_ID})
+        partner = self.env["res.partner"].create({"name": "C", "auto_id_card_number": VALID_ID})
         with self.assertRaises(UserError):
-            partner.with_user(self.agent).id_card_number_masked = ""
-        partner.with_user(self.manager).id_card_number_masked = ""
-        self.assertFalse(partner.sudo().id_card_number)
+            partner.with_user(self.agent).auto_id_card_number_masked = ""
+        partner.with_user(self.manager).auto_id_card_number_masked = ""
+        self.assertFalse(partner.sudo().auto_id_card_number)
 
 
 @tagged("post_install", "-at_install")
@@ -101,7 +101,7 @@ class TestLoyaltyDirectCalls(LoyaltyCase):
 @tagged("post_install", "-at_install")
 class TestDoNotDisturbEverywhere(ComplaintCase):
     def test_no_callback_for_do_not_disturb_customers(self):
-        self.customer.write({"do_not_disturb": True, "do_not_disturb_reason": "Asked on the phone"})
+        self.customer.write({"auto_do_not_disturb": True, "auto_do_not_disturb_reason": "Asked on the phone"})
         with self.assertRaises(UserError) as caught:
             self.env["auto_crm.callback"].create({"partner_id": self.customer.id})
         self.assertTrue(str(caught.exception).startswith("Customer"))
@@ -112,11 +112,11 @@ class TestDoNotDisturbEverywhere(ComplaintCase):
         )
         planned = self.env["auto_crm.callback"].create({"partner_id": self.customer.id, "rule_id": rule.id})
         by_hand = self.env["auto_crm.callback"].create({"partner_id": self.customer.id})
-        self.customer.callback_consent = False
+        self.customer.auto_callback_consent = False
         self.assertEqual(planned.state, "cancel")
         self.assertEqual(planned.close_reason, "no_consent")
         self.assertEqual(by_hand.state, "todo", "a call the customer asked for is not a planned one")
-        self.customer.write({"do_not_disturb": True, "do_not_disturb_reason": "Moved abroad"})
+        self.customer.write({"auto_do_not_disturb": True, "auto_do_not_disturb_reason": "Moved abroad"})
         self.assertEqual(by_hand.state, "cancel")
         with self.assertRaises(UserError):
             by_hand.with_user(self.manager).action_reset()

@@ -22,7 +22,7 @@ class TestSegments(LoyaltyCase):
         )
 
     def customer_with_car(self, name, number, **vals):
-        partner = self.env["res.partner"].create({"name": name, "is_auto_customer": True, **vals})
+        partner = self.env["res.partner"].create({"name": name, "auto_customer": True, **vals})
         vehicle = self.env["auto_crm.vehicle"].create(
             {"vin": self.make_vin(700000 + number), "partner_id": partner.id, "plate": f"粤B·S{number:04d}"}
         )
@@ -64,33 +64,45 @@ class TestSegments(LoyaltyCase):
         for partner, (grade, stage, spend, visits) in expected.items():
             with self.subTest(customer=partner.name):
                 self.assertEqual(
-                    (partner.value_grade, partner.lifecycle_stage, partner.spend_12m, partner.visits_12m),
+                    (
+                        partner.auto_value_grade,
+                        partner.auto_lifecycle_stage,
+                        partner.auto_spend_12m,
+                        partner.auto_visits_12m,
+                    ),
                     (grade, stage, spend, visits),
                 )
-                self.assertEqual(str(partner.lifecycle_stage_date), "2026-06-15")
+                self.assertEqual(str(partner.auto_lifecycle_stage_date), "2026-06-15")
                 self.assertEqual(partner.auto_segment_company_id, self.company)
         self.assertFalse(self.program.segment_last_error)
         self.assertTrue(self.program.segment_last_run)
 
         with freeze_time("2026-12-20"):
             self.env["res.partner"]._cron_auto_crm_segments()
-        self.assertEqual(new.lifecycle_stage, "at_risk", "224 days without a visit")
-        self.assertEqual(str(new.lifecycle_stage_date), "2026-12-20")
-        self.assertEqual(potential.lifecycle_stage, "potential")
-        self.assertEqual(str(potential.lifecycle_stage_date), "2026-06-15", "the stage date is kept while the stage is")
-        self.assertEqual(at_risk.lifecycle_stage, "lost")
-        self.assertEqual(at_risk.value_grade, "C", "the big repair is more than 12 months old")
+        self.assertEqual(new.auto_lifecycle_stage, "at_risk", "224 days without a visit")
+        self.assertEqual(str(new.auto_lifecycle_stage_date), "2026-12-20")
+        self.assertEqual(potential.auto_lifecycle_stage, "potential")
+        self.assertEqual(
+            str(potential.auto_lifecycle_stage_date), "2026-06-15", "the stage date is kept while the stage is"
+        )
+        self.assertEqual(at_risk.auto_lifecycle_stage, "lost")
+        self.assertEqual(at_risk.auto_value_grade, "C", "the big repair is more than 12 months old")
 
     def test_every_customer_is_graded(self):
         self.env["res.partner"]._cron_auto_crm_segments()
-        customers = self.env["res.partner"].search([("is_auto_customer", "=", True)])
+        customers = self.env["res.partner"].search([("auto_customer", "=", True)])
         self.assertTrue(customers)
-        for field in ("value_grade", "lifecycle_stage", "lifecycle_stage_date", "auto_segment_company_id"):
+        for field in (
+            "auto_value_grade",
+            "auto_lifecycle_stage",
+            "auto_lifecycle_stage_date",
+            "auto_segment_company_id",
+        ):
             self.assertFalse(customers.filtered(lambda p, f=field: not p[f]), f"{field} missing")
-        self.assertFalse(customers.filtered(lambda p: p.completeness_score <= 0))
+        self.assertFalse(customers.filtered(lambda p: p.auto_completeness_score <= 0))
 
     def test_prospect_grade(self):
-        partner = self.env["res.partner"].create({"name": "潜客", "is_auto_customer": True})
+        partner = self.env["res.partner"].create({"name": "潜客", "auto_customer": True})
         cases = [
             ((True, True, True), "A"),
             ((False, True, True), "B"),
@@ -101,22 +113,26 @@ class TestSegments(LoyaltyCase):
         for (confidence, need, power), grade in cases:
             with self.subTest(flags=(confidence, need, power)):
                 partner.write(
-                    {"prospect_confidence": confidence, "prospect_need": need, "prospect_purchasing_power": power}
+                    {
+                        "auto_prospect_confidence": confidence,
+                        "auto_prospect_need": need,
+                        "auto_prospect_purchasing_power": power,
+                    }
                 )
-                self.assertEqual(partner.prospect_grade, grade)
+                self.assertEqual(partner.auto_prospect_grade, grade)
         self.assertEqual(
-            self.env["res.partner"].search_count([("id", "=", partner.id), ("prospect_grade", "=", False)]),
+            self.env["res.partner"].search_count([("id", "=", partner.id), ("auto_prospect_grade", "=", False)]),
             1,
             "stored, searchable",
         )
 
-    def test_completeness_standard_and_archive_confirmation(self):
+    def test_completeness_standard_and_profile_confirmation(self):
         fields_ = self.env["ir.model.fields"]
         self.company.write(
             {
                 "completeness_partner_field_ids": [
                     Command.set(
-                        fields_.search([("model", "=", "res.partner"), ("name", "in", ("mobile", "birthday"))]).ids
+                        fields_.search([("model", "=", "res.partner"), ("name", "in", ("mobile", "auto_birthday"))]).ids
                     )
                 ],
                 "completeness_vehicle_field_ids": [
@@ -126,46 +142,46 @@ class TestSegments(LoyaltyCase):
                         ).ids
                     )
                 ],
-                "completeness_archive": True,
+                "completeness_profile": True,
             }
         )
         partner = (
             self.env["res.partner"]
             .with_user(self.agent)
-            .create({"name": "资料不全", "is_auto_customer": True, "mobile": "13800000009"})
+            .create({"name": "资料不全", "auto_customer": True, "mobile": "13800000009"})
         )
         vehicle = self.env["auto_crm.vehicle"].create(
             {"vin": self.make_vin(700120), "partner_id": partner.id, "plate": "粤B·Q0001"}
         )
         self.env["res.partner"]._cron_auto_crm_segments()
         self.assertEqual(vehicle.completeness_score, 50)
-        # mobile 1 + birthday 0 + archive 0 (created only) + vehicle 50% of 2 fields = 2 of 5
-        self.assertEqual(partner.completeness_score, 40)
-        partner.with_user(self.manager).action_archive_verify()
-        partner.birthday = "1990-01-01"
+        # mobile 1 + birthday 0 + profile 0 (created only) + vehicle 50% of 2 fields = 2 of 5
+        self.assertEqual(partner.auto_completeness_score, 40)
+        partner.with_user(self.manager).action_profile_verify()
+        partner.auto_birthday = "1990-01-01"
         vehicle.purchase_date = "2024-01-01"
         self.env["res.partner"]._cron_auto_crm_segments()
-        self.assertEqual(partner.completeness_score, 90)
-        partner.with_user(self.dealer_admin).action_archive_file()
+        self.assertEqual(partner.auto_completeness_score, 90)
+        partner.with_user(self.dealer_admin).action_profile_file()
         self.env["res.partner"]._cron_auto_crm_segments()
-        self.assertEqual(partner.completeness_score, 100)
-        # The manager's view: incomplete archives grouped by creator and store.
-        partner.birthday = False
+        self.assertEqual(partner.auto_completeness_score, 100)
+        # The manager's view: incomplete profiles grouped by creator and store.
+        partner.auto_birthday = False
         self.env["res.partner"]._cron_auto_crm_segments()
         action = self.env.ref("auto_crm.res_partner_action_auto_completeness")
         groups = (
             self.env["res.partner"]
             .with_user(self.manager)
             .read_group(
-                [("id", "=", partner.id), ("completeness_score", "<", 100)],
-                ["completeness_score:avg"],
-                ["archive_created_by_id", "auto_segment_company_id"],
+                [("id", "=", partner.id), ("auto_completeness_score", "<", 100)],
+                ["auto_completeness_score:avg"],
+                ["auto_profile_created_by_id", "auto_segment_company_id"],
                 lazy=False,
             )
         )
-        self.assertEqual(groups[0]["archive_created_by_id"][0], self.agent.id)
+        self.assertEqual(groups[0]["auto_profile_created_by_id"][0], self.agent.id)
         self.assertEqual(groups[0]["auto_segment_company_id"][0], self.company.id)
-        self.assertIn("completeness_score", action.domain)
+        self.assertIn("auto_completeness_score", action.domain)
 
     def test_one_bad_store_does_not_stop_the_run(self):
         partner, _car = self.customer_with_car("好客户", 130)
@@ -181,13 +197,13 @@ class TestSegments(LoyaltyCase):
         finally:
             self.env.cr.execute("ALTER TABLE auto_crm_vehicle RENAME COLUMN gearbox_number_gone TO gearbox_number")
         self.assertIn("Completeness", self.program.segment_last_error)
-        self.assertEqual(partner.lifecycle_stage, "potential", "the segments were still written")
+        self.assertEqual(partner.auto_lifecycle_stage, "potential", "the segments were still written")
 
     def _query_budget(self, count):
-        # Warm up: the programme and its standard are read once; then fresh customers are graded.
+        # Warm up: the store's settings and standard are read once; then fresh customers are graded.
         self.env["res.partner"]._cron_auto_crm_segments()
         partners = self.env["res.partner"].create(
-            [{"name": f"批量客户 {i}", "is_auto_customer": True, "mobile": f"1390000{i:04d}"} for i in range(count)]
+            [{"name": f"批量客户 {i}", "auto_customer": True, "mobile": f"1390000{i:04d}"} for i in range(count)]
         )
         self.env["auto_crm.vehicle"].create(
             [{"vin": self.make_vin(710000 + i), "partner_id": partner.id} for i, partner in enumerate(partners)]
@@ -196,8 +212,8 @@ class TestSegments(LoyaltyCase):
         self.env.invalidate_all()
         with self.assertQueryCount(SEGMENT_QUERY_BUDGET):
             self.env["res.partner"]._cron_auto_crm_segments()
-        self.assertEqual(set(partners.mapped("lifecycle_stage")), {"potential"})
-        self.assertTrue(all(score > 0 for score in partners.mapped("completeness_score")))
+        self.assertEqual(set(partners.mapped("auto_lifecycle_stage")), {"potential"})
+        self.assertTrue(all(score > 0 for score in partners.mapped("auto_completeness_score")))
         members = self.env["auto_crm.loyalty.member"].create(
             [{"partner_id": partner.id, "program_id": self.program.id} for partner in partners]
         )

@@ -23,7 +23,7 @@ NON_DEFAULT = {
     "lifecycle_lost_days": 300,
     "retention_service_interval_months": 4,
     "retention_return_grace_months": 2,
-    "completeness_archive": False,
+    "completeness_profile": False,
 }
 
 
@@ -96,18 +96,18 @@ class TestSettings(AutoCrmCase):
         self.assertEqual(self.settings_of(self.other_company), other_before)
 
     def test_a_change_lands_on_the_store(self):
-        birthday = self.env["ir.model.fields"]._get("res.partner", "birthday")
+        birthday = self.env["ir.model.fields"]._get("res.partner", "auto_birthday")
         form = Form(self.settings())
         form.lifecycle_lost_days = 400
         form.value_grade_a_spend = 25000
-        form.completeness_archive = True
+        form.completeness_profile = True
         form.complaint_goodwill_limit = 800
         form.completeness_partner_field_ids.add(birthday)
         form.save().execute()
         changed = {
             "lifecycle_lost_days": 400,
             "value_grade_a_spend": 25000,
-            "completeness_archive": True,
+            "completeness_profile": True,
             "complaint_goodwill_limit": 800,
             "completeness_partner_field_ids": self.partner_fields | birthday,
         }
@@ -157,7 +157,7 @@ class TestSettings(AutoCrmCase):
         with self.assertRaisesRegex(AccessError, re.escape("Lost after (days)")):
             self.settings(self.system_admin).create({"lifecycle_lost_days": 400})
         with self.assertRaises(AccessError):
-            self.settings(self.system_admin).create({"completeness_archive": True})
+            self.settings(self.system_admin).create({"completeness_profile": True})
         settings = self.settings(self.system_admin).create({})
         with self.assertRaises(AccessError):
             settings.write({"complaint_goodwill_limit": 0})

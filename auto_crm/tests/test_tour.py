@@ -9,7 +9,7 @@ class TestAdvisorTour(odoo.tests.HttpCase):
         advisor = odoo.tests.new_test_user(
             self.env, "tour_advisor", groups="auto_crm.group_advisor", name="Tour Advisor", password="tour_advisor"
         )
-        customer = self.env["res.partner"].create({"name": "旅游客户 Tour Customer", "is_auto_customer": True})
+        customer = self.env["res.partner"].create({"name": "旅游客户 Tour Customer", "auto_customer": True})
         vehicle = self.env["auto_crm.vehicle"].create(
             {"vin": with_check_digit("LSVAU2180N2999999"), "plate": "粤B·TOUR1", "partner_id": customer.id}
         )

@@ -28,9 +28,9 @@ class TestViews(AutoCrmCase):
         for user in (self.agent, self.advisor, self.manager, self.dealer_admin):
             with self.subTest(user=user.login):
                 arch = self.env["res.partner"].with_user(user).get_views([(False, "form")])["views"]["form"]["arch"]
-                self.assertIn("archive_state", arch)
+                self.assertIn("auto_profile_state", arch)
                 if user.has_group("auto_crm.group_manager"):
-                    self.assertIn('name="id_card_number"', arch)
+                    self.assertIn('name="auto_id_card_number"', arch)
                 else:
-                    self.assertNotIn('name="id_card_number"', arch)
-                    self.assertIn("id_card_number_masked", arch)
+                    self.assertNotIn('name="auto_id_card_number"', arch)
+                    self.assertIn("auto_id_card_number_masked", arch)

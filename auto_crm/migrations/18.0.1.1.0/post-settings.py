@@ -33,7 +33,7 @@ MOVED_COLUMNS = {
     "lost_days": "lifecycle_lost_days",
     "service_interval_months": "retention_service_interval_months",
     "return_grace_months": "retention_return_grace_months",
-    "completeness_archive": "completeness_archive",
+    "completeness_archive": "completeness_profile",
 }
 #: Programme relation table → store relation table (the completeness standard).
 MOVED_RELATIONS = {
