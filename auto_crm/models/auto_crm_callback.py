@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.osv import expression
 from odoo.tools import SQL
 
 from ..lib.workflow import CALLBACK_INITIAL, CALLBACK_TRANSITIONS
@@ -101,7 +102,13 @@ class AutoCrmCallback(models.Model):
     date_due = fields.Date(string="Due", required=True, default=fields.Date.context_today, index=True, tracking=True)
     date_expiry = fields.Date(string="Expires", index=True, tracking=True, help="The callback expires after this day.")
     date_done = fields.Datetime(string="Completed On", readonly=True, copy=False)
-    due_status = fields.Selection(DUE_STATUSES, compute="_compute_due_status", string="Due Status")
+    due_status = fields.Selection(
+        DUE_STATUSES,
+        compute="_compute_due_status",
+        search="_search_due_status",
+        string="Due Status",
+        help="Today is the user's day, in the user's time zone, on the board as in its filters.",
+    )
     max_attempts = fields.Integer(string="Maximum Attempts", default=3)
     attempt_ids = fields.One2many("auto_crm.callback.attempt", "callback_id", string="Attempts")
     attempt_count = fields.Integer(compute="_compute_attempt_count", string="Attempts Made")
@@ -170,6 +177,25 @@ class AutoCrmCallback(models.Model):
                 callback.due_status = "today"
             else:
                 callback.due_status = "overdue"
+
+    def _search_due_status(self, operator, value):
+        """The board's filters ("My Calls Today", "Overdue") search here, on the server, so that
+        "today" is the same day as the badge's: the user's, not the browser's clock."""
+        if operator not in ("=", "!=", "in", "not in"):
+            raise UserError(_("Due Status: search with 'is', 'is not', 'is in' or 'is not in' only."))
+        values = {value} if operator in ("=", "!=") else set(value)
+        today = fields.Date.context_today(self)
+        domains = {
+            "closed": [("state", "not in", OPEN_STATES)],
+            "future": [("state", "in", OPEN_STATES), "|", ("date_due", "=", False), ("date_due", ">", today)],
+            "today": [("state", "in", OPEN_STATES), ("date_due", "=", today)],
+            "overdue": [("state", "in", OPEN_STATES), ("date_due", "<", today)],
+        }
+        unknown = values - set(domains)
+        if unknown:
+            raise UserError(_("Due Status: %s is not a due status.", ", ".join(map(str, sorted(unknown)))))
+        domain = expression.OR([domains[status] for status in values]) if values else expression.FALSE_DOMAIN
+        return domain if operator in ("=", "in") else ["!", *expression.normalize_domain(domain)]
 
     def _compute_attempt_count(self):
         counts = dict(
