@@ -37,6 +37,7 @@
         "views/auto_crm_csi_hierarchy_views.xml",
         "views/auto_crm_callback_views.xml",
         "views/auto_crm_callback_rule_views.xml",
+        "views/auto_crm_job_run_views.xml",
         "views/auto_crm_questionnaire_views.xml",
         "views/auto_crm_complaint_views.xml",
         "views/auto_crm_corrective_action_views.xml",

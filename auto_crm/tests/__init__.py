@@ -21,3 +21,4 @@ from . import test_security_review
 from . import test_workflow
 from . import test_i18n
 from . import test_settings
+from . import test_job_run
