@@ -3,8 +3,9 @@ one row per rule and run) moves to the log of every scheduled job (auto_crm.job.
 run, with auto_crm.job.run.line, one per rule).
 
 The rows are copied here, in SQL, while the old table is still there: the rows of one engine run
-(same run_key) become one job run and its lines; the old model, its table and its XML ids are then
-removed by Odoo at the end of the update, as for any model the code no longer has."""
+(same run_key) become one job run and its lines. The old table is dropped then (Odoo leaves the table
+of a model the code no longer has), with the XML id of its record rule (the rule goes with its model);
+Odoo removes the old model's other records (views, action, menu, access rights) at the end of the update."""
 
 
 def _table_exists(cr, table):
@@ -15,9 +16,19 @@ def _table_exists(cr, table):
 def migrate(cr, version):
     if not version or not _table_exists(cr, "auto_crm_callback_run"):
         return
-    cr.execute("SELECT 1 FROM auto_crm_job_run WHERE job = 'callback_engine' LIMIT 1")
-    if cr.fetchone():  # already copied
-        return
+    _copy_runs(cr)
+    cr.execute("DROP TABLE auto_crm_callback_run CASCADE")
+    cr.execute(
+        "DELETE FROM ir_rule WHERE id IN (SELECT res_id FROM ir_model_data WHERE module = 'auto_crm' "
+        "AND model = 'ir.rule' AND name = 'auto_crm_callback_run_rule_company')"
+    )
+    cr.execute(
+        "DELETE FROM ir_model_data WHERE module = 'auto_crm' AND model = 'ir.rule' "
+        "AND name = 'auto_crm_callback_run_rule_company'"
+    )
+
+
+def _copy_runs(cr):
     cr.execute("ALTER TABLE auto_crm_job_run ADD COLUMN migrated_run_key varchar")
     cr.execute(
         """
