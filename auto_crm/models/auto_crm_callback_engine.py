@@ -70,7 +70,6 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                 units=rules,
                 process=lambda batch: {rule: self._run_rule(rule, today) for rule in batch},
                 batch_size=1,
-                label="rules",
             )
         )
         return self.env["auto_crm.job.run"]._run_job("callback_engine", steps)

@@ -2,7 +2,7 @@ import logging
 import time
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -48,7 +48,6 @@ class JobStep:
     batch_size: int = 500
     split: Callable | None = None
     on_failure: Callable | None = None
-    label: str = field(default="")
 
 
 class AutoCrmJobRun(models.Model):

@@ -93,6 +93,19 @@ class TestJobRun(AutoCrmCase):
         self.assertIn("skipped", logs.output[0])
         self.assertEqual(self.Run._run_job("partner_segments", JobStep(process=lambda b: None)).state, "done")
 
+    def test_engine_run_by_hand_while_the_nightly_run_works(self):
+        Engine = self.env["auto_crm.callback.engine"].with_user(self.dealer_admin)
+        with self.registry.cursor() as other:
+            other.execute("SELECT pg_advisory_xact_lock(%s, %s)", job_lock_key("callback_engine"))
+            with self.assertLogs(JOB_LOGGER, level=logging.INFO):
+                notification = Engine.action_run_now()
+            other.rollback()
+        self.assertIn("in progress", notification["params"]["message"])
+        self.assertEqual(self.Run.search([("job", "=", "callback_engine")], limit=1).state, "skipped")
+        notification = Engine.action_run_now()
+        self.assertEqual(notification["params"]["type"], "success")
+        self.assertEqual(self.Run.search([("job", "=", "callback_engine")], limit=1).state, "done")
+
     def test_managers_read_the_log_agents_do_not(self):
         run = self.Run._run_job("partner_segments", JobStep(units=self.partners.ids, process=lambda b: None))
         self.assertEqual(run.with_user(self.manager).read(["state"])[0]["state"], "done")
