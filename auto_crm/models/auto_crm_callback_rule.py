@@ -3,7 +3,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from .auto_crm_callback_run import RUN_STATES
+from .auto_crm_job_run import LINE_STATES
 from .res_partner import CONTACT_CHANNELS
 
 TRIGGERS = [
@@ -130,9 +130,9 @@ class AutoCrmCallbackRule(models.Model):
     note = fields.Html()
     callback_ids = fields.One2many("auto_crm.callback", "rule_id", string="Callbacks")
     callback_count = fields.Integer(compute="_compute_callback_count")
-    run_ids = fields.One2many("auto_crm.callback.run", "rule_id", string="Runs")
-    last_run_id = fields.Many2one("auto_crm.callback.run", compute="_compute_last_run", string="Last Run")
-    last_run_state = fields.Selection(RUN_STATES, compute="_compute_last_run", string="Last Run Result")
+    run_ids = fields.One2many("auto_crm.job.run.line", "rule_id", string="Runs")
+    last_run_id = fields.Many2one("auto_crm.job.run.line", compute="_compute_last_run", string="Last Run")
+    last_run_state = fields.Selection(LINE_STATES, compute="_compute_last_run", string="Last Run Result")
 
     _sql_constraints = [
         (
@@ -163,7 +163,7 @@ class AutoCrmCallbackRule(models.Model):
 
     def _compute_last_run(self):
         # Two queries for the whole list, not one per rule (runs are logged in order: the highest id is the last).
-        Run = self.env["auto_crm.callback.run"]
+        Run = self.env["auto_crm.job.run.line"]
         last = dict(Run._read_group([("rule_id", "in", self.ids)], ["rule_id"], ["id:max"]))
         states = {run.id: run.state for run in Run.browse(last.values())}
         for rule in self:
@@ -215,7 +215,7 @@ class AutoCrmCallbackRule(models.Model):
 
     def action_view_runs(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("auto_crm.auto_crm_callback_run_action")
+        action = self.env["ir.actions.act_window"]._for_xml_id("auto_crm.auto_crm_job_run_line_action")
         action["domain"] = [("rule_id", "=", self.id)]
         return action
 
@@ -223,7 +223,7 @@ class AutoCrmCallbackRule(models.Model):
         """Run the engine for these rules only (admins, from the rule form)."""
         Engine = self.env["auto_crm.callback.engine"]
         Engine._check_run_rights()
-        return Engine._notify_runs(self.sudo()._run_engine())
+        return Engine._notify_runs(Engine.sudo()._run(self.sudo()))
 
     def action_preview(self):
         """Tell what the engine would do with this rule if it ran now, without creating anything."""
@@ -253,6 +253,6 @@ class AutoCrmCallbackRule(models.Model):
             "params": {"title": _("Preview of %s", self.name), "message": message, "type": kind, "sticky": True},
         }
 
-    def _run_engine(self, today=None, run_key=None):
-        """Run the engine for these rules (see auto_crm.callback.engine); returns the run log lines."""
-        return self.env["auto_crm.callback.engine"]._run_rules(self, today=today, run_key=run_key)
+    def _run_engine(self, today=None):
+        """Run the engine for these rules (see auto_crm.callback.engine); returns the run's lines."""
+        return self.env["auto_crm.callback.engine"]._run_rules(self, today=today)

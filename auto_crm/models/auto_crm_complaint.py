@@ -1,4 +1,3 @@
-import logging
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -12,8 +11,7 @@ from odoo.tools import float_compare
 from ..lib.sla import sla_state
 from ..lib.workflow import COMPLAINT_INITIAL, COMPLAINT_TRANSITIONS
 from .auto_crm_complaint_sla_policy import SEVERITIES
-
-_logger = logging.getLogger(__name__)
+from .auto_crm_job_run import JobStep
 
 STATES = [
     ("new", "New"),
@@ -574,33 +572,29 @@ class AutoCrmComplaint(models.Model):
     @api.model
     def _cron_escalate_sla(self, batch_size=500):
         """Escalate every SLA breach not escalated yet, once, to the store's after-sales managers.
+        Returns the number of breaches processed (0 when another run was in progress).
 
         Set-based: one query lists the breaches; each batch claims its breaches with one INSERT ...
         ON CONFLICT on the UNIQUE (complaint, kind) index of the escalation log (so a second or a
         concurrent run escalates nothing twice), logs one note per complaint and creates the
-        activities in one go. A failing batch is retried one complaint at a time, each in its own
-        savepoint; a complaint that still fails is logged, recorded as a failed escalation and
-        retried at the next run.
+        activities in one go. The batches, their savepoints, the retry one complaint at a time and
+        the run log are the job runner's (auto_crm.job.run); a breach that still fails is also
+        recorded as a failed escalation, retried at the next run.
         """
         now = fields.Datetime.now()
-        breaches = self._sla_breaches(now)
-        done = 0
-        Cron = self.env["ir.cron"]
-        for batch in self._sla_batches(breaches, batch_size):
-            try:
-                with self.env.cr.savepoint():
-                    self._sla_escalate(batch, now)
-            except Exception:  # retried one by one below
-                for unit in batch:
-                    try:
-                        with self.env.cr.savepoint():
-                            self._sla_escalate([unit], now)
-                    except Exception as error:  # one bad complaint never stops the run
-                        _logger.exception("Complaint SLA escalation failed for complaint %s (%s)", *unit)
-                        self._sla_record_failure(unit, now, error)
-            done += len(batch)
-            Cron._notify_progress(done=done, remaining=len(breaches) - done)
-        return done
+        run = self.env["auto_crm.job.run"]._run_job(
+            "complaint_escalation",
+            JobStep(
+                units=lambda: self._sla_breaches(now),
+                process=lambda batch: self._sla_escalate(batch, now),
+                model=self._name,
+                res_id=lambda unit: unit[0],
+                batch_size=batch_size,
+                split=self._sla_batches,
+                on_failure=lambda unit, error: self._sla_record_failure(unit, now, error),
+            ),
+        )
+        return run.processed_count
 
     @staticmethod
     def _sla_batches(breaches, batch_size):
@@ -669,7 +663,7 @@ class AutoCrmComplaint(models.Model):
     def _sla_escalate(self, units, now):
         claimed = self._sla_claim(units, now)
         if not claimed:
-            return
+            return None
         kinds_by_complaint = {}
         for complaint_id, kind in claimed:
             kinds_by_complaint.setdefault(complaint_id, []).append(kind)

@@ -1,4 +1,3 @@
-import logging
 import math
 
 from dateutil.relativedelta import relativedelta
@@ -8,8 +7,6 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from .auto_crm_service_visit import UNPAID_METHODS
-
-_logger = logging.getLogger(__name__)
 
 ENTRY_KINDS = [
     ("earn", "Earned"),
@@ -299,53 +296,55 @@ class AutoCrmLoyaltyLedger(models.Model):
 
     @api.model
     def _post_expiry(self, today=None):
-        """Expire points older than the programme allows, oldest first, in one statement per programme:
-        expiring = points earned before the cut-off minus everything taken since the start (redeemed,
-        expired, reversed, negative adjustments), never more than the balance. Safe to run twice."""
+        """Expire points older than the programme allows, in every programme (see ``_post_expiry_program``).
+        Safe to run twice. The nightly job runs the programmes one by one through the job runner."""
         today = today or fields.Date.context_today(self)
         self.env.flush_all()
-        posted = 0
-        for program in self.env["auto_crm.loyalty.program"].sudo().search([("expiry_months", ">", 0)]):
-            # One programme's failure is recorded on it and does not stop the others.
-            try:
-                with self.env.cr.savepoint():
-                    cutoff = today - relativedelta(months=program.expiry_months)
-                    self.env.cr.execute(
-                        SQL(
-                            """
-                            INSERT INTO auto_crm_loyalty_ledger
-                                (member_id, partner_id, program_id, company_id, date, kind, points, reason, user_id,
-                                 create_uid, create_date, write_uid, write_date)
-                            SELECT m.id, m.partner_id, m.program_id, m.company_id, %(today)s, 'expire', -t.expiring,
-                                   %(reason)s, %(uid)s,
-                                   %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
-                              FROM (
-                                SELECT member_id,
-                                       LEAST(
-                                         COALESCE(SUM(points) FILTER (WHERE points > 0 AND date < %(cutoff)s), 0)
-                                           + COALESCE(SUM(points) FILTER (WHERE points < 0), 0),
-                                         SUM(points)
-                                       ) AS expiring
-                                  FROM auto_crm_loyalty_ledger
-                                 WHERE program_id = %(program)s
-                                 GROUP BY member_id
-                              ) t
-                              JOIN auto_crm_loyalty_member m ON m.id = t.member_id
-                             WHERE t.expiring > 0
-                            ON CONFLICT DO NOTHING
-                            """,
-                            today=today,
-                            cutoff=cutoff,
-                            program=program.id,
-                            uid=self.env.uid,
-                            reason=_("Points earned before %s expired", cutoff),
-                        )
-                    )
-                    posted += self.env.cr.rowcount
-            except Exception as error:  # any failure of one store is reported, not raised
-                _logger.warning("Loyalty points expiry failed for programme %s: %s", program.id, error)
-                program.segment_last_error = _("Points expiry: %s", error)
+        posted = sum(self._post_expiry_program(program, today) for program in self._expiring_programs())
         # Inserted in SQL, past the ORM: what is cached of the entries and the members' figures is stale.
         self.invalidate_model()
         self.env["auto_crm.loyalty.member"].invalidate_model(["ledger_ids", "points_balance"])
         return posted
+
+    @api.model
+    def _expiring_programs(self):
+        return self.env["auto_crm.loyalty.program"].sudo().search([("expiry_months", ">", 0)])
+
+    @api.model
+    def _post_expiry_program(self, program, today):
+        """Expire the points of one programme, oldest first, in one statement: expiring = points earned
+        before the cut-off minus everything taken since the start (redeemed, expired, reversed, negative
+        adjustments), never more than the balance. Returns the number of entries posted."""
+        cutoff = today - relativedelta(months=program.expiry_months)
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO auto_crm_loyalty_ledger
+                    (member_id, partner_id, program_id, company_id, date, kind, points, reason, user_id,
+                     create_uid, create_date, write_uid, write_date)
+                SELECT m.id, m.partner_id, m.program_id, m.company_id, %(today)s, 'expire', -t.expiring,
+                       %(reason)s, %(uid)s,
+                       %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
+                  FROM (
+                    SELECT member_id,
+                           LEAST(
+                             COALESCE(SUM(points) FILTER (WHERE points > 0 AND date < %(cutoff)s), 0)
+                               + COALESCE(SUM(points) FILTER (WHERE points < 0), 0),
+                             SUM(points)
+                           ) AS expiring
+                      FROM auto_crm_loyalty_ledger
+                     WHERE program_id = %(program)s
+                     GROUP BY member_id
+                  ) t
+                  JOIN auto_crm_loyalty_member m ON m.id = t.member_id
+                 WHERE t.expiring > 0
+                ON CONFLICT DO NOTHING
+                """,
+                today=today,
+                cutoff=cutoff,
+                program=program.id,
+                uid=self.env.uid,
+                reason=_("Points earned before %s expired", cutoff),
+            )
+        )
+        return self.env.cr.rowcount

@@ -1,4 +1,3 @@
-import logging
 
 from dateutil.relativedelta import relativedelta
 
@@ -6,9 +5,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from .auto_crm_job_run import JobStep
 from .auto_crm_service_visit import UNPAID_METHODS
-
-_logger = logging.getLogger(__name__)
 
 #: Members handled per batch by the nightly jobs (one set of grouped queries per batch).
 BATCH_SIZE = 2000
@@ -292,26 +290,32 @@ class AutoCrmLoyaltyMember(models.Model):
     # ------------------------------------------------------------------ nightly
     @api.model
     def _cron_loyalty_nightly(self):
-        """Expire points, then evaluate every member's tier, in batches; one bad batch never stops the rest."""
-        # Each programme expires in its own savepoint (see the ledger's _post_expiry).
-        self.env["auto_crm.loyalty.ledger"]._post_expiry()
-        member_ids = self.sudo().search([]).ids
-        done = 0
-        for start in range(0, len(member_ids), BATCH_SIZE):
-            batch = self.sudo().browse(member_ids[start : start + BATCH_SIZE])
-            try:
-                with self.env.cr.savepoint():
-                    batch._evaluate_tiers()
-            except Exception as error:
-                _logger.warning(
-                    "Loyalty tier evaluation failed for members %s..%s: %s", batch[:1].id, batch[-1:].id, error
-                )
-                self.env["auto_crm.loyalty.program"].sudo().search([]).write(
-                    {"segment_last_error": _("Tier evaluation: %s", error)}
-                )
-            done += len(batch)
-            self.env["ir.cron"]._notify_progress(done=done, remaining=len(member_ids) - done)
-        return True
+        """Expire points (one statement per programme), then evaluate every member's tier, in batches.
+        Batches, savepoints, retries and the run log are the job runner's (auto_crm.job.run): a
+        failing programme or member is recorded on the run, the rest runs. True when nothing failed."""
+        today = fields.Date.context_today(self)
+        Ledger = self.env["auto_crm.loyalty.ledger"]
+        run = self.env["auto_crm.job.run"]._run_job(
+            "loyalty_nightly",
+            [
+                JobStep(
+                    units=lambda: Ledger._expiring_programs(),
+                    process=lambda batch: [Ledger._post_expiry_program(program, today) for program in batch],
+                    batch_size=1,
+                ),
+                JobStep(
+                    units=lambda: self.sudo().search([]).ids,
+                    process=lambda batch: self.sudo().browse(batch)._evaluate_tiers(),
+                    model=self._name,
+                    batch_size=BATCH_SIZE,
+                ),
+            ],
+        )
+        # Expiry inserts in SQL, past the ORM: what is cached of the entries and the balances is stale.
+        Ledger.invalidate_model()
+        self.invalidate_model(["ledger_ids", "points_balance"])
+        self.env["auto_crm.loyalty.program"].invalidate_model(["loyalty_run_id"])
+        return run.state == "done"
 
     # ------------------------------------------------------------------ actions
     def action_open_adjust(self):

@@ -7,7 +7,6 @@ from stdnum.exceptions import (
 )
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
-import logging
 
 from dateutil.relativedelta import relativedelta
 
@@ -17,8 +16,7 @@ from odoo.tools import SQL
 
 from ..lib.masking import mask_identifier
 from ..lib.segments import grade_value, lifecycle_stage
-
-_logger = logging.getLogger(__name__)
+from .auto_crm_job_run import JobStep
 
 EDUCATION = [
     ("primary", "Primary school"),
@@ -489,42 +487,25 @@ class ResPartner(models.Model):
         """Grade, stage and score every dealer customer. Set-based: per batch one grouped query reads
         the figures and one UPDATE ... FROM (VALUES ...) writes what changed; completeness is one
         UPDATE per store. Each store's thresholds and completeness standard are its settings (res.company),
-        read once. A failing batch is logged and recorded on the programmes, the rest runs."""
-        self.env.flush_all()
+        read once. Batches, savepoints, retries and the run log are the job runner's (auto_crm.job.run):
+        a failing customer or store is recorded on the run, the rest runs. True when nothing failed."""
         today = fields.Date.context_today(self)
-        self.env.cr.execute("SELECT id FROM res_partner WHERE auto_customer AND active ORDER BY id")
-        partner_ids = [row[0] for row in self.env.cr.fetchall()]
-        errors = []
-        done = 0
-        for start in range(0, len(partner_ids), SEGMENT_BATCH_SIZE):
-            batch = partner_ids[start : start + SEGMENT_BATCH_SIZE]
-            try:
-                with self.env.cr.savepoint():
-                    self._auto_crm_segment_batch(batch, today)
-            except Exception as error:
-                _logger.warning("Customer segmentation failed for customers %s..%s: %s", batch[0], batch[-1], error)
-                errors.append(
-                    _(
-                        "Segments of customers %(first)s..%(last)s: %(error)s",
-                        first=batch[0],
-                        last=batch[-1],
-                        error=error,
-                    )
-                )
-            done += len(batch)
-            self.env["ir.cron"]._notify_progress(done=done, remaining=len(partner_ids) - done)
-        self.env.cr.execute(
-            "SELECT DISTINCT auto_segment_company_id FROM res_partner WHERE auto_customer AND active "
-            "AND auto_segment_company_id IS NOT NULL"
+        run = self.env["auto_crm.job.run"]._run_job(
+            "partner_segments",
+            [
+                JobStep(
+                    units=self._auto_crm_segment_partner_ids,
+                    process=lambda batch: self._auto_crm_segment_batch(batch, today),
+                    model="res.partner",
+                    batch_size=SEGMENT_BATCH_SIZE,
+                ),
+                JobStep(
+                    units=self._auto_crm_segment_companies,
+                    process=lambda batch: [self._auto_crm_completeness(company) for company in batch],
+                    batch_size=1,
+                ),
+            ],
         )
-        companies = self.env["res.company"].sudo().browse(sorted(row[0] for row in self.env.cr.fetchall()))
-        for company in companies:
-            try:
-                with self.env.cr.savepoint():
-                    self._auto_crm_completeness(company)
-            except Exception as error:
-                _logger.warning("Completeness scoring failed for store %s: %s", company.id, error)
-                errors.append(_("Completeness of store %(store)s: %(error)s", store=company.id, error=error))
         self.invalidate_model(
             [
                 "auto_value_grade",
@@ -537,10 +518,22 @@ class ResPartner(models.Model):
             ]
         )
         self.env["auto_crm.vehicle"].invalidate_model(["completeness_score"])
-        self.env["auto_crm.loyalty.program"].sudo().search([]).write(
-            {"segment_last_run": fields.Datetime.now(), "segment_last_error": "\n".join(errors) or False}
+        self.env["auto_crm.loyalty.program"].invalidate_model(["segments_run_id"])
+        return run.state == "done"
+
+    @api.model
+    def _auto_crm_segment_partner_ids(self):
+        self.env.cr.execute("SELECT id FROM res_partner WHERE auto_customer AND active ORDER BY id")
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _auto_crm_segment_companies(self):
+        """The stores whose customers are scored (once the segments have said which store each is of)."""
+        self.env.cr.execute(
+            "SELECT DISTINCT auto_segment_company_id FROM res_partner WHERE auto_customer AND active "
+            "AND auto_segment_company_id IS NOT NULL"
         )
-        return not errors
+        return self.env["res.company"].sudo().browse(sorted(row[0] for row in self.env.cr.fetchall()))
 
     @api.model
     def _auto_crm_segment_batch(self, partner_ids, today):
