@@ -7,6 +7,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from .auto_crm_service_visit import UNPAID_METHODS
+from .input_limits import check_vals
 
 _logger = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ class AutoCrmLoyaltyMember(models.Model):
     _check_company_auto = True
 
     card_number = fields.Char(
-        string="Member Card", required=True, copy=False, readonly=True, default="/", index="trigram"
+        string="Member Card", required=True, copy=False, readonly=True, default="/", index="trigram", size=64
     )
     active = fields.Boolean(default=True, tracking=True)
     partner_id = fields.Many2one(
@@ -130,6 +131,7 @@ class AutoCrmLoyaltyMember(models.Model):
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
     def create(self, vals_list):
+        check_vals(self, vals_list)
         Program = self.env["auto_crm.loyalty.program"]
         for vals in vals_list:
             if vals.get("card_number", "/") == "/":
@@ -141,6 +143,7 @@ class AutoCrmLoyaltyMember(models.Model):
         return members
 
     def write(self, vals):
+        check_vals(self, [vals])
         if ("partner_id" in vals or "program_id" in vals) and self.sudo().ledger_ids:
             raise UserError(
                 _(
