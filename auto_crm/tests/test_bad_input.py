@@ -229,7 +229,8 @@ class TestBadInput(AutoCrmCase):
 
     # ------------------------------------------------------------------ long texts in indexed fields
     def test_long_plate(self):
-        self.assertRefused(self.vehicle, {"plate": LONG_TEXT}, "Licence Plate")
+        """Refused whole: the other values of the same write are not written either."""
+        self.assertRefused(self.vehicle, {"color": "Red", "plate": LONG_TEXT, "model_year": 2020}, "Licence Plate")
         self.assertCreateRefused("auto_crm.vehicle", {"vin": self.make_vin(45), "plate": LONG_TEXT}, "Licence Plate")
 
     def _indexed_char_fields(self):
