@@ -165,6 +165,22 @@ class TestBadInput(AutoCrmCase):
         )
         self.assertEqual(self.visit.amount_total, 180.0)
 
+    def test_points_beyond_an_integer(self):
+        """Points typed in the redeem/adjust wizard: refused when PostgreSQL's integer cannot hold them."""
+        program = self.env["auto_crm.loyalty.program"].create(
+            {"name": "Bad input", "company_id": self.other_company.id}
+        )
+        member = self.env["auto_crm.loyalty.member"].create({"program_id": program.id, "partner_id": self.customer.id})
+        for points in (3_000_000_000, -3_000_000_000):
+            with self.subTest(points=points):
+                error = self.assertCreateRefused(
+                    "auto_crm.loyalty.points.wizard",
+                    {"operation": "adjust", "member_id": member.id, "points": points, "reason": "Typo"},
+                    "Points",
+                )
+                self.assertIn("enter a value from", str(error))
+        self.assertFalse(member.ledger_ids)
+
     def test_non_finite_settings(self):
         """Settings → Dealer CRM converts the amounts as it is created: refused there, the store unchanged."""
         limit = self.company.complaint_goodwill_limit
