@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from .auto_crm_job_run import LINE_STATES
+from .input_limits import check_range, check_vals
 from .res_partner import CONTACT_CHANNELS
 
 TRIGGERS = [
@@ -31,6 +32,17 @@ TRIGGER_SOURCE_MODELS = {
 BEFORE_TRIGGERS = ("warranty_end", "insurance_expiry", "birthday")
 #: Triggers that recur for the same source (a birthday every year): one callback per source and year.
 YEARLY_TRIGGERS = ("warranty_end", "insurance_expiry", "birthday")
+#: The plausible range of each number of a rule: ten years of days, ten years of months, a car's life in km.
+MAX_RULE_DAYS = 3650
+RULE_RANGES = {
+    "delay_days": (0, MAX_RULE_DAYS),
+    "days_before": (0, MAX_RULE_DAYS),
+    "window_days": (0, MAX_RULE_DAYS),
+    "inactivity_days": (0, MAX_RULE_DAYS),
+    "maintenance_months": (0, 120),
+    "maintenance_km": (0, 1_000_000),
+    "max_attempts": (1, 100),
+}
 ASSIGNMENTS = [
     ("user", "A fixed user"),
     ("round_robin", "Round-robin over a team"),
@@ -146,6 +158,12 @@ class AutoCrmCallbackRule(models.Model):
             "CHECK(max_attempts >= 1)",
             "Maximum Attempts: a callback needs at least one attempt.",
         ),
+        (
+            "auto_crm_callback_rule_days_bound",
+            f"CHECK(delay_days <= {MAX_RULE_DAYS} AND days_before <= {MAX_RULE_DAYS} "
+            f"AND window_days <= {MAX_RULE_DAYS} AND inactivity_days <= {MAX_RULE_DAYS})",
+            f"Days of a callback rule: at most {MAX_RULE_DAYS} (ten years).",
+        ),
     ]
 
     # ------------------------------------------------------------------ computes
@@ -171,6 +189,20 @@ class AutoCrmCallbackRule(models.Model):
             rule.last_run_state = states.get(last.get(rule))
 
     # ------------------------------------------------------------------ constraints
+    @api.constrains(*RULE_RANGES)
+    def _check_ranges(self):
+        for name, (low, high) in RULE_RANGES.items():
+            check_range(self, name, low, high)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_vals(self, vals_list, RULE_RANGES)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_vals(self, [vals], RULE_RANGES)
+        return super().write(vals)
+
     @api.constrains("domain", "trigger")
     def _check_domain(self):
         for rule in self:

@@ -1,4 +1,5 @@
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
 
 from markupsafe import Markup
 from psycopg2 import IntegrityError
@@ -12,6 +13,9 @@ from ..lib.sla import sla_state
 from ..lib.workflow import COMPLAINT_INITIAL, COMPLAINT_TRANSITIONS
 from .auto_crm_complaint_sla_policy import SEVERITIES
 from .auto_crm_job_run import JobStep
+from .input_limits import check_vals
+
+_logger = logging.getLogger(__name__)
 
 STATES = [
     ("new", "New"),
@@ -46,6 +50,13 @@ SLA_COLORS = {"none": 0, "on_track": 10, "at_risk": 2, "overdue": 1, "met": 10, 
 
 ESCALATION_KINDS = [("acknowledge", "Not acknowledged in time"), ("resolve", "Not resolved in time")]
 
+#: A complaint is received from this year on, and not in the future (give or take the tolerance,
+#: for a clock a little ahead of the server's).
+FIRST_COMPLAINT_YEAR = 2000
+RECEIVED_TOLERANCE = timedelta(minutes=5)
+#: What a complaint's numbers may be (NaN and infinity are refused whatever the range).
+COMPLAINT_RANGES = {"goodwill_amount": (0, None)}
+
 
 class AutoCrmComplaint(models.Model):
     _name = "auto_crm.complaint"
@@ -75,7 +86,7 @@ class AutoCrmComplaint(models.Model):
     }
     _workflow_protected = ("goodwill_approved_by_id",)
 
-    name = fields.Char(string="Number", required=True, copy=False, readonly=True, default="/", index="trigram")
+    name = fields.Char(string="Number", required=True, copy=False, readonly=True, default="/", index="trigram", size=64)
     subject = fields.Char(required=True, tracking=True)
     active = fields.Boolean(default=True, tracking=True)
     company_id = fields.Many2one(
@@ -198,7 +209,7 @@ class AutoCrmComplaint(models.Model):
     escalated_resolve = fields.Boolean(string="Escalated (resolve)", compute="_compute_escalated")
 
     # Origin: what opened the complaint (a callback later, a service visit...), at most once.
-    origin_model = fields.Char(string="Origin Model", readonly=True, copy=False)
+    origin_model = fields.Char(string="Origin Model", readonly=True, copy=False, size=128)
     origin_res_id = fields.Integer(string="Origin Record", readonly=True, copy=False)
 
     corrective_action_ids = fields.Many2many(
@@ -351,9 +362,28 @@ class AutoCrmComplaint(models.Model):
                     )
                 )
 
+    @api.constrains("date_received")
+    def _check_date_received(self):
+        now = fields.Datetime.now()
+        first = datetime(FIRST_COMPLAINT_YEAR, 1, 1)
+        for complaint in self:
+            if not first <= complaint.date_received <= now + RECEIVED_TOLERANCE:
+                raise ValidationError(
+                    _(
+                        "Received: %(date)s is not a plausible date for %(complaint)s; a complaint is received "
+                        "from %(first)s up to now, never in the future.",
+                        date=fields.Datetime.context_timestamp(complaint, complaint.date_received).strftime(
+                            "%Y-%m-%d %H:%M"
+                        ),
+                        complaint=complaint.name,
+                        first=first.date(),
+                    )
+                )
+
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
     def create(self, vals_list):
+        check_vals(self, vals_list, COMPLAINT_RANGES)
         for vals in vals_list:
             if vals.get("name", "/") == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
@@ -364,6 +394,7 @@ class AutoCrmComplaint(models.Model):
         return complaints
 
     def write(self, vals):
+        check_vals(self, [vals], COMPLAINT_RANGES)
         if "goodwill_approved_by_id" in vals and not self._workflow_privileged():
             raise UserError(_("Goodwill Approved By: only the Approve Goodwill button of a manager sets it."))
         if "state" in vals and len(vals) > 1 and "goodwill_amount" in vals:

@@ -1,10 +1,11 @@
-
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 
 from ..lib.workflow import ACTION_INITIAL, ACTION_TRANSITIONS
 from .auto_crm_job_run import JobStep
+from .input_limits import check_vals
+
 
 STATES = [
     ("draft", "Draft"),
@@ -43,7 +44,9 @@ class AutoCrmCorrectiveAction(models.Model):
     }
     _workflow_kanban_hidden = ("cancel",)
 
-    reference = fields.Char(string="Reference", required=True, copy=False, readonly=True, default="/", index="trigram")
+    reference = fields.Char(
+        string="Reference", required=True, copy=False, readonly=True, default="/", index="trigram", size=64
+    )
     name = fields.Char(string="Title", required=True, tracking=True)
     active = fields.Boolean(default=True, tracking=True)
     action_type = fields.Selection(
@@ -189,6 +192,7 @@ class AutoCrmCorrectiveAction(models.Model):
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
     def create(self, vals_list):
+        check_vals(self, vals_list)
         for vals in vals_list:
             if vals.get("reference", "/") == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
@@ -196,6 +200,7 @@ class AutoCrmCorrectiveAction(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        check_vals(self, [vals])
         if {"description", "deadline", "action_type"} & set(vals) and not self.env.su:
             locked = self.filtered(lambda a: a.state not in ("draft", "waiting_approval"))
             if locked and not self.env.user.has_group("auto_crm.group_manager"):

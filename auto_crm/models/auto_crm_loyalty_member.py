@@ -7,6 +7,7 @@ from odoo.tools import SQL
 
 from .auto_crm_job_run import JobStep
 from .auto_crm_service_visit import UNPAID_METHODS
+from .input_limits import check_vals
 
 #: Members handled per batch by the nightly jobs (one set of grouped queries per batch).
 BATCH_SIZE = 2000
@@ -24,7 +25,7 @@ class AutoCrmLoyaltyMember(models.Model):
     _check_company_auto = True
 
     card_number = fields.Char(
-        string="Member Card", required=True, copy=False, readonly=True, default="/", index="trigram"
+        string="Member Card", required=True, copy=False, readonly=True, default="/", index="trigram", size=64
     )
     active = fields.Boolean(default=True, tracking=True)
     partner_id = fields.Many2one(
@@ -128,6 +129,7 @@ class AutoCrmLoyaltyMember(models.Model):
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
     def create(self, vals_list):
+        check_vals(self, vals_list)
         Program = self.env["auto_crm.loyalty.program"]
         for vals in vals_list:
             if vals.get("card_number", "/") == "/":
@@ -139,6 +141,7 @@ class AutoCrmLoyaltyMember(models.Model):
         return members
 
     def write(self, vals):
+        check_vals(self, [vals])
         if ("partner_id" in vals or "program_id" in vals) and self.sudo().ledger_ids:
             raise UserError(
                 _(

@@ -1,10 +1,14 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
+from .input_limits import check_vals
+
 TIER_BASIS = [
     ("points", "Points earned"),
     ("spend", "Paid spend"),
 ]
+#: The programme's rates (NaN and infinity are refused whatever the range).
+PROGRAM_RANGES = {"earn_rate": (0, None), "point_value": (0, None)}
 
 
 class AutoCrmLoyaltyProgram(models.Model):
@@ -82,6 +86,15 @@ class AutoCrmLoyaltyProgram(models.Model):
             "Points per Currency Unit and Value of a Point cannot be negative.",
         ),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_vals(self, vals_list, PROGRAM_RANGES)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_vals(self, [vals], PROGRAM_RANGES)
+        return super().write(vals)
 
     @api.constrains("expiry_months", "qualification_months")
     def _check_periods(self):

@@ -191,8 +191,23 @@ class ResPartner(models.Model):
     def _auto_crm_clean_id_card_number(self, value):
         if not value:
             return value
+        # What the messages show: masked, and no longer than a real number (a pasted text may be huge).
+        shown = mask_identifier(value[:18]) + ("…" if len(value) > 18 else "")
         try:
-            return ric.validate(value)
+            number = ric.validate(value)
+            # The birth date in it: from 1900 (the earliest birth year accepted) to today.
+            birth_date = ric.get_birth_date(number)
+            if not fields.Date.to_date("1900-01-01") <= birth_date <= fields.Date.context_today(self):
+                # The birth date, part of the number, is not shown: the message stays masked.
+                raise ValidationError(
+                    _(
+                        "ID Card Number: %(number)s is not a valid Chinese resident ID number: the birth date "
+                        "in it must lie from %(first)s to today.",
+                        number=shown,
+                        first=1900,
+                    )
+                )
+            return number
         except StdnumValidationError as error:
             if isinstance(error, InvalidLength):
                 reason = _("it must have 18 characters")
@@ -207,7 +222,7 @@ class ResPartner(models.Model):
             raise ValidationError(
                 _(
                     "ID Card Number: %(number)s is not a valid Chinese resident ID number: %(reason)s.",
-                    number=mask_identifier(value),
+                    number=shown,
                     reason=reason,
                 )
             ) from None

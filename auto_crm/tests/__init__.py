@@ -23,3 +23,4 @@ from . import test_i18n
 from . import test_settings
 from . import test_layout
 from . import test_job_run
+from . import test_bad_input
