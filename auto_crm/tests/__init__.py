@@ -22,3 +22,4 @@ from . import test_workflow
 from . import test_i18n
 from . import test_settings
 from . import test_layout
+from . import test_personal_data
