@@ -289,6 +289,21 @@ class TestPersonalData(AutoCrmCase):
                     self.assertReveals(view, number)
                     self.assertNotIn(number[:6], view)
 
+    def test_users_inherit_the_restriction(self):
+        """res.users carries its partner's fields (_inherits): the same groups hold there."""
+        self.manager.partner_id.write({"auto_id_card_number": OTHER_ID, "auto_birthday": "1990-01-01"})
+        for user in self.staff:
+            with self.subTest(user=user.login):
+                Users = self.env["res.users"].with_user(user)
+                for field in ("auto_id_card_number", "auto_birthday"):
+                    with self.assertRaises(AccessError):
+                        self.manager.with_user(user).read([field])
+                    with self.assertRaises(AccessError):
+                        Users.search([(field, "!=", False)])
+                values = self.manager.with_user(user).read(["auto_id_card_number_masked", "auto_birthday_month_day"])
+                self.assertEqual(values[0]["auto_id_card_number_masked"], "51**************3X")
+                self.assertEqual(values[0]["auto_birthday_month_day"], "01-01")
+
     # ------------------------------------------------------------------ the monthly report's workbooks
     def test_xlsx_exports_hold_no_number_nor_birth_date(self):
         today = datetime.date.today()
