@@ -159,7 +159,8 @@ class TestSegments(LoyaltyCase):
         # mobile 1 + birthday 0 + profile 0 (created only) + vehicle 50% of 2 fields = 2 of 5
         self.assertEqual(partner.auto_completeness_score, 40)
         partner.with_user(self.manager).action_profile_verify()
-        partner.auto_birthday = "1990-01-01"
+        # The agent records the full date where agents read the month and day (the year is the managers').
+        partner.auto_birthday_month_day = "1990-01-01"
         vehicle.purchase_date = "2024-01-01"
         self.env["res.partner"]._cron_auto_crm_segments()
         self.assertEqual(partner.auto_completeness_score, 90)
@@ -167,7 +168,7 @@ class TestSegments(LoyaltyCase):
         self.env["res.partner"]._cron_auto_crm_segments()
         self.assertEqual(partner.auto_completeness_score, 100)
         # The manager's view: incomplete profiles grouped by creator and store.
-        partner.auto_birthday = False
+        partner.auto_birthday_month_day = False
         self.env["res.partner"]._cron_auto_crm_segments()
         action = self.env.ref("auto_crm.res_partner_action_auto_completeness")
         groups = (
