@@ -15,7 +15,8 @@ BATCH_SIZE = 2000
 
 class AutoCrmLoyaltyMember(models.Model):
     """A customer's membership of a store's programme, and its tier. Points are posted by the ledger
-    (``auto_crm.loyalty.ledger``); the balance is computed from its entries."""
+    (``auto_crm.loyalty.ledger``), which alone writes the stored balance, in the same transaction as
+    each entry: the balance always equals the sum of the member's entries."""
 
     _name = "auto_crm.loyalty.member"
     _description = "Loyalty Member"
@@ -67,7 +68,14 @@ class AutoCrmLoyaltyMember(models.Model):
         help="End of the qualification period: the member can move down a tier only from this date.",
     )
     tier_benefits = fields.Char(compute="_compute_tier_benefits", string="Benefits")
-    points_balance = fields.Integer(compute="_compute_points", string="Points")
+    points_balance = fields.Integer(
+        string="Points",
+        required=True,
+        readonly=True,
+        default=0,
+        copy=False,
+        help="The sum of the member's ledger entries, kept by the ledger itself.",
+    )
     points_earned_period = fields.Integer(compute="_compute_points", string="Points Earned (period)")
     ledger_ids = fields.One2many("auto_crm.loyalty.ledger", "member_id", string="Points Ledger")
     tier_history_ids = fields.One2many("auto_crm.loyalty.tier.history", "member_id", string="Tier History")
@@ -100,7 +108,6 @@ class AutoCrmLoyaltyMember(models.Model):
     @api.depends("ledger_ids.points")
     def _compute_points(self):
         Ledger = self.env["auto_crm.loyalty.ledger"].sudo()
-        balances = dict(Ledger._read_group([("member_id", "in", self.ids)], ["member_id"], ["points:sum"]))
         today = fields.Date.context_today(self)
         earned = {}
         for program in self.program_id:
@@ -117,9 +124,7 @@ class AutoCrmLoyaltyMember(models.Model):
                 )
             )
         for member in self:
-            key = member._origin
-            member.points_balance = balances.get(key, 0)
-            member.points_earned_period = earned.get(key, 0)
+            member.points_earned_period = earned.get(member._origin, 0)
 
     @api.model
     def _group_expand_tiers(self, tiers, domain):
@@ -132,6 +137,7 @@ class AutoCrmLoyaltyMember(models.Model):
         check_vals(self, vals_list)
         Program = self.env["auto_crm.loyalty.program"]
         for vals in vals_list:
+            self._check_balance_not_written(vals)
             if vals.get("card_number", "/") == "/":
                 program = Program.browse(vals.get("program_id")).sudo()
                 company = program.company_id or self.env.company
@@ -142,6 +148,7 @@ class AutoCrmLoyaltyMember(models.Model):
 
     def write(self, vals):
         check_vals(self, [vals])
+        self._check_balance_not_written(vals)
         if ("partner_id" in vals or "program_id" in vals) and self.sudo().ledger_ids:
             raise UserError(
                 _(
@@ -150,6 +157,15 @@ class AutoCrmLoyaltyMember(models.Model):
                 )
             )
         return super().write(vals)
+
+    @api.model
+    def _check_balance_not_written(self, vals):
+        """The balance is the ledger's: it moves only with an entry (``Ledger._post``, in SQL), so that it
+        always equals the sum of the entries. Nobody writes it, not the administrator, not sudo."""
+        if "points_balance" in vals:
+            raise UserError(
+                _("Points: the balance moves only with a ledger entry; ask a manager for an adjustment with a reason.")
+            )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_ledger(self):
@@ -199,13 +215,15 @@ class AutoCrmLoyaltyMember(models.Model):
 
     # ------------------------------------------------------------------ points
     def action_adjust(self, points, reason):
-        """A manager adds or takes points, with a reason."""
+        """A manager adds or takes points, with a reason. Returns an action (a recordset, or None, cannot
+        travel over XML-RPC: the client would get an error after the posting is committed, and retry)."""
         self.ensure_one()
         if not self.env.user.has_group("auto_crm.group_manager"):
             raise UserError(_("Points: only after-sales managers adjust points by hand."))
         # The manager's own rights on this member (its store) decide, not the ledger's sudo.
         self.check_access("write")
         self.env["auto_crm.loyalty.ledger"]._post_adjust(self, points, reason)
+        return {"type": "ir.actions.client", "tag": "soft_reload"}
 
     # ------------------------------------------------------------------ tiers
     def _tier_metrics(self, program, today):

@@ -5,6 +5,7 @@ from . import test_access
 from . import test_views
 from . import test_tour
 from . import test_loyalty
+from . import test_loyalty_concurrency
 from . import test_segments
 from . import test_retention
 from . import test_csi_hierarchy
