@@ -44,6 +44,8 @@
         "views/auto_crm_callback_attempt_views.xml",
         "views/auto_crm_callback_answer_views.xml",
         "views/auto_crm_callback_rule_views.xml",
+        "views/auto_crm_job_run_views.xml",
+        "views/auto_crm_job_run_line_views.xml",
         "views/auto_crm_questionnaire_views.xml",
         "views/auto_crm_question_views.xml",
         "views/auto_crm_callback_team_views.xml",

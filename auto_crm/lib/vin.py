@@ -54,6 +54,8 @@ def normalize(vin):
 
 def check_digit(vin):
     """The check digit ('0'-'9' or 'X') for a 17-character VIN (position 9 ignored)."""
+    if len(vin) != VIN_LENGTH:
+        raise VinError(f"a VIN has {VIN_LENGTH} characters, this one has {len(vin)}", "length", length=len(vin))
     total = 0
     for position, char in enumerate(vin):
         if char not in _TRANSLITERATION:

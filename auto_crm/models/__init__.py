@@ -24,7 +24,8 @@ from . import auto_crm_callback_engine
 from . import auto_crm_callback
 from . import auto_crm_callback_attempt
 from . import auto_crm_callback_answer
-from . import auto_crm_callback_run
+from . import auto_crm_job_run
+from . import auto_crm_job_run_line
 from . import res_company
 from . import res_config_settings
 from . import auto_crm_complaint_category

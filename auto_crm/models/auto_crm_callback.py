@@ -4,6 +4,7 @@ from odoo.osv import expression
 from odoo.tools import SQL
 
 from ..lib.workflow import CALLBACK_INITIAL, CALLBACK_TRANSITIONS
+from .input_limits import check_vals
 from .res_partner import CONTACT_CHANNELS
 
 CALLBACK_STATES = [
@@ -64,7 +65,7 @@ class AutoCrmCallback(models.Model):
         "auto_crm.service.visit", string="Service Visit", index="btree_not_null", check_company=True
     )
     advisor_id = fields.Many2one(related="visit_id.advisor_id", string="Service Advisor")
-    source_model = fields.Char(string="Source Model", index=True, readonly=True)
+    source_model = fields.Char(string="Source Model", index=True, readonly=True, size=128)
     source_id = fields.Integer(string="Source ID", readonly=True)
     source_period = fields.Integer(
         string="Source Period",
@@ -220,6 +221,7 @@ class AutoCrmCallback(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        check_vals(self, vals_list)
         for vals in vals_list:
             if vals.get("partner_id"):
                 partner = self.env["res.partner"].browse(vals["partner_id"])
@@ -227,6 +229,11 @@ class AutoCrmCallback(models.Model):
                 if not vals.get("name"):
                     vals["name"] = _("Callback: %s", partner.name)
         return super().create(vals_list)
+
+    def write(self, vals):
+        # Only the limits of the values; the workflow's guard is the mixin's write().
+        check_vals(self, [vals])
+        return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_untouched(self):

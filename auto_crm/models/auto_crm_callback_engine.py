@@ -1,7 +1,6 @@
 import datetime
 import logging
 import time
-import uuid
 
 from dateutil.relativedelta import relativedelta
 
@@ -13,6 +12,7 @@ from odoo.tools.safe_eval import safe_eval
 from odoo.tools.safe_eval import time as safe_time
 
 from .auto_crm_callback_rule import TRIGGER_SOURCE_MODELS
+from .auto_crm_job_run import JobStep
 
 _logger = logging.getLogger(__name__)
 
@@ -40,7 +40,8 @@ class AutoCrmCallbackEngine(models.AbstractModel):
     def action_run_now(self):
         """Run the whole engine now, like the daily job (admins)."""
         self._check_run_rights()
-        return self._notify_runs(self.sudo()._cron_run())
+        rules = self.env["auto_crm.callback.rule"].sudo().search([])
+        return self._notify_runs(self.sudo()._run(rules, housekeeping=True))
 
     @api.model
     def _check_run_rights(self):
@@ -50,68 +51,68 @@ class AutoCrmCallbackEngine(models.AbstractModel):
     @api.model
     def _cron_run(self):
         """The daily job: expire overdue callbacks, cancel the open callbacks of customers who asked
-        not to be disturbed, then run every active rule. Returns the run log records."""
+        not to be disturbed, then run every active rule. Returns the run's lines."""
+        rules = self.env["auto_crm.callback.rule"].sudo().search([])
+        return self._run(rules, housekeeping=True).line_ids
+
+    @api.model
+    def _run(self, rules, today=None, housekeeping=False):
+        """One run of the engine (a job run, see auto_crm.job.run): the housekeeping when asked, then
+        each rule planned and executed in its own savepoint, with one run line per rule. A rule that
+        fails is rolled back and recorded, the others go on; a second run while one is running is
+        skipped."""
+        today = today or fields.Date.context_today(self)
+        steps = []
+        if housekeeping:
+            steps.append(JobStep(units=["housekeeping"], process=lambda batch: {batch[0]: self._housekeeping(today)}))
+        steps.append(
+            JobStep(
+                units=rules,
+                process=lambda batch: {rule: self._run_rule(rule, today) for rule in batch},
+                batch_size=1,
+            )
+        )
+        return self.env["auto_crm.job.run"]._run_job("callback_engine", steps)
+
+    @api.model
+    def _run_rules(self, rules, today=None):
+        """Create the callbacks these rules call for; returns the run's lines, one per rule."""
+        return self._run(rules, today=today).line_ids
+
+    @api.model
+    def _housekeeping(self, today):
         Callback = self.env["auto_crm.callback"].sudo()
-        today = fields.Date.context_today(self)
-        run_key = uuid.uuid4().hex
         started = time.monotonic()
         expired = Callback._expire_overdue(today)
         cancelled = Callback._cancel_do_not_disturb()
-        housekeeping = (
-            self.env["auto_crm.callback.run"]
-            .sudo()
-            .create(
-                {
-                    "run_key": run_key,
-                    "state": "done",
-                    "expired_count": expired,
-                    "cancelled_count": cancelled,
-                    "duration": time.monotonic() - started,
-                    "message": _(
-                        "%(expired)s callbacks expired, %(cancelled)s cancelled for do-not-disturb customers.",
-                        expired=expired,
-                        cancelled=cancelled,
-                    ),
-                }
-            )
-        )
-        rules = self.env["auto_crm.callback.rule"].sudo().search([])
-        return housekeeping | self._run_rules(rules, today=today, run_key=run_key)
+        return {
+            "expired_count": expired,
+            "cancelled_count": cancelled,
+            "duration": time.monotonic() - started,
+            "message": _(
+                "%(expired)s callbacks expired, %(cancelled)s cancelled for do-not-disturb customers.",
+                expired=expired,
+                cancelled=cancelled,
+            ),
+        }
 
     @api.model
-    def _run_rules(self, rules, today=None, run_key=None):
-        """Create the callbacks these rules call for and log one run line per rule. Each rule is
-        planned and executed in its own savepoint: a rule that fails is rolled back, logged and
-        recorded, and the others go on."""
-        today = today or fields.Date.context_today(self)
-        run_key = run_key or uuid.uuid4().hex
-        self.env.flush_all()
-        Cron = self.env["ir.cron"]
-        vals_list = []
-        total = len(rules)
-        for index, rule in enumerate(rules):
-            started = time.monotonic()
-            vals = {"rule_id": rule.id, "run_key": run_key}
-            try:
-                with self.env.cr.savepoint():
-                    stats = self._execute(rule, self._plan(rule, today))
-            except Exception as error:
-                _logger.warning("Callback rule %s (id %s) failed: %s", rule.name, rule.id, error)
-                vals.update(state="failed", message=self._error_message(rule, error))
-            else:
-                vals.update(
-                    state="done" if stats["locked"] else "skipped",
-                    created_count=stats["created"],
-                    skipped_dnd_count=stats["dnd"],
-                    skipped_consent_count=stats["no_consent"],
-                    message=self._run_message(stats),
-                )
-                if not stats["locked"]:
-                    _logger.info("Callback rule %s (id %s) skipped: another run holds it", rule.name, rule.id)
-            vals["duration"] = time.monotonic() - started
-            vals_list.append(vals)
-            Cron._notify_progress(done=index + 1, remaining=total - index - 1)
-        return self.env["auto_crm.callback.run"].sudo().create(vals_list)
+    def _run_rule(self, rule, today):
+        """Run one rule: its run line's values (raises when the rule cannot run)."""
+        started = time.monotonic()
+        stats = self._execute(rule, self._plan(rule, today))
+        if not stats["locked"]:
+            _logger.info("Callback rule %s (id %s) skipped: another run holds it", rule.name, rule.id)
+        return {
+            "state": "done" if stats["locked"] else "skipped",
+            "company_id": rule.company_id.id,
+            "created_count": stats["created"],
+            "skipped_dnd_count": stats["dnd"],
+            "skipped_consent_count": stats["no_consent"],
+            "already_count": stats["already"],
+            "message": self._run_message(stats),
+            "duration": time.monotonic() - started,
+        }
 
     @api.model
     def _preview(self, rule, today=None):
@@ -327,12 +328,16 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         return "\n".join(lines)
 
     @api.model
-    def _notify_runs(self, runs):
+    def _notify_runs(self, run):
+        """The notification of a run started by hand (the run, see auto_crm.job.run)."""
+        runs = run.line_ids
         created = sum(runs.mapped("created_count"))
         failed = runs.filtered(lambda r: r.state == "failed")
         message = _(
             "%(created)s callbacks created by %(rules)s rules.", created=created, rules=len(runs.filtered("rule_id"))
         )
+        if run.state == "skipped":
+            message = _("Another run of the callback engine is in progress: nothing was done; try again later.")
         if failed:
             message += " " + _("Failed rules: %s. See the run log.", ", ".join(failed.rule_id.mapped("name")))
         return {

@@ -1,6 +1,8 @@
 from dateutil.relativedelta import relativedelta
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
+
+from .input_limits import check_vals
 
 #: How far back the recurring-issues view counts callbacks.
 RECURRING_DAYS = 90
@@ -11,7 +13,7 @@ class AutoCrmCallbackIssueTag(models.Model):
     _description = "Callback Issue Tag"
     _order = "name"
 
-    name = fields.Char(required=True, translate=True)
+    name = fields.Char(required=True, translate=True, size=128)
     color = fields.Integer()
     active = fields.Boolean(default=True)
     company_id = fields.Many2one("res.company", string="Store", index=True, help="Leave empty to share it.")
@@ -19,6 +21,15 @@ class AutoCrmCallbackIssueTag(models.Model):
     _sql_constraints = [
         ("auto_crm_callback_issue_tag_name_uniq", "unique(name, company_id)", "This issue tag already exists."),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_vals(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_vals(self, [vals])
+        return super().write(vals)
 
     # ------------------------------------------------------------------ recurring issues
 

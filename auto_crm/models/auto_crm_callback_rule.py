@@ -3,7 +3,8 @@ from dateutil.relativedelta import relativedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from .auto_crm_callback_run import RUN_STATES
+from .auto_crm_job_run import LINE_STATES
+from .input_limits import check_range, check_vals
 from .res_partner import CONTACT_CHANNELS
 
 TRIGGERS = [
@@ -31,6 +32,17 @@ TRIGGER_SOURCE_MODELS = {
 BEFORE_TRIGGERS = ("warranty_end", "insurance_expiry", "birthday")
 #: Triggers that recur for the same source (a birthday every year): one callback per source and year.
 YEARLY_TRIGGERS = ("warranty_end", "insurance_expiry", "birthday")
+#: The plausible range of each number of a rule: ten years of days, ten years of months, a car's life in km.
+MAX_RULE_DAYS = 3650
+RULE_RANGES = {
+    "delay_days": (0, MAX_RULE_DAYS),
+    "days_before": (0, MAX_RULE_DAYS),
+    "window_days": (0, MAX_RULE_DAYS),
+    "inactivity_days": (0, MAX_RULE_DAYS),
+    "maintenance_months": (0, 120),
+    "maintenance_km": (0, 1_000_000),
+    "max_attempts": (1, 100),
+}
 ASSIGNMENTS = [
     ("user", "A fixed user"),
     ("round_robin", "Round-robin over a team"),
@@ -130,9 +142,9 @@ class AutoCrmCallbackRule(models.Model):
     note = fields.Html()
     callback_ids = fields.One2many("auto_crm.callback", "rule_id", string="Callbacks")
     callback_count = fields.Integer(compute="_compute_callback_count")
-    run_ids = fields.One2many("auto_crm.callback.run", "rule_id", string="Runs")
-    last_run_id = fields.Many2one("auto_crm.callback.run", compute="_compute_last_run", string="Last Run")
-    last_run_state = fields.Selection(RUN_STATES, compute="_compute_last_run", string="Last Run Result")
+    run_ids = fields.One2many("auto_crm.job.run.line", "rule_id", string="Runs")
+    last_run_id = fields.Many2one("auto_crm.job.run.line", compute="_compute_last_run", string="Last Run")
+    last_run_state = fields.Selection(LINE_STATES, compute="_compute_last_run", string="Last Run Result")
 
     _sql_constraints = [
         (
@@ -145,6 +157,12 @@ class AutoCrmCallbackRule(models.Model):
             "auto_crm_callback_rule_attempts_positive",
             "CHECK(max_attempts >= 1)",
             "Maximum Attempts: a callback needs at least one attempt.",
+        ),
+        (
+            "auto_crm_callback_rule_days_bound",
+            f"CHECK(delay_days <= {MAX_RULE_DAYS} AND days_before <= {MAX_RULE_DAYS} "
+            f"AND window_days <= {MAX_RULE_DAYS} AND inactivity_days <= {MAX_RULE_DAYS})",
+            f"Days of a callback rule: at most {MAX_RULE_DAYS} (ten years).",
         ),
     ]
 
@@ -163,7 +181,7 @@ class AutoCrmCallbackRule(models.Model):
 
     def _compute_last_run(self):
         # Two queries for the whole list, not one per rule (runs are logged in order: the highest id is the last).
-        Run = self.env["auto_crm.callback.run"]
+        Run = self.env["auto_crm.job.run.line"]
         last = dict(Run._read_group([("rule_id", "in", self.ids)], ["rule_id"], ["id:max"]))
         states = {run.id: run.state for run in Run.browse(last.values())}
         for rule in self:
@@ -171,6 +189,20 @@ class AutoCrmCallbackRule(models.Model):
             rule.last_run_state = states.get(last.get(rule))
 
     # ------------------------------------------------------------------ constraints
+    @api.constrains(*RULE_RANGES)
+    def _check_ranges(self):
+        for name, (low, high) in RULE_RANGES.items():
+            check_range(self, name, low, high)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_vals(self, vals_list, RULE_RANGES)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_vals(self, [vals], RULE_RANGES)
+        return super().write(vals)
+
     @api.constrains("domain", "trigger")
     def _check_domain(self):
         for rule in self:
@@ -215,7 +247,7 @@ class AutoCrmCallbackRule(models.Model):
 
     def action_view_runs(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("auto_crm.auto_crm_callback_run_action")
+        action = self.env["ir.actions.act_window"]._for_xml_id("auto_crm.auto_crm_job_run_line_action")
         action["domain"] = [("rule_id", "=", self.id)]
         return action
 
@@ -223,7 +255,7 @@ class AutoCrmCallbackRule(models.Model):
         """Run the engine for these rules only (admins, from the rule form)."""
         Engine = self.env["auto_crm.callback.engine"]
         Engine._check_run_rights()
-        return Engine._notify_runs(self.sudo()._run_engine())
+        return Engine._notify_runs(Engine.sudo()._run(self.sudo()))
 
     def action_preview(self):
         """Tell what the engine would do with this rule if it ran now, without creating anything."""
@@ -253,6 +285,6 @@ class AutoCrmCallbackRule(models.Model):
             "params": {"title": _("Preview of %s", self.name), "message": message, "type": kind, "sticky": True},
         }
 
-    def _run_engine(self, today=None, run_key=None):
-        """Run the engine for these rules (see auto_crm.callback.engine); returns the run log lines."""
-        return self.env["auto_crm.callback.engine"]._run_rules(self, today=today, run_key=run_key)
+    def _run_engine(self, today=None):
+        """Run the engine for these rules (see auto_crm.callback.engine); returns the run's lines."""
+        return self.env["auto_crm.callback.engine"]._run_rules(self, today=today)

@@ -1,5 +1,5 @@
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from markupsafe import Markup
 from psycopg2 import IntegrityError
@@ -12,6 +12,8 @@ from odoo.tools import float_compare
 from ..lib.sla import sla_state
 from ..lib.workflow import COMPLAINT_INITIAL, COMPLAINT_TRANSITIONS
 from .auto_crm_complaint_sla_policy import SEVERITIES
+from .auto_crm_job_run import JobStep
+from .input_limits import check_vals
 
 _logger = logging.getLogger(__name__)
 
@@ -48,6 +50,13 @@ SLA_COLORS = {"none": 0, "on_track": 10, "at_risk": 2, "overdue": 1, "met": 10, 
 
 ESCALATION_KINDS = [("acknowledge", "Not acknowledged in time"), ("resolve", "Not resolved in time")]
 
+#: A complaint is received from this year on, and not in the future (give or take the tolerance,
+#: for a clock a little ahead of the server's).
+FIRST_COMPLAINT_YEAR = 2000
+RECEIVED_TOLERANCE = timedelta(minutes=5)
+#: What a complaint's numbers may be (NaN and infinity are refused whatever the range).
+COMPLAINT_RANGES = {"goodwill_amount": (0, None)}
+
 
 class AutoCrmComplaint(models.Model):
     _name = "auto_crm.complaint"
@@ -77,7 +86,7 @@ class AutoCrmComplaint(models.Model):
     }
     _workflow_protected = ("goodwill_approved_by_id",)
 
-    name = fields.Char(string="Number", required=True, copy=False, readonly=True, default="/", index="trigram")
+    name = fields.Char(string="Number", required=True, copy=False, readonly=True, default="/", index="trigram", size=64)
     subject = fields.Char(required=True, tracking=True)
     active = fields.Boolean(default=True, tracking=True)
     company_id = fields.Many2one(
@@ -200,7 +209,7 @@ class AutoCrmComplaint(models.Model):
     escalated_resolve = fields.Boolean(string="Escalated (resolve)", compute="_compute_escalated")
 
     # Origin: what opened the complaint (a callback later, a service visit...), at most once.
-    origin_model = fields.Char(string="Origin Model", readonly=True, copy=False)
+    origin_model = fields.Char(string="Origin Model", readonly=True, copy=False, size=128)
     origin_res_id = fields.Integer(string="Origin Record", readonly=True, copy=False)
 
     corrective_action_ids = fields.Many2many(
@@ -353,9 +362,28 @@ class AutoCrmComplaint(models.Model):
                     )
                 )
 
+    @api.constrains("date_received")
+    def _check_date_received(self):
+        now = fields.Datetime.now()
+        first = datetime(FIRST_COMPLAINT_YEAR, 1, 1)
+        for complaint in self:
+            if not first <= complaint.date_received <= now + RECEIVED_TOLERANCE:
+                raise ValidationError(
+                    _(
+                        "Received: %(date)s is not a plausible date for %(complaint)s; a complaint is received "
+                        "from %(first)s up to now, never in the future.",
+                        date=fields.Datetime.context_timestamp(complaint, complaint.date_received).strftime(
+                            "%Y-%m-%d %H:%M"
+                        ),
+                        complaint=complaint.name,
+                        first=first.date(),
+                    )
+                )
+
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
     def create(self, vals_list):
+        check_vals(self, vals_list, COMPLAINT_RANGES)
         for vals in vals_list:
             if vals.get("name", "/") == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
@@ -366,6 +394,7 @@ class AutoCrmComplaint(models.Model):
         return complaints
 
     def write(self, vals):
+        check_vals(self, [vals], COMPLAINT_RANGES)
         if "goodwill_approved_by_id" in vals and not self._workflow_privileged():
             raise UserError(_("Goodwill Approved By: only the Approve Goodwill button of a manager sets it."))
         if "state" in vals and len(vals) > 1 and "goodwill_amount" in vals:
@@ -574,33 +603,29 @@ class AutoCrmComplaint(models.Model):
     @api.model
     def _cron_escalate_sla(self, batch_size=500):
         """Escalate every SLA breach not escalated yet, once, to the store's after-sales managers.
+        Returns the number of breaches processed (0 when another run was in progress).
 
         Set-based: one query lists the breaches; each batch claims its breaches with one INSERT ...
         ON CONFLICT on the UNIQUE (complaint, kind) index of the escalation log (so a second or a
         concurrent run escalates nothing twice), logs one note per complaint and creates the
-        activities in one go. A failing batch is retried one complaint at a time, each in its own
-        savepoint; a complaint that still fails is logged, recorded as a failed escalation and
-        retried at the next run.
+        activities in one go. The batches, their savepoints, the retry one complaint at a time and
+        the run log are the job runner's (auto_crm.job.run); a breach that still fails is also
+        recorded as a failed escalation, retried at the next run.
         """
         now = fields.Datetime.now()
-        breaches = self._sla_breaches(now)
-        done = 0
-        Cron = self.env["ir.cron"]
-        for batch in self._sla_batches(breaches, batch_size):
-            try:
-                with self.env.cr.savepoint():
-                    self._sla_escalate(batch, now)
-            except Exception:  # retried one by one below
-                for unit in batch:
-                    try:
-                        with self.env.cr.savepoint():
-                            self._sla_escalate([unit], now)
-                    except Exception as error:  # one bad complaint never stops the run
-                        _logger.exception("Complaint SLA escalation failed for complaint %s (%s)", *unit)
-                        self._sla_record_failure(unit, now, error)
-            done += len(batch)
-            Cron._notify_progress(done=done, remaining=len(breaches) - done)
-        return done
+        run = self.env["auto_crm.job.run"]._run_job(
+            "complaint_escalation",
+            JobStep(
+                units=lambda: self._sla_breaches(now),
+                process=lambda batch: self._sla_escalate(batch, now),
+                model=self._name,
+                res_id=lambda unit: unit[0],
+                batch_size=batch_size,
+                split=self._sla_batches,
+                on_failure=lambda unit, error: self._sla_record_failure(unit, now, error),
+            ),
+        )
+        return run.processed_count
 
     @staticmethod
     def _sla_batches(breaches, batch_size):
@@ -669,7 +694,7 @@ class AutoCrmComplaint(models.Model):
     def _sla_escalate(self, units, now):
         claimed = self._sla_claim(units, now)
         if not claimed:
-            return
+            return None
         kinds_by_complaint = {}
         for complaint_id, kind in claimed:
             kinds_by_complaint.setdefault(complaint_id, []).append(kind)

@@ -1,4 +1,6 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+from .input_limits import check_vals
 
 
 class AutoCrmComplaintCategory(models.Model):
@@ -6,7 +8,7 @@ class AutoCrmComplaintCategory(models.Model):
     _description = "Complaint Category"
     _order = "sequence, name, id"
 
-    name = fields.Char(required=True, translate=True)
+    name = fields.Char(required=True, translate=True, size=128)
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
     description = fields.Text(translate=True)
@@ -18,6 +20,15 @@ class AutoCrmComplaintCategory(models.Model):
     _sql_constraints = [
         ("auto_crm_complaint_category_name_uniq", "unique(name, company_id)", "Name: a category of that name exists."),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_vals(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_vals(self, [vals])
+        return super().write(vals)
 
     def _compute_complaint_count(self):
         counts = dict(

@@ -1,11 +1,16 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from .input_limits import check_vals
+
 SEVERITIES = [
     ("general", "General"),
     ("escalated", "Escalated"),
     ("major", "Major"),
 ]
+
+#: Hours of a policy: a year at most (NaN and infinity are refused whatever the range).
+SLA_RANGES = {"hours_to_acknowledge": (0, 8760), "hours_to_resolve": (0, 8760)}
 
 
 class AutoCrmComplaintSlaPolicy(models.Model):
@@ -58,6 +63,15 @@ class AutoCrmComplaintSlaPolicy(models.Model):
         for policy in self:
             label = labels.get(policy.severity, "")
             policy.name = f"{label} ({policy.company_id.name})" if policy.company_id else label
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_vals(self, vals_list, SLA_RANGES)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_vals(self, [vals], SLA_RANGES)
+        return super().write(vals)
 
     @api.constrains("hours_to_acknowledge", "hours_to_resolve")
     def _check_hours(self):

@@ -1,13 +1,11 @@
-import logging
-
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
-from odoo.tools import split_every
 
 from ..lib.workflow import ACTION_INITIAL, ACTION_TRANSITIONS
+from .auto_crm_job_run import JobStep
+from .input_limits import check_vals
 
-_logger = logging.getLogger(__name__)
 
 STATES = [
     ("draft", "Draft"),
@@ -46,7 +44,9 @@ class AutoCrmCorrectiveAction(models.Model):
     }
     _workflow_kanban_hidden = ("cancel",)
 
-    reference = fields.Char(string="Reference", required=True, copy=False, readonly=True, default="/", index="trigram")
+    reference = fields.Char(
+        string="Reference", required=True, copy=False, readonly=True, default="/", index="trigram", size=64
+    )
     name = fields.Char(string="Title", required=True, tracking=True)
     active = fields.Boolean(default=True, tracking=True)
     action_type = fields.Selection(
@@ -119,7 +119,8 @@ class AutoCrmCorrectiveAction(models.Model):
         help="The deadline the owner was last reminded of; the overdue job reminds once per deadline.",
     )
     overdue_reminder_error = fields.Text(
-        readonly=True, copy=False, help="Why the last overdue reminder failed; it is retried at the next run."
+        compute="_compute_overdue_reminder_error",
+        help="Why the reminder failed in the last run of the overdue job; it is retried at the next run.",
     )
 
     _sql_constraints = [
@@ -131,6 +132,17 @@ class AutoCrmCorrectiveAction(models.Model):
     ]
 
     # ------------------------------------------------------------------ computes
+    def _compute_overdue_reminder_error(self):
+        # From the run log: the failures of the last run of the overdue job (two queries for any number).
+        Run = self.env["auto_crm.job.run"].sudo()
+        last = Run.search([("job", "=", "corrective_action_overdue"), ("state", "!=", "skipped")], limit=1)
+        errors = {}
+        if last.failed_count:
+            lines = last.line_ids.filtered(lambda l: l.state == "failed" and l.res_model == self._name)
+            errors = {line.res_id: line.message for line in lines}
+        for action in self:
+            action.overdue_reminder_error = errors.get(action.id, False)
+
     def _compute_complaint_count(self):
         for action in self:
             action.complaint_count = len(action.complaint_ids)
@@ -180,6 +192,7 @@ class AutoCrmCorrectiveAction(models.Model):
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
     def create(self, vals_list):
+        check_vals(self, vals_list)
         for vals in vals_list:
             if vals.get("reference", "/") == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
@@ -187,6 +200,7 @@ class AutoCrmCorrectiveAction(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        check_vals(self, [vals])
         if {"description", "deadline", "action_type"} & set(vals) and not self.env.su:
             locked = self.filtered(lambda a: a.state not in ("draft", "waiting_approval"))
             if locked and not self.env.user.has_group("auto_crm.group_manager"):
@@ -283,14 +297,30 @@ class AutoCrmCorrectiveAction(models.Model):
     # ------------------------------------------------------------------ overdue job
     @api.model
     def _cron_remind_overdue(self, batch_size=500):
-        """Give the owner of each overdue action an activity, once per deadline.
+        """Give the owner of each overdue action an activity, once per deadline. Returns the number
+        of actions processed (0 when another run was in progress).
 
         Set-based: each batch claims its actions with one UPDATE ... RETURNING that stamps the
         deadline reminded of (a second or concurrent run finds nothing left to claim) and creates
-        the activities in one go; a failing batch is retried one action at a time in savepoints.
+        the activities in one go. Batches, savepoints, the retry one action at a time and the run log
+        are the job runner's (auto_crm.job.run): an action that fails keeps its stamp unset and is
+        retried at the next run.
         """
         today = fields.Date.context_today(self)
-        self.env.flush_all()
+        run = self.env["auto_crm.job.run"]._run_job(
+            "corrective_action_overdue",
+            JobStep(
+                units=lambda: self._overdue_ids(today),
+                process=lambda batch: self._remind_overdue(batch, today),
+                model=self._name,
+                batch_size=batch_size,
+            ),
+        )
+        self.invalidate_model(["overdue_reminder_error"])
+        return run.processed_count
+
+    @api.model
+    def _overdue_ids(self, today):
         self.env.cr.execute(
             """
             SELECT id FROM auto_crm_corrective_action
@@ -300,33 +330,13 @@ class AutoCrmCorrectiveAction(models.Model):
             """,
             (OPEN_STATES, today),
         )
-        ids = [row[0] for row in self.env.cr.fetchall()]
-        done = 0
-        for batch in split_every(batch_size, ids, list):
-            try:
-                with self.env.cr.savepoint():
-                    self._remind_overdue(batch, today)
-            except Exception:  # retried one by one below
-                for action_id in batch:
-                    try:
-                        with self.env.cr.savepoint():
-                            self._remind_overdue([action_id], today)
-                    except Exception as error:  # one bad action never stops the run; retried next time
-                        _logger.exception("Overdue reminder failed for corrective action %s", action_id)
-                        self.env.cr.execute(
-                            "UPDATE auto_crm_corrective_action SET overdue_reminder_error = %s WHERE id = %s",
-                            (str(error)[:2000], action_id),
-                        )
-                        self.invalidate_model(["overdue_reminder_error"])
-            done += len(batch)
-            self.env["ir.cron"]._notify_progress(done=done, remaining=len(ids) - done)
-        return done
+        return [row[0] for row in self.env.cr.fetchall()]
 
     def _remind_overdue(self, ids, today):
         self.env.cr.execute(
             """
             UPDATE auto_crm_corrective_action
-               SET overdue_notified_deadline = deadline, overdue_reminder_error = NULL
+               SET overdue_notified_deadline = deadline
              WHERE id = ANY(%s) AND state IN %s AND deadline < %s
                AND overdue_notified_deadline IS DISTINCT FROM deadline
             RETURNING id
@@ -335,7 +345,6 @@ class AutoCrmCorrectiveAction(models.Model):
         )
         claimed = [row[0] for row in self.env.cr.fetchall()]
         self.invalidate_model(["overdue_notified_deadline"])
-        self.invalidate_model(["overdue_reminder_error"])
         if not claimed:
             return
         actions = self.sudo().browse(claimed)

@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from .auto_crm_csi_hierarchy import _key
+from .input_limits import check_vals
 
 #: The questionnaire steps a leaf criterion scores (the same codes as ``auto_crm.question.step``).
 QUESTION_STEPS = [
@@ -45,7 +46,7 @@ class AutoCrmCsiCriterion(models.Model):
     child_ids = fields.One2many("auto_crm.csi.criterion", "parent_id", string="Sub-criteria")
     name = fields.Char(required=True, translate=True)
     sequence = fields.Integer(default=10)
-    code = fields.Char(help="Short code for exports and reports, e.g. RECEPTION.")
+    code = fields.Char(size=32, help="Short code for exports and reports, e.g. RECEPTION.")
     step = fields.Selection(
         QUESTION_STEPS,
         string="Questionnaire Step",
@@ -169,6 +170,7 @@ class AutoCrmCsiCriterion(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        check_vals(self, vals_list)
         # On the empty model: copy() calls create on the record it copies.
         self.browse()._check_hierarchy_draft(
             self.env["auto_crm.csi.hierarchy"].browse(
@@ -178,6 +180,7 @@ class AutoCrmCsiCriterion(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        check_vals(self, [vals])
         self.check_access("write")  # a missing right says so before the draft rule does
         self._check_hierarchy_draft(self.env["auto_crm.csi.hierarchy"].browse(vals.get("hierarchy_id") or []))
         result = super().write(vals)

@@ -1,4 +1,3 @@
-import logging
 import math
 
 from dateutil.relativedelta import relativedelta
@@ -8,8 +7,6 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from .auto_crm_service_visit import UNPAID_METHODS
-
-_logger = logging.getLogger(__name__)
 
 ENTRY_KINDS = [
     ("earn", "Earned"),
@@ -24,8 +21,14 @@ class AutoCrmLoyaltyLedger(models.Model):
 
     Every posting happens here (``_post_earn``, ``_post_reversal``, ``_post_redeem``, ``_post_adjust``,
     ``_post_expiry``), after the caller checked the user's rights: the members' rows are locked, their
-    balances checked, the entries created; the member then re-evaluates its tier after earnings. The
-    members' and the visits' figures are computed from the entries and follow them by dependency.
+    stored balances checked, the entries created and the balances moved by the entries' points, in the
+    same transaction; the member then re-evaluates its tier after earnings. The visits' figures follow
+    the entries and the balances by dependency.
+
+    Concurrency (Odoo runs REPEATABLE READ): every posting UPDATEs its members' rows. Of two transactions
+    posting for one member at once, the second to lock the row gets a serialization failure once the
+    first commits (PostgreSQL never hands it the stale balance of its snapshot); Odoo's RPC layer retries
+    it, and the retry sees the first posting: a redemption the balance no longer covers is refused.
 
     Nothing posted is ever changed or deleted. A mistake is corrected by a reversing entry: the same
     kind, the opposite points, ``reversal_of_id`` pointing at the entry it cancels. Database
@@ -139,55 +142,76 @@ class AutoCrmLoyaltyLedger(models.Model):
         raise UserError(_("Points Ledger: posted entries are never deleted; correct a mistake with a reversing entry."))
 
     def action_reverse(self):
-        """A manager reverses entries (a wrong adjustment, say) with a reversing entry each."""
+        """A manager reverses entries (a wrong adjustment, say) with a reversing entry each. Returns an
+        action, never the entries (a recordset cannot travel over XML-RPC)."""
         if not self.env.user.has_group("auto_crm.group_manager"):
             raise UserError(_("Points Ledger: only after-sales managers reverse entries."))
         for entry in self:
             if entry.reversal_of_id or entry.is_reversed:
                 raise UserError(_("Points Ledger: %s is a reversal or already reversed.", entry.display_name))
         self._reverse(_("Reversed by %s", self.env.user.name))
+        return {"type": "ir.actions.client", "tag": "soft_reload"}
 
     # ------------------------------------------------------------------ posting
     @api.model
     def _lock_balances(self, members):
-        """Lock the members' rows (so two postings for one member queue up) and return their balances."""
+        """Lock the members' rows, in id order, and return their stored balances {member id: points}.
+
+        The lock is the conflict: when another transaction changed one of these rows (posted for the
+        member) after this transaction's snapshot, PostgreSQL refuses the lock with a serialization
+        failure instead of returning a stale balance, and the RPC layer retries the whole request."""
         if not members:
             return {}
-        self.flush_model()
-        self.env.cr.execute(
-            SQL("SELECT id FROM auto_crm_loyalty_member WHERE id = ANY(%s) ORDER BY id FOR UPDATE", list(members.ids))
-        )
         self.env.cr.execute(
             SQL(
-                "SELECT member_id, COALESCE(SUM(points), 0) FROM auto_crm_loyalty_ledger "
-                "WHERE member_id = ANY(%s) GROUP BY member_id",
+                "SELECT id, points_balance FROM auto_crm_loyalty_member WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
                 list(members.ids),
             )
         )
-        balances = dict.fromkeys(members.ids, 0)
-        balances.update(dict(self.env.cr.fetchall()))
-        return balances
+        return dict(self.env.cr.fetchall())
 
     @api.model
     def _post(self, vals_list):
-        """Post entries, refusing any that would take a member's balance below zero."""
+        """Post entries and move the members' stored balances by their points, in this transaction;
+        refuse, writing nothing, any entry that takes points a member does not have."""
         Member = self.env["auto_crm.loyalty.member"]
-        balances = self._lock_balances(Member.browse(dict.fromkeys(vals["member_id"] for vals in vals_list)))
+        members = Member.browse(dict.fromkeys(vals["member_id"] for vals in vals_list))
+        balances = self._lock_balances(members)
         for vals in vals_list:
-            balances[vals["member_id"]] += vals["points"]
-            if balances[vals["member_id"]] < 0:
+            balance = balances[vals["member_id"]]
+            balances[vals["member_id"]] = balance + vals["points"]
+            # Taking is refused below zero; giving never is (a member overdrawn before 18.0.1.1.0 can be
+            # given points back).
+            if vals["points"] < 0 and balance + vals["points"] < 0:
                 raise UserError(
                     _(
                         "Points: %(member)s has %(balance)s points; %(points)s cannot be taken. A balance never "
                         "goes below zero.",
                         member=Member.browse(vals["member_id"]).sudo().display_name,
-                        balance=balances[vals["member_id"]] - vals["points"],
+                        balance=balance,
                         points=-vals["points"],
                     )
                 )
-        # The members' balances, the visits' figures and is_reversed depend on the entries: creating
-        # them is enough to refresh what is cached.
-        return self.sudo().with_context(auto_crm_loyalty_post=True).create(vals_list)
+        # The visits' figures and is_reversed depend on the entries: creating them refreshes the cache.
+        entries = self.sudo().with_context(auto_crm_loyalty_post=True).create(vals_list)
+        moves = {}
+        for vals in vals_list:
+            moves[vals["member_id"]] = moves.get(vals["member_id"], 0) + vals["points"]
+        self.env.cr.execute(
+            SQL(
+                "UPDATE auto_crm_loyalty_member m SET points_balance = m.points_balance + d.points "
+                "FROM unnest(%s::int[], %s::int[]) AS d(id, points) WHERE m.id = d.id "
+                "RETURNING m.id, m.points_balance",
+                list(moves),
+                list(moves.values()),
+            )
+        )
+        # Written past the ORM: put the new balances in the cache and tell what depends on them (the
+        # visits' figures) that they changed.
+        stored = dict(self.env.cr.fetchall())
+        self.env.cache.update(members, Member._fields["points_balance"], [stored[mid] for mid in members.ids])
+        members.modified(["points_balance"])
+        return entries
 
     def _reverse(self, reason):
         """Post a reversing entry for each of these entries: the same kind, the opposite points and amount."""
@@ -299,53 +323,76 @@ class AutoCrmLoyaltyLedger(models.Model):
 
     @api.model
     def _post_expiry(self, today=None):
-        """Expire points older than the programme allows, oldest first, in one statement per programme:
-        expiring = points earned before the cut-off minus everything taken since the start (redeemed,
-        expired, reversed, negative adjustments), never more than the balance. Safe to run twice."""
+        """Expire points older than the programme allows, in every programme (see ``_post_expiry_program``).
+        Safe to run twice. The nightly job runs the programmes one by one through the job runner."""
         today = today or fields.Date.context_today(self)
         self.env.flush_all()
-        posted = 0
-        for program in self.env["auto_crm.loyalty.program"].sudo().search([("expiry_months", ">", 0)]):
-            # One programme's failure is recorded on it and does not stop the others.
-            try:
-                with self.env.cr.savepoint():
-                    cutoff = today - relativedelta(months=program.expiry_months)
-                    self.env.cr.execute(
-                        SQL(
-                            """
-                            INSERT INTO auto_crm_loyalty_ledger
-                                (member_id, partner_id, program_id, company_id, date, kind, points, reason, user_id,
-                                 create_uid, create_date, write_uid, write_date)
-                            SELECT m.id, m.partner_id, m.program_id, m.company_id, %(today)s, 'expire', -t.expiring,
-                                   %(reason)s, %(uid)s,
-                                   %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
-                              FROM (
-                                SELECT member_id,
-                                       LEAST(
-                                         COALESCE(SUM(points) FILTER (WHERE points > 0 AND date < %(cutoff)s), 0)
-                                           + COALESCE(SUM(points) FILTER (WHERE points < 0), 0),
-                                         SUM(points)
-                                       ) AS expiring
-                                  FROM auto_crm_loyalty_ledger
-                                 WHERE program_id = %(program)s
-                                 GROUP BY member_id
-                              ) t
-                              JOIN auto_crm_loyalty_member m ON m.id = t.member_id
-                             WHERE t.expiring > 0
-                            ON CONFLICT DO NOTHING
-                            """,
-                            today=today,
-                            cutoff=cutoff,
-                            program=program.id,
-                            uid=self.env.uid,
-                            reason=_("Points earned before %s expired", cutoff),
-                        )
-                    )
-                    posted += self.env.cr.rowcount
-            except Exception as error:  # any failure of one store is reported, not raised
-                _logger.warning("Loyalty points expiry failed for programme %s: %s", program.id, error)
-                program.segment_last_error = _("Points expiry: %s", error)
+        posted = sum(self._post_expiry_program(program, today) for program in self._expiring_programs())
+        return posted
+
+    @api.model
+    def _expiring_programs(self):
+        return self.env["auto_crm.loyalty.program"].sudo().search([("expiry_months", ">", 0)])
+
+    @api.model
+    def _post_expiry_program(self, program, today):
+        """Expire the points of one programme, oldest first, in one statement: expiring = points earned
+        before the cut-off minus everything taken since the start (redeemed, expired, reversed, negative
+        adjustments), never more than the balance; the members' stored balances move in the same
+        statement. Returns the number of entries posted."""
+        # The members who may lose points are locked first: a posting committed meanwhile for one of
+        # them is a serialization failure (the transaction is retried), never a stale balance.
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM auto_crm_loyalty_member WHERE program_id = %s AND points_balance > 0 "
+                "ORDER BY id FOR UPDATE",
+                program.id,
+            )
+        )
+        cutoff = today - relativedelta(months=program.expiry_months)
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH expired AS (
+                INSERT INTO auto_crm_loyalty_ledger
+                    (member_id, partner_id, program_id, company_id, date, kind, points, reason, user_id,
+                     create_uid, create_date, write_uid, write_date)
+                SELECT m.id, m.partner_id, m.program_id, m.company_id, %(today)s, 'expire', -t.expiring,
+                       %(reason)s, %(uid)s,
+                       %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
+                  FROM (
+                    SELECT member_id,
+                           LEAST(
+                             COALESCE(SUM(points) FILTER (WHERE points > 0 AND date < %(cutoff)s), 0)
+                               + COALESCE(SUM(points) FILTER (WHERE points < 0), 0),
+                             SUM(points)
+                           ) AS expiring
+                      FROM auto_crm_loyalty_ledger
+                     WHERE program_id = %(program)s
+                     GROUP BY member_id
+                  ) t
+                  JOIN auto_crm_loyalty_member m ON m.id = t.member_id
+                 WHERE t.expiring > 0
+                ON CONFLICT DO NOTHING
+                RETURNING member_id, points
+                )
+                UPDATE auto_crm_loyalty_member m
+                   SET points_balance = m.points_balance + expired.points
+                  FROM expired
+                 WHERE m.id = expired.member_id
+                RETURNING m.id
+                """,
+                today=today,
+                cutoff=cutoff,
+                program=program.id,
+                uid=self.env.uid,
+                reason=_("Points earned before %s expired", cutoff),
+            )
+        )
+        expired = [row[0] for row in self.env.cr.fetchall()]
         # Inserted in SQL, past the ORM: what is cached of the entries and the members' figures is stale.
         self.invalidate_model()
-        self.env["auto_crm.loyalty.member"].invalidate_model(["ledger_ids", "points_balance"])
-        return posted
+        Member = self.env["auto_crm.loyalty.member"]
+        Member.invalidate_model(["ledger_ids", "points_balance", "points_earned_period"])
+        Member.browse(expired).modified(["points_balance"])
+        return len(expired)

@@ -1,4 +1,3 @@
-import logging
 
 from dateutil.relativedelta import relativedelta
 
@@ -6,9 +5,9 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from .auto_crm_job_run import JobStep
 from .auto_crm_service_visit import UNPAID_METHODS
-
-_logger = logging.getLogger(__name__)
+from .input_limits import check_vals
 
 #: Members handled per batch by the nightly jobs (one set of grouped queries per batch).
 BATCH_SIZE = 2000
@@ -16,7 +15,8 @@ BATCH_SIZE = 2000
 
 class AutoCrmLoyaltyMember(models.Model):
     """A customer's membership of a store's programme, and its tier. Points are posted by the ledger
-    (``auto_crm.loyalty.ledger``); the balance is computed from its entries."""
+    (``auto_crm.loyalty.ledger``), which alone writes the stored balance, in the same transaction as
+    each entry: the balance always equals the sum of the member's entries."""
 
     _name = "auto_crm.loyalty.member"
     _description = "Loyalty Member"
@@ -26,7 +26,7 @@ class AutoCrmLoyaltyMember(models.Model):
     _check_company_auto = True
 
     card_number = fields.Char(
-        string="Member Card", required=True, copy=False, readonly=True, default="/", index="trigram"
+        string="Member Card", required=True, copy=False, readonly=True, default="/", index="trigram", size=64
     )
     active = fields.Boolean(default=True, tracking=True)
     partner_id = fields.Many2one(
@@ -68,7 +68,14 @@ class AutoCrmLoyaltyMember(models.Model):
         help="End of the qualification period: the member can move down a tier only from this date.",
     )
     tier_benefits = fields.Char(compute="_compute_tier_benefits", string="Benefits")
-    points_balance = fields.Integer(compute="_compute_points", string="Points")
+    points_balance = fields.Integer(
+        string="Points",
+        required=True,
+        readonly=True,
+        default=0,
+        copy=False,
+        help="The sum of the member's ledger entries, kept by the ledger itself.",
+    )
     points_earned_period = fields.Integer(compute="_compute_points", string="Points Earned (period)")
     ledger_ids = fields.One2many("auto_crm.loyalty.ledger", "member_id", string="Points Ledger")
     tier_history_ids = fields.One2many("auto_crm.loyalty.tier.history", "member_id", string="Tier History")
@@ -101,7 +108,6 @@ class AutoCrmLoyaltyMember(models.Model):
     @api.depends("ledger_ids.points")
     def _compute_points(self):
         Ledger = self.env["auto_crm.loyalty.ledger"].sudo()
-        balances = dict(Ledger._read_group([("member_id", "in", self.ids)], ["member_id"], ["points:sum"]))
         today = fields.Date.context_today(self)
         earned = {}
         for program in self.program_id:
@@ -118,9 +124,7 @@ class AutoCrmLoyaltyMember(models.Model):
                 )
             )
         for member in self:
-            key = member._origin
-            member.points_balance = balances.get(key, 0)
-            member.points_earned_period = earned.get(key, 0)
+            member.points_earned_period = earned.get(member._origin, 0)
 
     @api.model
     def _group_expand_tiers(self, tiers, domain):
@@ -130,8 +134,10 @@ class AutoCrmLoyaltyMember(models.Model):
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
     def create(self, vals_list):
+        check_vals(self, vals_list)
         Program = self.env["auto_crm.loyalty.program"]
         for vals in vals_list:
+            self._check_balance_not_written(vals)
             if vals.get("card_number", "/") == "/":
                 program = Program.browse(vals.get("program_id")).sudo()
                 company = program.company_id or self.env.company
@@ -141,6 +147,8 @@ class AutoCrmLoyaltyMember(models.Model):
         return members
 
     def write(self, vals):
+        check_vals(self, [vals])
+        self._check_balance_not_written(vals)
         if ("partner_id" in vals or "program_id" in vals) and self.sudo().ledger_ids:
             raise UserError(
                 _(
@@ -149,6 +157,15 @@ class AutoCrmLoyaltyMember(models.Model):
                 )
             )
         return super().write(vals)
+
+    @api.model
+    def _check_balance_not_written(self, vals):
+        """The balance is the ledger's: it moves only with an entry (``Ledger._post``, in SQL), so that it
+        always equals the sum of the entries. Nobody writes it, not the administrator, not sudo."""
+        if "points_balance" in vals:
+            raise UserError(
+                _("Points: the balance moves only with a ledger entry; ask a manager for an adjustment with a reason.")
+            )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_ledger(self):
@@ -198,13 +215,15 @@ class AutoCrmLoyaltyMember(models.Model):
 
     # ------------------------------------------------------------------ points
     def action_adjust(self, points, reason):
-        """A manager adds or takes points, with a reason."""
+        """A manager adds or takes points, with a reason. Returns an action (a recordset, or None, cannot
+        travel over XML-RPC: the client would get an error after the posting is committed, and retry)."""
         self.ensure_one()
         if not self.env.user.has_group("auto_crm.group_manager"):
             raise UserError(_("Points: only after-sales managers adjust points by hand."))
         # The manager's own rights on this member (its store) decide, not the ledger's sudo.
         self.check_access("write")
         self.env["auto_crm.loyalty.ledger"]._post_adjust(self, points, reason)
+        return {"type": "ir.actions.client", "tag": "soft_reload"}
 
     # ------------------------------------------------------------------ tiers
     def _tier_metrics(self, program, today):
@@ -292,26 +311,32 @@ class AutoCrmLoyaltyMember(models.Model):
     # ------------------------------------------------------------------ nightly
     @api.model
     def _cron_loyalty_nightly(self):
-        """Expire points, then evaluate every member's tier, in batches; one bad batch never stops the rest."""
-        # Each programme expires in its own savepoint (see the ledger's _post_expiry).
-        self.env["auto_crm.loyalty.ledger"]._post_expiry()
-        member_ids = self.sudo().search([]).ids
-        done = 0
-        for start in range(0, len(member_ids), BATCH_SIZE):
-            batch = self.sudo().browse(member_ids[start : start + BATCH_SIZE])
-            try:
-                with self.env.cr.savepoint():
-                    batch._evaluate_tiers()
-            except Exception as error:
-                _logger.warning(
-                    "Loyalty tier evaluation failed for members %s..%s: %s", batch[:1].id, batch[-1:].id, error
-                )
-                self.env["auto_crm.loyalty.program"].sudo().search([]).write(
-                    {"segment_last_error": _("Tier evaluation: %s", error)}
-                )
-            done += len(batch)
-            self.env["ir.cron"]._notify_progress(done=done, remaining=len(member_ids) - done)
-        return True
+        """Expire points (one statement per programme), then evaluate every member's tier, in batches.
+        Batches, savepoints, retries and the run log are the job runner's (auto_crm.job.run): a
+        failing programme or member is recorded on the run, the rest runs. True when nothing failed."""
+        today = fields.Date.context_today(self)
+        Ledger = self.env["auto_crm.loyalty.ledger"]
+        run = self.env["auto_crm.job.run"]._run_job(
+            "loyalty_nightly",
+            [
+                JobStep(
+                    units=lambda: Ledger._expiring_programs(),
+                    process=lambda batch: [Ledger._post_expiry_program(program, today) for program in batch],
+                    batch_size=1,
+                ),
+                JobStep(
+                    units=lambda: self.sudo().search([]).ids,
+                    process=lambda batch: self.sudo().browse(batch)._evaluate_tiers(),
+                    model=self._name,
+                    batch_size=BATCH_SIZE,
+                ),
+            ],
+        )
+        # Expiry inserts in SQL, past the ORM: what is cached of the entries and the balances is stale.
+        Ledger.invalidate_model()
+        self.invalidate_model(["ledger_ids", "points_balance"])
+        self.env["auto_crm.loyalty.program"].invalidate_model(["loyalty_run_id"])
+        return run.state == "done"
 
     # ------------------------------------------------------------------ actions
     def action_open_adjust(self):

@@ -1,10 +1,14 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
+from .input_limits import check_vals
+
 TIER_BASIS = [
     ("points", "Points earned"),
     ("spend", "Paid spend"),
 ]
+#: The programme's rates (NaN and infinity are refused whatever the range).
+PROGRAM_RANGES = {"earn_rate": (0, None), "point_value": (0, None)}
 
 
 class AutoCrmLoyaltyProgram(models.Model):
@@ -66,9 +70,13 @@ class AutoCrmLoyaltyProgram(models.Model):
     tier_ids = fields.One2many("auto_crm.loyalty.tier", "program_id", string="Tiers", copy=True)
     member_count = fields.Integer(compute="_compute_member_count", string="Members")
 
-    # ---------------------------------------------------------------- nightly runs
-    segment_last_run = fields.Datetime(string="Last Nightly Run", readonly=True, copy=False)
-    segment_last_error = fields.Text(string="Last Nightly Error", readonly=True, copy=False)
+    # ---------------------------------------------------------------- nightly runs (from the job run log)
+    segments_run_id = fields.Many2one(
+        "auto_crm.job.run", compute="_compute_nightly_runs", string="Last Segments Run", groups="auto_crm.group_manager"
+    )
+    loyalty_run_id = fields.Many2one(
+        "auto_crm.job.run", compute="_compute_nightly_runs", string="Last Loyalty Run", groups="auto_crm.group_manager"
+    )
 
     _sql_constraints = [
         ("auto_crm_loyalty_program_company_uniq", "unique(company_id)", "Each store has one loyalty programme."),
@@ -78,6 +86,15 @@ class AutoCrmLoyaltyProgram(models.Model):
             "Points per Currency Unit and Value of a Point cannot be negative.",
         ),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_vals(self, vals_list, PROGRAM_RANGES)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_vals(self, [vals], PROGRAM_RANGES)
+        return super().write(vals)
 
     @api.constrains("expiry_months", "qualification_months")
     def _check_periods(self):
@@ -95,6 +112,14 @@ class AutoCrmLoyaltyProgram(models.Model):
         )
         for program in self:
             program.member_count = counts.get(program, 0)
+
+    def _compute_nightly_runs(self):
+        # The nightly jobs run for every store at once: the last run of each, read once for all programmes.
+        Run = self.env["auto_crm.job.run"].sudo()
+        segments = Run.search([("job", "=", "partner_segments"), ("state", "!=", "skipped")], limit=1)
+        loyalty = Run.search([("job", "=", "loyalty_nightly"), ("state", "!=", "skipped")], limit=1)
+        self.segments_run_id = segments
+        self.loyalty_run_id = loyalty
 
     @api.depends("name", "company_id")
     def _compute_display_name(self):

@@ -1,6 +1,11 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from .input_limits import check_vals
+
+#: A tier's numbers (NaN and infinity are refused whatever the range).
+TIER_RANGES = {"threshold": (0, None), "labour_discount": (0, 100), "parts_discount": (0, 100)}
+
 
 class AutoCrmLoyaltyTier(models.Model):
     _name = "auto_crm.loyalty.tier"
@@ -47,6 +52,15 @@ class AutoCrmLoyaltyTier(models.Model):
             "Discounts are percentages between 0 and 100 and thresholds cannot be negative.",
         ),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_vals(self, vals_list, TIER_RANGES)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_vals(self, [vals], TIER_RANGES)
+        return super().write(vals)
 
     @api.constrains("labour_discount", "parts_discount", "threshold")
     def _check_values(self):

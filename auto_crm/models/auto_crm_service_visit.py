@@ -1,8 +1,14 @@
+from datetime import datetime
+
+from dateutil.relativedelta import relativedelta
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare
 
 from ..lib.workflow import VISIT_INITIAL, VISIT_TRANSITIONS
+from .auto_crm_vehicle import MAX_KM
+from .input_limits import check_vals
 
 #: The six steps of a service visit, in order, then the cancelled state.
 STATES = [
@@ -47,6 +53,11 @@ PAYMENT_METHODS = [
 ]
 #: Payment methods that are not the customer's money: such visits earn no points.
 UNPAID_METHODS = ("warranty", "internal")
+#: Plausible range of the numbers typed on a visit.
+VISIT_RANGES = {"mileage_in": (0, MAX_KM), "amount_paid": (0, None)}
+#: Appointments and promised deliveries lie from this year to this many years ahead.
+FIRST_VISIT_YEAR = 2000
+PLANNING_YEARS_AHEAD = 2
 
 
 class AutoCrmServiceVisit(models.Model):
@@ -75,6 +86,7 @@ class AutoCrmServiceVisit(models.Model):
         readonly=True,
         default="/",
         index="trigram",
+        size=64,
         help="Repair order (work order) number from the store's own sequence.",
     )
     company_id = fields.Many2one(
@@ -203,14 +215,42 @@ class AutoCrmServiceVisit(models.Model):
                     )
                 )
 
+    @api.constrains("date_appointment", "date_promised")
+    def _check_planning_dates(self):
+        now = fields.Datetime.now()
+        first = datetime(FIRST_VISIT_YEAR, 1, 1)
+        last = now + relativedelta(years=PLANNING_YEARS_AHEAD)
+        for visit in self:
+            for name in ("date_appointment", "date_promised"):
+                value = visit[name]
+                if value and not first <= value <= last:
+                    raise ValidationError(
+                        _(
+                            "%(field)s: %(date)s is not a plausible date for %(visit)s; enter a date from "
+                            "%(first)s to %(last)s (at most %(years)s years ahead).",
+                            field=self._fields[name]._description_string(self.env),
+                            date=fields.Datetime.context_timestamp(visit, value).date(),
+                            visit=visit.name,
+                            first=first.date(),
+                            last=last.date(),
+                            years=PLANNING_YEARS_AHEAD,
+                        )
+                    )
+
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
     def create(self, vals_list):
+        check_vals(self, vals_list, VISIT_RANGES)
         for vals in vals_list:
             if vals.get("name", "/") == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
                 vals["name"] = self._auto_crm_next_number("auto_crm.service.visit", company)
         return super().create(vals_list)
+
+    def write(self, vals):
+        # Only the limits of the values; the workflow's guard is the mixin's write().
+        check_vals(self, [vals], VISIT_RANGES)
+        return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_started(self):

@@ -1,6 +1,11 @@
 from odoo import api, fields, models
 
+from .input_limits import check_vals
+
 LINE_TYPES = [("labour", "Labour"), ("part", "Part")]
+#: What a line's numbers may be; NaN and infinity are refused by check_vals whatever the range. A negative
+#: price or a quantity of 0 is left to the SQL constraints below (tests/test_service_visit.py expects them).
+LINE_RANGES = {"discount": (0, 100)}
 
 
 class AutoCrmServiceVisitLine(models.Model):
@@ -26,6 +31,15 @@ class AutoCrmServiceVisitLine(models.Model):
         ("price_positive", "CHECK(unit_price >= 0)", "Unit Price cannot be negative."),
         ("discount_range", "CHECK(discount >= 0 AND discount <= 100)", "Discount (%) must be between 0 and 100."),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_vals(self, vals_list, LINE_RANGES)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_vals(self, [vals], LINE_RANGES)
+        return super().write(vals)
 
     @api.depends("quantity", "unit_price", "discount", "currency_id")
     def _compute_subtotal(self):

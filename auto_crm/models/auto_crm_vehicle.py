@@ -5,6 +5,7 @@ from odoo.exceptions import ValidationError
 from odoo.osv import expression
 
 from ..lib import vin as vinlib
+from .input_limits import check_vals
 
 SEGMENTS = [
     ("in_warranty", "In warranty"),
@@ -13,6 +14,12 @@ SEGMENTS = [
 ]
 #: A car this many years old or more counts as an old car, whatever its warranty.
 OLD_CAR_YEARS = 6
+#: The earliest plausible model year; the latest is next year (cars are sold a model year ahead).
+FIRST_MODEL_YEAR = 1950
+#: The highest plausible distance on an odometer, in km (readings, mileages on a car or a visit).
+MAX_KM = 2_000_000
+#: Mileage fields of the vehicle and their plausible range.
+MILEAGE_RANGES = {"first_service_mileage": (0, MAX_KM), "warranty_end_mileage": (0, MAX_KM)}
 
 
 class AutoCrmVehicle(models.Model):
@@ -53,11 +60,11 @@ class AutoCrmVehicle(models.Model):
         tracking=True,
         domain="[('brand_id', '=?', brand_id)]",
     )
-    plate = fields.Char(string="Licence Plate", tracking=True, index="trigram")
+    plate = fields.Char(string="Licence Plate", tracking=True, index="trigram", size=32)
     engine_number = fields.Char(tracking=True)
     gearbox_number = fields.Char(tracking=True)
     color = fields.Char(string="Body Colour")
-    model_year = fields.Integer()
+    model_year = fields.Integer(help=f"The model year, from {FIRST_MODEL_YEAR} to next year (0 when not known).")
     purchase_date = fields.Date(tracking=True)
     sold_here = fields.Boolean(
         string="Sold by This Store",
@@ -99,6 +106,11 @@ class AutoCrmVehicle(models.Model):
             "auto_crm_vehicle_mileage_positive",
             "CHECK(first_service_mileage >= 0 AND warranty_end_mileage >= 0)",
             "Mileages cannot be negative.",
+        ),
+        (
+            "auto_crm_vehicle_model_year_range",
+            f"CHECK(model_year = 0 OR model_year >= {FIRST_MODEL_YEAR})",
+            f"Model Year: a model year is {FIRST_MODEL_YEAR} or later.",
         ),
     ]
 
@@ -174,12 +186,38 @@ class AutoCrmVehicle(models.Model):
     @api.constrains("vin", "active")
     def _check_vin(self):
         for vehicle in self:
-            try:
-                vinlib.validate(vehicle.vin)
-            except vinlib.VinError as error:
-                raise ValidationError(
-                    _("VIN %(vin)s: %(reason)s.", vin=vehicle.vin, reason=self._vin_error_text(error))
-                ) from None
+            self._validate_vin(vehicle.vin)
+
+    @api.model
+    def _validate_vin(self, vin):
+        """The normalised VIN, or a ValidationError naming the broken rule (a long value is not echoed whole)."""
+        vin = vinlib.normalize(vin)
+        try:
+            return vinlib.validate(vin)
+        except vinlib.VinError as error:
+            shown = vin if len(vin or "") <= vinlib.VIN_LENGTH + 3 else f"{vin[: vinlib.VIN_LENGTH]}…"
+            raise ValidationError(
+                _("VIN %(vin)s: %(reason)s.", vin=shown, reason=self._vin_error_text(error))
+            ) from None
+
+    @api.constrains("model_year")
+    def _check_model_year(self):
+        for vehicle in self:
+            self._validate_model_year(vehicle.model_year)
+
+    @api.model
+    def _validate_model_year(self, year):
+        """0 (not known) or a year from FIRST_MODEL_YEAR to next year."""
+        last = fields.Date.context_today(self).year + 1
+        if year and not FIRST_MODEL_YEAR <= year <= last:
+            raise ValidationError(
+                _(
+                    "Model Year: %(year)s is not a plausible model year; enter a year from %(first)s to %(last)s.",
+                    year=year,
+                    first=FIRST_MODEL_YEAR,
+                    last=last,
+                )
+            )
 
     @api.model
     def _vin_error_text(self, error):
@@ -241,9 +279,14 @@ class AutoCrmVehicle(models.Model):
     # ------------------------------------------------------------------ CRUD
     @api.model
     def _normalize_vals(self, vals):
+        """Normalised values, refused before anything is converted (the VIN field holds 17 characters
+        and would cut a longer VIN silently)."""
         vals = dict(vals)
         if vals.get("vin"):
-            vals["vin"] = vinlib.normalize(vals["vin"])
+            vals["vin"] = self._validate_vin(vals["vin"])
+        if "model_year" in vals and isinstance(vals["model_year"], int):
+            self._validate_model_year(vals["model_year"])
+        check_vals(self, [vals], MILEAGE_RANGES)
         if vals.get("plate"):
             vals["plate"] = vals["plate"].strip().upper()
         if vals.get("model_id") and not vals.get("brand_id"):

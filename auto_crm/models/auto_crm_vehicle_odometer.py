@@ -1,5 +1,13 @@
+from datetime import date
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+
+from .auto_crm_vehicle import MAX_KM
+from .input_limits import check_vals
+
+#: No reading is dated before this day.
+FIRST_READING_DATE = date(1950, 1, 1)
 
 ODOMETER_SOURCES = [
     ("manual", "Entered by hand"),
@@ -35,7 +43,32 @@ class AutoCrmVehicleOdometer(models.Model):
 
     _sql_constraints = [
         ("auto_crm_odometer_value_positive", "CHECK(value >= 0)", "An odometer reading cannot be negative."),
+        ("auto_crm_odometer_value_bound", f"CHECK(value <= {MAX_KM})", f"Reading (km): at most {MAX_KM} km."),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_vals(self, vals_list, {"value": (0, MAX_KM)})
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_vals(self, [vals], {"value": (0, MAX_KM)})
+        return super().write(vals)
+
+    @api.constrains("date")
+    def _check_date(self):
+        today = fields.Date.context_today(self)
+        for reading in self:
+            if not FIRST_READING_DATE <= reading.date <= today:
+                raise ValidationError(
+                    _(
+                        "Date: a reading on %(date)s is impossible; a reading is dated from %(first)s to "
+                        "today (%(today)s).",
+                        date=reading.date,
+                        first=FIRST_READING_DATE,
+                        today=today,
+                    )
+                )
 
     @api.depends("vehicle_id", "value", "date")
     def _compute_display_name(self):

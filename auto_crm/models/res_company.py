@@ -3,6 +3,8 @@ from types import SimpleNamespace
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from .input_limits import check_vals
+
 #: Fields a complete customer profile holds when a store has not chosen its own.
 DEFAULT_PARTNER_FIELDS = [
     "mobile",
@@ -14,6 +16,12 @@ DEFAULT_PARTNER_FIELDS = [
 ]
 DEFAULT_VEHICLE_FIELDS = ["plate", "model_id", "purchase_date", "engine_number"]
 #: Field types a completeness standard can count (a value in the record's own table).
+#: The store's amounts (NaN and infinity are refused, and a negative amount).
+AMOUNT_RANGES = {
+    "complaint_goodwill_limit": (0, None),
+    "value_grade_a_spend": (0, None),
+    "value_grade_b_spend": (0, None),
+}
 COUNTABLE_TTYPES = (
     "char",
     "text",
@@ -129,6 +137,15 @@ class ResCompany(models.Model):
             "Complaint Score Threshold must lie between 0 and 5.",
         ),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_vals(self, vals_list, AMOUNT_RANGES, names=AMOUNT_RANGES)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_vals(self, [vals], AMOUNT_RANGES, names=AMOUNT_RANGES)
+        return super().write(vals)
 
     @api.model
     def _auto_crm_default_fields(self, model, names):

@@ -1,6 +1,9 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
+from .input_limits import check_vals
+from .res_company import AMOUNT_RANGES
+
 ADMIN = "auto_crm.group_admin"
 
 #: The Dealer CRM settings of the store: each is the ``res.company`` field of the same name.
@@ -74,6 +77,8 @@ class ResConfigSettings(models.TransientModel):
 
     @api.model_create_multi
     def create(self, vals_list):
+        # The amounts are converted as the settings record is created: a NaN would fail there, raw.
+        check_vals(self, vals_list, AMOUNT_RANGES, names=AMOUNT_RANGES)
         # Related fields write through to the store as the settings record is created, before
         # execute()/set_values(): a change from anyone but a dealer administrator is refused here.
         # (write() already refuses the fields to users outside their groups.)

@@ -1,3 +1,7 @@
+import logging
+
+from dateutil.relativedelta import relativedelta
+from psycopg2 import errors as pg_errors
 from stdnum.cn import ric
 from stdnum.exceptions import (
     InvalidChecksum,
@@ -7,16 +11,14 @@ from stdnum.exceptions import (
 )
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
-import logging
-
-from dateutil.relativedelta import relativedelta
-
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.osv import expression
 from odoo.tools import SQL
 
-from ..lib.masking import mask_identifier
+from ..lib.masking import mask_id_card_number
 from ..lib.segments import grade_value, lifecycle_stage
+from .auto_crm_job_run import JobStep
 
 _logger = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ LIFECYCLE_STAGES = [
     ("at_risk", "At Risk"),
     ("lost", "Lost"),
 ]
+#: The unique index on the ID card number (per store, and among contacts shared by all stores).
+ID_CARD_NUMBER_INDEX = "res_partner_auto_id_card_number_uniq"
 #: Customers handled per batch by the nightly segmentation (one grouped query per batch).
 SEGMENT_BATCH_SIZE = 5000
 
@@ -102,10 +106,25 @@ class ResPartner(models.Model):
         groups="auto_crm.group_agent",
         compute="_compute_id_card_number_masked",
         inverse="_inverse_id_card_number_masked",
-        help="The ID card number with its middle digits hidden. Typing a new number here replaces it.",
+        help="The ID card number with all but its first two and last two characters hidden, so that the "
+        "birth date in it stays hidden. Typing a new number here replaces it.",
     )
     # Personal data: only Dealer CRM staff read it (an accountant or a warehouse clerk does not).
-    auto_birthday = fields.Date(string="Birthday", groups="auto_crm.group_agent")
+    # The full birth date is digits 7-14 of the ID card number: only managers read it; agents and
+    # advisors read the month and day, which is what a birthday call needs.
+    auto_birthday = fields.Date(
+        string="Birthday",
+        groups="auto_crm.group_manager",
+        help="Date of birth. Only after-sales managers read the year; everyone else sees the month and day.",
+    )
+    auto_birthday_month_day = fields.Char(
+        string="Birthday (Month-Day)",
+        groups="auto_crm.group_agent",
+        compute="_compute_birthday_month_day",
+        inverse="_inverse_birthday_month_day",
+        help="Month and day of the customer's birthday (MM-DD), for birthday calls. Typing a full date "
+        "(YYYY-MM-DD) here records the birthday; only after-sales managers read its year.",
+    )
     auto_occupation = fields.Char(string="Occupation")
     auto_education = fields.Selection(EDUCATION, string="Education", groups="auto_crm.group_agent")
     auto_income_band = fields.Selection(INCOME_BANDS, string="Income Band", groups="auto_crm.group_agent")
@@ -173,7 +192,7 @@ class ResPartner(models.Model):
     @api.depends_context("uid")
     def _compute_id_card_number_masked(self):
         for partner, number in zip(self, self.sudo().mapped("auto_id_card_number"), strict=True):
-            partner.auto_id_card_number_masked = mask_identifier(number)
+            partner.auto_id_card_number_masked = mask_id_card_number(number)
 
     def _inverse_id_card_number_masked(self):
         for partner in self:
@@ -193,8 +212,23 @@ class ResPartner(models.Model):
     def _auto_crm_clean_id_card_number(self, value):
         if not value:
             return value
+        # What the messages show: masked, and no longer than a real number (a pasted text may be huge).
+        shown = mask_id_card_number(value[:18]) + ("…" if len(value) > 18 else "")
         try:
-            return ric.validate(value)
+            number = ric.validate(value)
+            # The birth date in it: from 1900 (the earliest birth year accepted) to today.
+            birth_date = ric.get_birth_date(number)
+            if not fields.Date.to_date("1900-01-01") <= birth_date <= fields.Date.context_today(self):
+                # The birth date, part of the number, is not shown: the message stays masked.
+                raise ValidationError(
+                    _(
+                        "ID Card Number: %(number)s is not a valid Chinese resident ID number: the birth date "
+                        "in it must lie from %(first)s to today.",
+                        number=shown,
+                        first=1900,
+                    )
+                )
+            return number
         except StdnumValidationError as error:
             if isinstance(error, InvalidLength):
                 reason = _("it must have 18 characters")
@@ -209,10 +243,91 @@ class ResPartner(models.Model):
             raise ValidationError(
                 _(
                     "ID Card Number: %(number)s is not a valid Chinese resident ID number: %(reason)s.",
-                    number=mask_identifier(value),
+                    number=shown,
                     reason=reason,
                 )
             ) from None
+
+    # ------------------------------------------------------------------ one person, one ID number
+    def _auto_crm_id_card_number_refused(self, other=None):
+        """The error for a number another contact already holds. It never repeats the number, and it
+        names the other contact only to a manager who may read it: to anyone else the refusal reveals
+        nothing about who holds the number (the unique index's own error would print it)."""
+        user = self.env.user
+        _logger.info("ID card number refused as already recorded (user %s, contacts %s)", user.id, self.ids)
+        if other and user.has_group("auto_crm.group_manager"):
+            other = other.with_user(user)
+            if other.has_access("read"):
+                return ValidationError(_("ID Card Number: this number is already recorded for %s.", other.display_name))
+        return ValidationError(_("ID Card Number: this number cannot be recorded here; ask an after-sales manager."))
+
+    def _auto_crm_check_id_card_numbers_free(self, pairs, exclude_ids=()):
+        """Refuse what the unique index would refuse, before it does: a number that another contact of the
+        same store (or, for a contact shared by all stores, another shared contact, archived ones included)
+        holds, or the same number twice in one call. ``pairs``: (number, company id or False)."""
+        seen = set()
+        for number, company_id in pairs:
+            if not number:
+                continue
+            if (number, company_id or False) in seen:
+                raise self._auto_crm_id_card_number_refused()
+            seen.add((number, company_id or False))
+        if not seen:
+            return
+        domain = expression.OR(
+            [[("auto_id_card_number", "=", number), ("company_id", "=", company_id)] for number, company_id in seen]
+        )
+        if exclude_ids:
+            domain = expression.AND([domain, [("id", "not in", list(exclude_ids))]])
+        other = self.sudo().with_context(active_test=False).search(domain, limit=1)
+        if other:
+            raise self._auto_crm_id_card_number_refused(other)
+
+    def _auto_crm_guard_id_card_number_index(self, func):
+        """Run func in a savepoint; a violation of the ID number's unique index that the pre-check could
+        not see (a concurrent transaction) becomes the same clean error, without the number."""
+        try:
+            with self.env.cr.savepoint():
+                return func()
+        except pg_errors.UniqueViolation as error:
+            if error.diag.constraint_name != ID_CARD_NUMBER_INDEX:
+                raise
+            raise self._auto_crm_id_card_number_refused() from None
+
+    @api.model
+    def _auto_crm_vals_company(self, vals, default_company):
+        if "company_id" in vals:
+            return vals["company_id"] or False
+        if vals.get("parent_id"):
+            return self.sudo().browse(vals["parent_id"]).company_id.id or False
+        return default_company
+
+    # ------------------------------------------------------------------ birthday
+    @api.depends("auto_birthday")
+    def _compute_birthday_month_day(self):
+        for partner, birthday in zip(self, self.sudo().mapped("auto_birthday"), strict=True):
+            partner.auto_birthday_month_day = birthday and birthday.strftime("%m-%d")
+
+    def _inverse_birthday_month_day(self):
+        for partner in self:
+            value = (partner.auto_birthday_month_day or "").strip()
+            current = partner.sudo().auto_birthday
+            if current and value == current.strftime("%m-%d"):
+                # The month and day were sent back unchanged: keep the stored date.
+                continue
+            birthday = False
+            if value:
+                try:
+                    birthday = fields.Date.to_date(value)
+                except ValueError:
+                    birthday = None
+                if not birthday:
+                    raise ValidationError(
+                        _("Birthday (Month-Day): type the full date of birth as YYYY-MM-DD, for example 1985-03-12.")
+                    )
+            partner.sudo().auto_birthday = birthday
+        # What was typed (a full date) is not what is read back (the month and day).
+        self.invalidate_recordset(["auto_birthday_month_day"])
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -231,6 +346,15 @@ class ResPartner(models.Model):
                 vals["auto_callback_consent_date"] = today
             if vals.get("auto_do_not_disturb") and not vals.get("auto_do_not_disturb_date"):
                 vals["auto_do_not_disturb_date"] = today
+        if any(vals.get("auto_id_card_number") for vals in vals_list):
+            default_company = self.default_get(["company_id"]).get("company_id") or False
+            self._auto_crm_check_id_card_numbers_free(
+                [
+                    (vals.get("auto_id_card_number"), self._auto_crm_vals_company(vals, default_company))
+                    for vals in vals_list
+                ]
+            )
+            return self._auto_crm_guard_id_card_number_index(lambda: super(ResPartner, self).create(vals_list))
         return super().create(vals_list)
 
     def write(self, vals):
@@ -248,6 +372,19 @@ class ResPartner(models.Model):
             and "auto_callback_consent_date" not in vals
         ):
             vals = dict(vals, auto_callback_consent_date=fields.Date.context_today(self))
+        if "auto_id_card_number" in vals or "company_id" in vals:
+            pairs = [
+                (
+                    vals["auto_id_card_number"] if "auto_id_card_number" in vals else partner.auto_id_card_number,
+                    vals["company_id"] if "company_id" in vals else partner.company_id.id,
+                )
+                for partner in self.sudo()
+            ]
+            if any(number for number, _company in pairs):
+                self._auto_crm_check_id_card_numbers_free(pairs, exclude_ids=self.ids)
+                result = self._auto_crm_guard_id_card_number_index(lambda: super(ResPartner, self).write(vals))
+                self._auto_crm_call_off_callbacks(vals)
+                return result
         result = super().write(vals)
         self._auto_crm_call_off_callbacks(vals)
         return result
@@ -489,42 +626,25 @@ class ResPartner(models.Model):
         """Grade, stage and score every dealer customer. Set-based: per batch one grouped query reads
         the figures and one UPDATE ... FROM (VALUES ...) writes what changed; completeness is one
         UPDATE per store. Each store's thresholds and completeness standard are its settings (res.company),
-        read once. A failing batch is logged and recorded on the programmes, the rest runs."""
-        self.env.flush_all()
+        read once. Batches, savepoints, retries and the run log are the job runner's (auto_crm.job.run):
+        a failing customer or store is recorded on the run, the rest runs. True when nothing failed."""
         today = fields.Date.context_today(self)
-        self.env.cr.execute("SELECT id FROM res_partner WHERE auto_customer AND active ORDER BY id")
-        partner_ids = [row[0] for row in self.env.cr.fetchall()]
-        errors = []
-        done = 0
-        for start in range(0, len(partner_ids), SEGMENT_BATCH_SIZE):
-            batch = partner_ids[start : start + SEGMENT_BATCH_SIZE]
-            try:
-                with self.env.cr.savepoint():
-                    self._auto_crm_segment_batch(batch, today)
-            except Exception as error:
-                _logger.warning("Customer segmentation failed for customers %s..%s: %s", batch[0], batch[-1], error)
-                errors.append(
-                    _(
-                        "Segments of customers %(first)s..%(last)s: %(error)s",
-                        first=batch[0],
-                        last=batch[-1],
-                        error=error,
-                    )
-                )
-            done += len(batch)
-            self.env["ir.cron"]._notify_progress(done=done, remaining=len(partner_ids) - done)
-        self.env.cr.execute(
-            "SELECT DISTINCT auto_segment_company_id FROM res_partner WHERE auto_customer AND active "
-            "AND auto_segment_company_id IS NOT NULL"
+        run = self.env["auto_crm.job.run"]._run_job(
+            "partner_segments",
+            [
+                JobStep(
+                    units=self._auto_crm_segment_partner_ids,
+                    process=lambda batch: self._auto_crm_segment_batch(batch, today),
+                    model="res.partner",
+                    batch_size=SEGMENT_BATCH_SIZE,
+                ),
+                JobStep(
+                    units=self._auto_crm_segment_companies,
+                    process=lambda batch: [self._auto_crm_completeness(company) for company in batch],
+                    batch_size=1,
+                ),
+            ],
         )
-        companies = self.env["res.company"].sudo().browse(sorted(row[0] for row in self.env.cr.fetchall()))
-        for company in companies:
-            try:
-                with self.env.cr.savepoint():
-                    self._auto_crm_completeness(company)
-            except Exception as error:
-                _logger.warning("Completeness scoring failed for store %s: %s", company.id, error)
-                errors.append(_("Completeness of store %(store)s: %(error)s", store=company.id, error=error))
         self.invalidate_model(
             [
                 "auto_value_grade",
@@ -537,10 +657,22 @@ class ResPartner(models.Model):
             ]
         )
         self.env["auto_crm.vehicle"].invalidate_model(["completeness_score"])
-        self.env["auto_crm.loyalty.program"].sudo().search([]).write(
-            {"segment_last_run": fields.Datetime.now(), "segment_last_error": "\n".join(errors) or False}
+        self.env["auto_crm.loyalty.program"].invalidate_model(["segments_run_id"])
+        return run.state == "done"
+
+    @api.model
+    def _auto_crm_segment_partner_ids(self):
+        self.env.cr.execute("SELECT id FROM res_partner WHERE auto_customer AND active ORDER BY id")
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _auto_crm_segment_companies(self):
+        """The stores whose customers are scored (once the segments have said which store each is of)."""
+        self.env.cr.execute(
+            "SELECT DISTINCT auto_segment_company_id FROM res_partner WHERE auto_customer AND active "
+            "AND auto_segment_company_id IS NOT NULL"
         )
-        return not errors
+        return self.env["res.company"].sudo().browse(sorted(row[0] for row in self.env.cr.fetchall()))
 
     @api.model
     def _auto_crm_segment_batch(self, partner_ids, today):

@@ -5,6 +5,7 @@ from . import test_access
 from . import test_views
 from . import test_tour
 from . import test_loyalty
+from . import test_loyalty_concurrency
 from . import test_segments
 from . import test_retention
 from . import test_csi_hierarchy
@@ -22,3 +23,6 @@ from . import test_workflow
 from . import test_i18n
 from . import test_settings
 from . import test_layout
+from . import test_job_run
+from . import test_bad_input
+from . import test_personal_data

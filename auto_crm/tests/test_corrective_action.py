@@ -10,7 +10,7 @@ from odoo.tools import mute_logger
 from .common import AutoCrmCase
 
 #: Queries of one overdue-reminder run (one batch), whatever the number of actions.
-OVERDUE_BUDGET = 18
+OVERDUE_BUDGET = 21
 
 
 @tagged("post_install", "-at_install")
@@ -230,12 +230,16 @@ class TestCorrectiveAction(AutoCrmCase):
         with (
             freeze_time("2026-05-02"),
             patch.object(Model, "_remind_overdue", remind_failing_for_bad),
-            mute_logger("odoo.addons.auto_crm.models.auto_crm_corrective_action"),
+            mute_logger("odoo.addons.auto_crm.models.auto_crm_job_run"),
         ):
             self.Action._cron_remind_overdue()
         self.assertEqual(len(self._overdue_activities(good)), 1)
         self.assertFalse(self._overdue_activities(bad))
         self.assertIn("owner has no e-mail", bad.overdue_reminder_error)
+        run = self.env["auto_crm.job.run"].search([("job", "=", "corrective_action_overdue")], limit=1)
+        self.assertEqual((run.state, run.failed_count), ("failed", 1))
+        self.assertEqual(run.line_ids.res_id, bad.id, "the run names the action that failed")
+        self.assertFalse(good.overdue_reminder_error)
         with freeze_time("2026-05-03"):
             self.Action._cron_remind_overdue()
         self.assertEqual(len(self._overdue_activities(bad)), 1, "retried at the next run")

@@ -7,14 +7,11 @@ from odoo.tests import TransactionCase, tagged
 
 # Models whose views live outside views/<model>_views.xml, and where they live instead:
 #  - inherited core models keep their own file named after the core model;
-#  - auto_crm.callback.run stays in the callback rule's file until the callback run log is rewritten
-#    (another branch replaces that model; move its views with it then).
 # SQL-view report models (`_auto = False`) live in report/<model>_views.xml and transient models
 # (wizards) in wizard/<model>_views.xml.
 OTHER_FILES = {
     "res.partner": "views/res_partner_views.xml",
     "res.config.settings": "views/res_config_settings_views.xml",
-    "auto_crm.callback.run": "views/auto_crm_callback_rule_views.xml",
 }
 
 

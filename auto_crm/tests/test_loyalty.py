@@ -3,11 +3,27 @@ from unittest.mock import patch
 import psycopg2
 from freezegun import freeze_time
 
+from odoo import models
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged, warmup
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
+
+from odoo.addons.base.controllers.rpc import dumps
 
 from .loyalty_common import LoyaltyCase
+
+#: An action that re-reads the current view: what a button answers when it has nothing to open.
+SOFT_RELOAD = {"type": "ir.actions.client", "tag": "soft_reload"}
+
+#: The loyalty models and the wizard, whose public methods anyone can call over RPC.
+LOYALTY_MODELS = (
+    "auto_crm.loyalty.program",
+    "auto_crm.loyalty.tier",
+    "auto_crm.loyalty.member",
+    "auto_crm.loyalty.ledger",
+    "auto_crm.loyalty.tier.history",
+    "auto_crm.loyalty.points.wizard",
+)
 
 #: Queries of earning points for delivered visits of enrolled members, whatever the number of visits:
 #: programmes, earlier entries, members, lock and balances, the entries, tier evaluation.
@@ -285,10 +301,86 @@ class TestLoyaltyPosting(LoyaltyCase):
         public = {name for name in dir(type(self.Ledger)) if not name.startswith("_")}
         self.assertFalse({name for name in public if "post" in name or "redeem" in name or "earn" in name})
         member = self.Member.create({"partner_id": self.customer.id, "program_id": self.program.id})
-        self.assertIsNone(member.with_user(self.manager).action_adjust(10, "Gift"))
+        # An action, not None: over XML-RPC None "cannot marshal" either, after the posting is committed.
+        self.assertEqual(member.with_user(self.manager).action_adjust(10, "Gift"), SOFT_RELOAD)
         entry = member.ledger_ids
-        self.assertIsNone(entry.with_user(self.manager).action_reverse())
+        self.assertEqual(entry.with_user(self.manager).action_reverse(), SOFT_RELOAD)
         self.assertTrue(entry.is_reversed)
+
+    def test_every_public_method_answers_what_xml_rpc_can_send(self):
+        """Every public method of the loyalty models and the wizard (callable over RPC) answers an action
+        or True, never a recordset nor None: XML-RPC cannot marshal those, and would answer an error
+        after committing the posting, so that the client's retry posts twice."""
+        member = self.Member.create({"partner_id": self.customer.id, "program_id": self.program.id})
+        member.with_user(self.manager).action_adjust(100, "Opening balance")
+        visit = self.to_settlement(300)
+        Wizard = self.env["auto_crm.loyalty.points.wizard"]
+
+        def wizard(operation, **vals):
+            return Wizard.with_user(self.advisor if operation == "redeem" else self.manager).create(
+                dict(vals, member_id=member.id, operation=operation)
+            )
+
+        # (model, method): [(user, records, arguments)], every public method of the add-on's classes.
+        calls = {
+            ("auto_crm.loyalty.program", "action_view_members"): [(self.manager, self.program, ())],
+            ("auto_crm.loyalty.program", "action_run_nightly"): [(self.dealer_admin, self.program, ())],
+            ("auto_crm.loyalty.member", "action_adjust"): [(self.manager, member, (5, "Gift"))],
+            ("auto_crm.loyalty.member", "action_open_adjust"): [(self.manager, member, ())],
+            ("auto_crm.loyalty.member", "action_view_ledger"): [(self.advisor, member, ())],
+            ("auto_crm.loyalty.ledger", "action_reverse"): [(self.manager, lambda: member.ledger_ids[:1], ())],
+            ("auto_crm.loyalty.points.wizard", "action_confirm"): [
+                (self.advisor, lambda: wizard("redeem", visit_id=visit.id, points=20), ()),
+                (self.manager, lambda: wizard("adjust", points=-5, reason="Correction"), ()),
+            ],
+        }
+        public = set()
+        for model in LOYALTY_MODELS:
+            for cls in type(self.env[model]).__mro__:
+                if cls.__module__.startswith("odoo.addons.auto_crm."):
+                    public |= {
+                        (model, name)
+                        for name, value in vars(cls).items()
+                        if callable(value) and not name.startswith("_") and not hasattr(models.BaseModel, name)
+                    }
+        self.assertEqual(public, set(calls), "a public method without a call here: add it")
+        for (model, name), runs in calls.items():
+            for user, records, args in runs:
+                with self.subTest(method=f"{model}.{name}", user=user.login):
+                    records = records() if callable(records) else records
+                    result = getattr(records.with_user(user), name)(*args)
+                    self.assertNotIsInstance(result, models.BaseModel)
+                    self.assertTrue(result is True or (isinstance(result, dict) and result.get("type")), result)
+                    dumps((result,))  # what the XML-RPC endpoint does with the answer
+        # Opening 100, the gift of 5 reversed, 20 redeemed, 5 taken back.
+        self.assertEqual(member.points_balance, 100 + 5 - 5 - 20 - 5)
+        self.assertEqual(visit.loyalty_points_redeemed, 20)
+
+    def test_balance_is_written_by_the_ledger_only(self):
+        """The stored balance moves only with a ledger entry: nobody writes it, the administrators and
+        sudo included, and it always equals the sum of the entries."""
+        member = self.Member.create({"partner_id": self.customer.id, "program_id": self.program.id})
+        member.with_user(self.manager).action_adjust(100, "Opening balance")
+        admin = self.env.ref("base.user_admin")
+        for writer in (self.manager, self.dealer_admin, admin):
+            with self.subTest(user=writer.login), self.assertRaises(UserError) as caught:
+                member.with_user(writer).write({"points_balance": 5000})
+            self.assertTrue(str(caught.exception).startswith("Points"))
+        with self.assertRaises(UserError):
+            member.sudo().write({"points_balance": 5000, "active": True})
+        other, third = self.env["res.partner"].create(
+            [{"name": "李四", "auto_customer": True}, {"name": "王五", "auto_customer": True}]
+        )
+        for creator in (self.dealer_admin.id, admin.id, None):
+            Member = self.Member.with_user(creator) if creator else self.Member.sudo()
+            with self.subTest(creator=creator), self.assertRaises(UserError):
+                Member.create({"partner_id": other.id, "program_id": self.program.id, "points_balance": 5000})
+        copied = member.copy({"partner_id": third.id})
+        self.assertEqual(copied.points_balance, 0, "a copied card holds no points")
+        self.env.invalidate_all()
+        self.assertEqual(member.points_balance, 100)
+        self.env.cr.execute(SQL("SELECT SUM(points) FROM auto_crm_loyalty_ledger WHERE member_id = %s", member.id))
+        self.assertEqual(self.env.cr.fetchone()[0], 100)
 
     def test_visit_figures_follow_the_ledger(self):
         member = self.Member.create({"partner_id": self.customer.id, "program_id": self.program.id})

@@ -35,16 +35,27 @@ class TestPartnerProfile(AutoCrmCase):
 
     @mute_logger("odoo.sql_db")
     def test_id_card_number_unique_per_company(self):
-        self.env["res.partner"].create({"name": "A", "auto_id_card_number": VALID_ID, "company_id": self.company.id})
-        with self.assertRaises(IntegrityError), self.cr.savepoint():
+        first = self.env["res.partner"].create(
+            {"name": "A", "auto_id_card_number": VALID_ID, "company_id": self.company.id}
+        )
+        # The ORM refuses it first, with a message that does not repeat the number...
+        with self.assertRaises(ValidationError) as caught:
             self.env["res.partner"].create(
                 {"name": "B", "auto_id_card_number": VALID_ID, "company_id": self.company.id}
+            )
+        self.assertNotIn(VALID_ID, str(caught.exception))
+        # ...and the unique index still holds underneath.
+        second = self.env["res.partner"].create({"name": "B", "company_id": self.company.id})
+        with self.assertRaises(IntegrityError), self.cr.savepoint():
+            self.cr.execute(
+                "UPDATE res_partner SET auto_id_card_number = %s WHERE id = %s",
+                [first.auto_id_card_number, second.id],
             )
 
     def test_id_card_number_masked_for_non_managers(self):
         partner = self.env["res.partner"].create({"name": "李四", "auto_id_card_number": VALID_ID})
         as_agent = partner.with_user(self.agent)
-        self.assertEqual(as_agent.auto_id_card_number_masked, "110105********002X")
+        self.assertEqual(as_agent.auto_id_card_number_masked, "11**************2X")
         with self.assertRaises(AccessError):
             as_agent.read(["auto_id_card_number"])
         with self.assertRaises(AccessError):
@@ -62,10 +73,20 @@ class TestPartnerProfile(AutoCrmCase):
                 "auto_income_band": "gt50k",
             }
         )
-        for field in ("auto_id_card_number", "auto_id_card_number_masked", "auto_birthday", "auto_income_band"):
+        for field in (
+            "auto_id_card_number",
+            "auto_id_card_number_masked",
+            "auto_birthday",
+            "auto_birthday_month_day",
+            "auto_income_band",
+        ):
             with self.subTest(field=field), self.assertRaises(AccessError):
                 partner.with_user(self.group_user).read([field])
-        self.assertEqual(str(partner.with_user(self.agent).auto_birthday), "1949-12-31")
+        # The year of birth is in the ID number: agents read the month and day, managers the date.
+        self.assertEqual(partner.with_user(self.agent).auto_birthday_month_day, "12-31")
+        with self.assertRaises(AccessError):
+            partner.with_user(self.agent).read(["auto_birthday"])
+        self.assertEqual(str(partner.with_user(self.manager).auto_birthday), "1949-12-31")
 
     def test_agent_can_enter_but_not_read_id_number(self):
         partner = self.env["res.partner"].with_user(self.agent).create({"name": "王五"})

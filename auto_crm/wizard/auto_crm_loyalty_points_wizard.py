@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.input_limits import check_vals
+
 
 class AutoCrmLoyaltyPointsWizard(models.TransientModel):
     _name = "auto_crm.loyalty.points.wizard"
@@ -19,6 +21,12 @@ class AutoCrmLoyaltyPointsWizard(models.TransientModel):
     )
     value = fields.Monetary(compute="_compute_value", string="Worth")
     reason = fields.Char(help="Required for adjustments: why the points are changed.")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # Points beyond PostgreSQL's integer fail the INSERT itself: refuse them with the field's label.
+        check_vals(self, vals_list)
+        return super().create(vals_list)
 
     @api.depends("points", "member_id")
     def _compute_value(self):

@@ -43,6 +43,17 @@ def test_with_check_digit_refuses_wrong_length():
         vin.with_check_digit("ABC")
 
 
+def test_check_digit_refuses_wrong_length():
+    """An 18th character is a broken rule, not an IndexError (and never cut off)."""
+    for value in ("1M8GDM9AXKP042788" + "8", "1M8GDM9AXKP04278"):
+        with pytest.raises(vin.VinError) as caught:
+            vin.check_digit(value)
+        assert caught.value.code == "length"
+    with pytest.raises(vin.VinError) as caught:
+        vin.validate("1M8GDM9AXKP042788" + "8")
+    assert caught.value.params == {"length": 18}
+
+
 def test_masking():
     assert masking.mask_identifier("11010519491231002X") == "110105********002X"
     assert masking.mask_identifier("12345") == "****5"

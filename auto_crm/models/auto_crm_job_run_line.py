@@ -1,0 +1,39 @@
+from odoo import api, fields, models
+
+from .auto_crm_job_run import LINE_STATES
+
+
+class AutoCrmJobRunLine(models.Model):
+    """A unit of a job run worth telling: a callback rule the engine ran (with its counts), a record
+    that failed (with its error) or was left to another run."""
+
+    _name = "auto_crm.job.run.line"
+    _description = "Scheduled Job Run Line"
+    _order = "date_start desc, id desc"
+
+    run_id = fields.Many2one("auto_crm.job.run", string="Run", required=True, ondelete="cascade", index=True)
+    job = fields.Selection(related="run_id.job", store=True, index=True)
+    date_start = fields.Datetime(related="run_id.date_start", store=True, string="Run On")
+    res_model = fields.Char(string="Model", readonly=True)
+    res_id = fields.Many2oneReference(string="Record ID", model_field="res_model", readonly=True, index=True)
+    res_name = fields.Char(string="Record", readonly=True)
+    rule_id = fields.Many2one(
+        "auto_crm.callback.rule", string="Rule", ondelete="cascade", index="btree_not_null", readonly=True
+    )
+    trigger = fields.Selection(related="rule_id.trigger")
+    company_id = fields.Many2one("res.company", string="Store", readonly=True, index=True)
+    state = fields.Selection(LINE_STATES, string="Result", required=True, default="done", readonly=True)
+    created_count = fields.Integer(string="Created", readonly=True)
+    skipped_dnd_count = fields.Integer(string="Skipped (Do Not Disturb)", readonly=True)
+    skipped_consent_count = fields.Integer(string="Skipped (No Consent)", readonly=True)
+    already_count = fields.Integer(string="Already Called", readonly=True)
+    expired_count = fields.Integer(string="Expired", readonly=True)
+    cancelled_count = fields.Integer(string="Cancelled (Do Not Disturb)", readonly=True)
+    duration = fields.Float(string="Seconds", readonly=True, digits=(16, 3))
+    message = fields.Text(readonly=True)
+
+    @api.depends("res_name", "rule_id", "date_start")
+    def _compute_display_name(self):
+        for line in self:
+            label = line.rule_id.name or line.res_name or self.env._("Housekeeping")
+            line.display_name = f"{label} ({line.date_start})"
