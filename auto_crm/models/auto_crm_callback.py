@@ -238,7 +238,8 @@ class AutoCrmCallback(models.Model):
     @api.ondelete(at_uninstall=False)
     def _unlink_only_untouched(self):
         for callback in self:
-            if callback.state != "todo" or callback.attempt_ids or callback.rule_id:
+            record = callback.sudo()
+            if callback.state != "todo" or record.attempt_ids or record.answer_ids or record.rule_id:
                 raise UserError(
                     _(
                         "Status: %s has a history (a rule, attempts or a result); cancel it instead of deleting it.",
