@@ -247,6 +247,17 @@ class AutoCrmCallback(models.Model):
                     )
                 )
 
+    def _check_history_kept(self):
+        """The attempts and answers of a closed callback are its history: they stay."""
+        closed = self.filtered(lambda c: c.state not in ("todo", "in_progress"))
+        if closed:
+            raise UserError(
+                _(
+                    "Status: %s is closed; its attempts and answers stay on record.",
+                    closed[0].name,
+                )
+            )
+
     # ------------------------------------------------------------------ workflow
     def _check_open(self):
         """Refuse to work a callback the table no longer lets reach done."""

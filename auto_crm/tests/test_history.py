@@ -169,8 +169,39 @@ class TestHistoryUnlink(LoyaltyCase):
 
     def test_callbacks_with_attempts_are_kept(self):
         callback = self.env["auto_crm.callback"].create({"partner_id": self.customer.id})
-        self.env["auto_crm.callback.attempt"].create({"callback_id": callback.id, "outcome": "no_answer"})
+        attempt = self.env["auto_crm.callback.attempt"].create({"callback_id": callback.id, "outcome": "no_answer"})
         self.assert_kept(callback)
+        # Closed: its attempts stay too (the dealer admin may delete attempts by the access rights).
+        callback.close_note = "Customer moved away"
+        callback.action_cancel()
+        self.assertEqual(callback.state, "cancel")
+        self.assert_kept(attempt)
+        self.assert_kept(callback)
+
+    def test_approved_corrective_actions_are_kept(self):
+        complaint = self.env["auto_crm.complaint"].create(
+            {"subject": "Car returned dirty", "partner_id": self.customer.id}
+        )
+        action = (
+            self.env["auto_crm.corrective.action"]
+            .with_user(self.advisor)
+            .create(
+                {
+                    "name": "Car wash checklist at delivery",
+                    "origin_type": "complaint",
+                    "complaint_ids": [Command.set(complaint.ids)],
+                    "user_id": self.manager.id,
+                    "supervisor_id": self.dealer_admin.id,
+                    "deadline": "2026-04-30",
+                    "description": "<p>Checklist.</p>",
+                }
+            )
+        )
+        action.action_submit()
+        action.with_user(self.dealer_admin).action_approve()
+        self.assertEqual(action.state, "approved")
+        self.assert_kept(action)
+        self.assert_kept(complaint)
 
     def test_activated_weightings_are_kept(self):
         hierarchy = self.env.ref("auto_crm.csi_hierarchy_default")
