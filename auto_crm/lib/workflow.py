@@ -93,12 +93,27 @@ CALLBACK_TRANSITIONS = {
     **{(state, "todo"): ("action_reset", (MANAGER,)) for state in ("failed", "expired", "cancel")},
 }
 
+# ---------------------------------------------------------------------- satisfaction index hierarchy
+HIERARCHY_STATES = ("draft", "active", "superseded")
+HIERARCHY_INITIAL = ("draft",)
+#: A draft is activated by its button (which checks consistency first, as the add-on's code); the
+#: store's active version is superseded only by activating another one. Nothing goes back to draft:
+#: a new version is a copy.
+HIERARCHY_TRANSITIONS = {
+    ("draft", "active"): ("action_activate", (SUDO,)),
+    ("active", "superseded"): ("action_activate", (SUDO,)),
+}
+
 #: Every workflow: name -> (states, initial states, transitions).
 WORKFLOWS = {
     "auto_crm.service.visit": (VISIT_STATES, VISIT_INITIAL, VISIT_TRANSITIONS),
     "auto_crm.complaint": (COMPLAINT_STATES, COMPLAINT_INITIAL, COMPLAINT_TRANSITIONS),
     "auto_crm.corrective.action": (ACTION_STATES, ACTION_INITIAL, ACTION_TRANSITIONS),
     "auto_crm.callback": (CALLBACK_STATES, CALLBACK_INITIAL, CALLBACK_TRANSITIONS),
+}
+#: The versions of the satisfaction index weighting (tested on their own: tests/test_history.py).
+VERSION_WORKFLOWS = {
+    "auto_crm.csi.hierarchy": (HIERARCHY_STATES, HIERARCHY_INITIAL, HIERARCHY_TRANSITIONS),
 }
 
 

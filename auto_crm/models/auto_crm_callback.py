@@ -238,13 +238,25 @@ class AutoCrmCallback(models.Model):
     @api.ondelete(at_uninstall=False)
     def _unlink_only_untouched(self):
         for callback in self:
-            if callback.state != "todo" or callback.attempt_ids or callback.rule_id:
+            record = callback.sudo()
+            if callback.state != "todo" or record.attempt_ids or record.answer_ids or record.rule_id:
                 raise UserError(
                     _(
                         "Status: %s has a history (a rule, attempts or a result); cancel it instead of deleting it.",
                         callback.name,
                     )
                 )
+
+    def _check_history_kept(self):
+        """The attempts and answers of a closed callback are its history: they stay."""
+        closed = self.filtered(lambda c: c.state not in ("todo", "in_progress"))
+        if closed:
+            raise UserError(
+                _(
+                    "Status: %s is closed; its attempts and answers stay on record.",
+                    closed[0].name,
+                )
+            )
 
     # ------------------------------------------------------------------ workflow
     def _check_open(self):

@@ -72,6 +72,10 @@ class AutoCrmCallbackAnswer(models.Model):
             self.callback_id.filtered(lambda c: c.state == "done")._compute_csi_sql()
         return result
 
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_closed(self):
+        self.callback_id._check_history_kept()
+
     def _update_overall_score(self):
         for answer in self.filtered(lambda a: a.step == "overall" and a.score):
             if answer.callback_id.overall_score != answer.score_value:

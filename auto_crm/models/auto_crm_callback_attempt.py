@@ -47,6 +47,10 @@ class AutoCrmCallbackAttempt(models.Model):
         attempts.callback_id._register_attempts(attempts)
         return attempts
 
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_closed(self):
+        self.callback_id._check_history_kept()
+
     def action_save(self):
         """The dialog's save button: the record is saved by the client before this runs."""
         return {"type": "ir.actions.act_window_close"}

@@ -385,16 +385,30 @@ class AutoCrmComplaint(models.Model):
     def create(self, vals_list):
         check_vals(self, vals_list, COMPLAINT_RANGES)
         for vals in vals_list:
+            self._check_not_computed(vals)
             if vals.get("name", "/") == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
                 vals["name"] = self._auto_crm_next_number("auto_crm.complaint", company)
         complaints = super().create(vals_list)
         complaints._attach_evidence()
-        complaints._apply_goodwill_authority()
+        # Created above the limit: referred to the managers, approved only by their button.
+        complaints._apply_goodwill_authority(approve=False)
         return complaints
+
+    def _check_not_computed(self, vals):
+        """Whether the goodwill needs a manager follows from the amount and the store's limit: nobody
+        writes it, superuser code included."""
+        if "needs_manager" in vals:
+            raise UserError(
+                _(
+                    "Beyond Customer Relations Authority: it follows from the goodwill amount and the store's "
+                    "limit; it cannot be written."
+                )
+            )
 
     def write(self, vals):
         check_vals(self, [vals], COMPLAINT_RANGES)
+        self._check_not_computed(vals)
         if "goodwill_approved_by_id" in vals and not self._workflow_privileged():
             raise UserError(_("Goodwill Approved By: only the Approve Goodwill button of a manager sets it."))
         if "state" in vals and len(vals) > 1 and "goodwill_amount" in vals:
@@ -417,7 +431,7 @@ class AutoCrmComplaint(models.Model):
     @api.ondelete(at_uninstall=False)
     def _unlink_except_registered(self):
         for complaint in self:
-            if complaint.state != "new" or complaint.corrective_action_ids:
+            if complaint.state != "new" or complaint.corrective_action_ids or complaint.sudo().escalation_ids:
                 raise UserError(_("Stage: %s is being handled; archive it instead of deleting it.", complaint.name))
 
     def _attach_evidence(self):
@@ -527,13 +541,13 @@ class AutoCrmComplaint(models.Model):
         self.write({"state": "resolving"})
 
     # ------------------------------------------------------------------ authority
-    def _apply_goodwill_authority(self):
-        """Goodwill above the store's limit goes to the after-sales managers; a manager who sets
-        it approves it at the same time."""
+    def _apply_goodwill_authority(self, approve=True):
+        """Goodwill above the store's limit goes to the after-sales managers; a manager who changes
+        it on an existing complaint approves it at the same time (``approve``)."""
         beyond = self.filtered(lambda c: c.needs_manager and not c.goodwill_approved_by_id)
         if not beyond:
             return
-        if self.env.user.has_group("auto_crm.group_manager") and not self.env.su:
+        if approve and self.env.user.has_group("auto_crm.group_manager") and not self.env.su:
             beyond._workflow_write({"goodwill_approved_by_id": self.env.user.id})
             return
         managers = self._company_managers(beyond.company_id)

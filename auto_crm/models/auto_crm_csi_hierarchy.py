@@ -5,6 +5,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, float_round
 
 from ..lib import ahp
+from ..lib.workflow import HIERARCHY_INITIAL, HIERARCHY_TRANSITIONS
 
 HIERARCHY_STATES = [
     ("draft", "Draft"),
@@ -33,9 +34,13 @@ def _key(record):
 class AutoCrmCsiHierarchy(models.Model):
     _name = "auto_crm.csi.hierarchy"
     _description = "Satisfaction Index Hierarchy"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.workflow.mixin"]
     _order = "company_id, version desc, id desc"
     _check_company_auto = True
+
+    _workflow_transitions = HIERARCHY_TRANSITIONS
+    _workflow_initial_states = HIERARCHY_INITIAL
+    _workflow_stamps = {"active": "date_activated", "superseded": "date_superseded"}
 
     name = fields.Char(required=True, tracking=True)
     company_id = fields.Many2one(
@@ -345,6 +350,25 @@ class AutoCrmCsiHierarchy(models.Model):
             self._sync_comparisons()
         return result
 
+    def _workflow_check(self, old, new, vals):
+        if new == "active":
+            self._check_consistent()
+
+    def _workflow_refused_message(self, old, new):
+        return _(
+            "Status: %(hierarchy)s cannot go from %(old)s to %(new)s; a draft is activated with Activate, "
+            "and a new version (New Version) supersedes the active one.",
+            hierarchy=self.display_name,
+            old=self._workflow_state_label(old),
+            new=self._workflow_state_label(new),
+        )
+
+    def _workflow_denied_message(self, old, new):
+        return _("Status: only the Activate button changes the status of %s.", self.display_name)
+
+    def _workflow_initial_message(self, state):
+        return _("Status: a new hierarchy starts as a draft; activate it afterwards.")
+
     @api.ondelete(at_uninstall=False)
     def _unlink_only_drafts(self):
         used = self.filtered(lambda h: h.state != "draft")
@@ -435,7 +459,6 @@ class AutoCrmCsiHierarchy(models.Model):
         if len(self.company_id) != len(self):
             raise UserError(_("Store: activate one hierarchy per store at a time."))
         self._check_consistent()
-        now = fields.Datetime.now()
         for hierarchy in self:
             # Lock the store's hierarchies so that two activations queue up instead of colliding.
             self.env.cr.execute(
@@ -453,11 +476,12 @@ class AutoCrmCsiHierarchy(models.Model):
                 )
                 .with_env(self.env)
             )
+            # The checks are done: the moves are the add-on's own (the table's SUDO).
             if previous:
-                previous.write({"state": "superseded", "date_superseded": now})
+                previous.sudo().write({"state": "superseded"})
                 previous.message_post(body=_("Superseded by %s.", hierarchy.display_name))
                 previous.flush_recordset(["state"])
-            hierarchy.write({"state": "active", "date_activated": now})
+            hierarchy.sudo().write({"state": "active"})
             hierarchy.message_post(
                 body=_("Activated with highest consistency ratio %s.", float_round(hierarchy.max_cr, 4))
             )

@@ -55,6 +55,10 @@ PAYMENT_METHODS = [
 UNPAID_METHODS = ("warranty", "internal")
 #: Plausible range of the numbers typed on a visit.
 VISIT_RANGES = {"mileage_in": (0, MAX_KM), "amount_paid": (0, None)}
+#: The money of a visit: frozen once it is delivered (follow-up); Re-open Settlement corrects it.
+MONEY_FIELDS = ("line_ids", "payment_method", "amount_paid", "amount_labour", "amount_parts", "amount_total")
+#: Computed from the lines: nobody writes them.
+COMPUTED_AMOUNTS = ("amount_labour", "amount_parts", "amount_total")
 #: Appointments and promised deliveries lie from this year to this many years ahead.
 FIRST_VISIT_YEAR = 2000
 PLANNING_YEARS_AHEAD = 2
@@ -237,10 +241,46 @@ class AutoCrmServiceVisit(models.Model):
                         )
                     )
 
+    @api.constrains("amount_paid", "amount_total")
+    def _check_amount_paid(self, paid=None):
+        """Refuse paying more than is left to pay (``paid``: the amount about to be written)."""
+        for visit in self:
+            rounding = visit.currency_id.rounding or 0.01
+            left = visit.amount_total - visit.loyalty_redeemed_value
+            amount = visit.amount_paid if paid is None else paid
+            if float_compare(amount, left, precision_rounding=rounding) > 0:
+                raise ValidationError(
+                    _(
+                        "Amount Settled: %(paid)s is more than the %(left)s left to pay on %(visit)s (total "
+                        "%(total)s, of which points paid %(points)s).",
+                        paid=amount,
+                        left=left,
+                        visit=visit.name,
+                        total=visit.amount_total,
+                        points=visit.loyalty_redeemed_value,
+                    )
+                )
+
+    def _check_money_open(self):
+        """Refuse changing the money of a delivered visit: Re-open Settlement first."""
+        delivered = self.filtered(lambda v: v.state == "followup")
+        if delivered:
+            raise UserError(
+                _(
+                    "Amount Settled: %s is delivered and its settlement is closed; a manager re-opens the "
+                    "settlement (Re-open Settlement) to correct its work, parts or payment.",
+                    delivered[0].name,
+                )
+            )
+
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
     def create(self, vals_list):
         check_vals(self, vals_list, VISIT_RANGES)
+        for vals in vals_list:
+            for fname in COMPUTED_AMOUNTS:
+                if fname in vals:
+                    raise UserError(self._amount_computed_message(fname))
         for vals in vals_list:
             if vals.get("name", "/") == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
@@ -250,12 +290,26 @@ class AutoCrmServiceVisit(models.Model):
     def write(self, vals):
         # Only the limits of the values; the workflow's guard is the mixin's write().
         check_vals(self, [vals], VISIT_RANGES)
+        for fname in COMPUTED_AMOUNTS:
+            if fname in vals:
+                raise UserError(self._amount_computed_message(fname))
+        if any(fname in vals for fname in MONEY_FIELDS):
+            self._check_money_open()
+        if "amount_paid" in vals and "line_ids" not in vals:
+            # Before writing (the constraint also runs when the lines change the total).
+            self._check_amount_paid(float(vals["amount_paid"] or 0.0))
         return super().write(vals)
+
+    def _amount_computed_message(self, fname):
+        return _(
+            "%s: it is the sum of the visit's work and parts lines; change the lines instead.",
+            self._fields[fname].get_description(self.env)["string"],
+        )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_started(self):
         for visit in self:
-            if visit.state != "appointment" or visit.date_reception:
+            if visit.state != "appointment" or visit.date_reception or visit.date_delivered or visit.loyalty_ledger_ids:
                 raise UserError(
                     _(
                         "Stage: %s has started; cancel it instead of deleting it, so its history is kept.",

@@ -35,11 +35,22 @@ class AutoCrmServiceVisitLine(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         check_vals(self, vals_list, LINE_RANGES)
+        self.env["auto_crm.service.visit"].browse(
+            {vals["visit_id"] for vals in vals_list if vals.get("visit_id")}
+        )._check_money_open()
         return super().create(vals_list)
 
     def write(self, vals):
         check_vals(self, [vals], LINE_RANGES)
+        visits = self.visit_id
+        if vals.get("visit_id"):
+            visits |= visits.browse(vals["visit_id"])
+        visits._check_money_open()
         return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_delivered(self):
+        self.visit_id._check_money_open()
 
     @api.depends("quantity", "unit_price", "discount", "currency_id")
     def _compute_subtotal(self):

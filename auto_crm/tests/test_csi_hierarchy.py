@@ -241,9 +241,9 @@ class TestCsiHierarchy(AutoCrmCase):
     def test_one_active_hierarchy_per_company(self):
         draft = self.make_hierarchy(["A", "B"])
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError), self.cr.savepoint():
-            # Bypassing the action: the database refuses a second active hierarchy in the store.
-            draft.write({"state": "active"})
-            draft.flush_recordset()
+            # Bypassing the action (and the workflow, in SQL): the database refuses a second active
+            # hierarchy in the store.
+            self.env.cr.execute("UPDATE auto_crm_csi_hierarchy SET state = 'active' WHERE id = %s", [draft.id])
         # Another store has its own active hierarchy, copied from the group's default.
         action = self.default.with_company(self.other_company).action_copy_to_current_store()
         other = self.Hierarchy.browse(action["res_id"])

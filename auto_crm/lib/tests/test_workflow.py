@@ -1,7 +1,7 @@
 import pytest
 import workflow
 
-WORKFLOWS = sorted(workflow.WORKFLOWS.items())
+WORKFLOWS = sorted({**workflow.WORKFLOWS, **workflow.VERSION_WORKFLOWS}.items())
 GROUPS = {workflow.ADVISOR, workflow.MANAGER, workflow.ADMIN, workflow.SUDO}
 
 
@@ -64,3 +64,11 @@ def test_refused_pairs_complement_the_table():
     assert len(refused) + len(table) == len(states) * (len(states) - 1)
     assert ("new", "closed") in refused
     assert not set(refused) & set(table)
+
+
+def test_weighting_versions_move_only_by_the_activate_button():
+    table = workflow.HIERARCHY_TRANSITIONS
+    assert all(groups == (workflow.SUDO,) for _button, groups in table.values())
+    assert workflow.final_states(table, workflow.HIERARCHY_STATES) == {"superseded"}
+    assert not workflow.allowed(table, "active", "draft")
+    assert not workflow.allowed(table, "superseded", "active")
