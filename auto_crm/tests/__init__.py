@@ -26,3 +26,4 @@ from . import test_layout
 from . import test_job_run
 from . import test_bad_input
 from . import test_personal_data
+from . import test_field_owners
