@@ -122,3 +122,12 @@ class AutoCrmOwnedMixin(models.AbstractModel):
     def write(self, vals):
         self._owned_check(vals, "write")
         return super().write(vals)
+
+    def copy_data(self, default=None):
+        """A person's duplicate starts its system-owned fields afresh (defaults and the add-on's code),
+        as a new record would: only what the caller passes in ``default`` is checked."""
+        vals_list = super().copy_data(default=default)
+        if self._owned_privileged():
+            return vals_list
+        system = self._owned_system_fields() - set(default or ())
+        return [{fname: value for fname, value in vals.items() if fname not in system} for vals in vals_list]

@@ -40,6 +40,21 @@ class TestFieldOwners(AutoCrmCase):
         for name, model in cls.models.items():
             if name not in cls.records:
                 cls.records[name] = model.sudo().with_context(active_test=False).search([], limit=1, order="id")
+        # Models demo data leaves empty: a record made as superuser (the add-on's jobs make them).
+        complaint = cls.env["auto_crm.complaint"].search([], limit=1)
+        run = cls.env["auto_crm.job.run"].search([], limit=1)
+        recipes = {
+            "auto_crm.complaint.escalation": lambda: {
+                "complaint_id": complaint.id,
+                "kind": cls.env["auto_crm.complaint.escalation"]._fields["kind"].selection[0][0],
+                "company_id": complaint.company_id.id,
+            },
+            "auto_crm.job.run.line": lambda: {"run_id": run.id},
+            "auto_crm.callback.report.wizard": dict,
+        }
+        for name, recipe in recipes.items():
+            if not cls.records[name]:
+                cls.records[name] = cls.env[name].sudo().create(recipe())
 
     def system_fields(self, model):
         return sorted(model._owned_system_fields())
@@ -181,6 +196,25 @@ class TestFieldOwners(AutoCrmCase):
                     else:
                         written.add(label)
         self.assertEqual(written, set(self.users))
+
+    def test_duplicate_starts_system_fields_afresh(self):
+        """Duplicating a record copies what people wrote, not the add-on's fields; a system field passed
+        as a default of the copy is refused."""
+        rule = self.env["auto_crm.callback.rule"].search([], limit=1)
+        rule.sudo().rr_position = 5
+        copy = rule.with_user(self.dealer_admin).copy()
+        self.assertNotEqual(copy.rr_position, 5)
+        for name, model in self.models.items():
+            record = self.records[name]
+            if record and model._auto and not model._transient:
+                with self.subTest(model=name):
+                    copied = record.with_user(self.dealer_admin).copy_data()[0]
+                    self.assertFalse(set(copied) & model._owned_system_fields())
+        with self.assertRaises(UserError):
+            rule.with_user(self.dealer_admin).copy({"rr_position": 9})
+        visit = self.make_visit()
+        duplicate = visit.with_user(self.advisor).copy()
+        self.assertNotEqual(duplicate.name, visit.name)
 
     def test_system_field_refused_with_its_name(self):
         """The refusal names the field, for the dealer administrator too."""
