@@ -1,3 +1,4 @@
+from . import auto_crm_owned_mixin
 from . import auto_crm_sequence_mixin
 from . import auto_crm_workflow_mixin
 from . import res_partner

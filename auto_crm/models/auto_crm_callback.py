@@ -39,7 +39,13 @@ SOURCE_MODELS = [
 class AutoCrmCallback(models.Model):
     _name = "auto_crm.callback"
     _description = "Follow-up Callback"
-    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.workflow.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "name", "company_id", "partner_id", "vehicle_id", "visit_id", "questionnaire_id", "user_id", "team_id",
+        "channel", "state", "close_reason", "close_note", "date_due", "date_expiry", "max_attempts", "answer_ids",
+        "overall_score", "issue_tag_ids", "lost_reason_id", "customer_complains", "note",
+    }
+    _inherit = ["auto_crm.owned.mixin", "mail.thread", "mail.activity.mixin", "auto_crm.workflow.mixin"]
     _order = "date_due, id"
     _check_company_auto = True
     _rec_names_search = ["name", "partner_id.name", "partner_id.mobile", "vehicle_id.plate"]

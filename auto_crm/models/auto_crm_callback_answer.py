@@ -13,6 +13,11 @@ SCORES = [
 class AutoCrmCallbackAnswer(models.Model):
     _name = "auto_crm.callback.answer"
     _description = "Callback Answer"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "score", "comment",
+    }
     _order = "callback_id, sequence, id"
     _check_company_auto = True
 

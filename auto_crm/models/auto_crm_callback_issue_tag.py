@@ -11,6 +11,11 @@ RECURRING_DAYS = 90
 class AutoCrmCallbackIssueTag(models.Model):
     _name = "auto_crm.callback.issue.tag"
     _description = "Callback Issue Tag"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "name", "color", "active", "company_id",
+    }
     _order = "name"
 
     name = fields.Char(required=True, translate=True, size=128)

@@ -54,7 +54,13 @@ ASSIGNMENTS = [
 class AutoCrmCallbackRule(models.Model):
     _name = "auto_crm.callback.rule"
     _description = "Callback Rule"
-    _inherit = ["mail.thread"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "name", "sequence", "active", "company_id", "trigger", "delay_days", "days_before", "window_days",
+        "inactivity_days", "maintenance_months", "maintenance_km", "channel", "questionnaire_id", "assignment",
+        "user_id", "team_id", "domain", "max_attempts", "note",
+    }
+    _inherit = ["auto_crm.owned.mixin", "mail.thread"]
     _order = "sequence, id"
     _check_company_auto = True
 

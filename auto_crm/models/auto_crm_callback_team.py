@@ -4,7 +4,11 @@ from odoo import fields, models
 class AutoCrmCallbackTeam(models.Model):
     _name = "auto_crm.callback.team"
     _description = "Customer Relations Team"
-    _inherit = ["mail.thread"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "name", "active", "company_id", "leader_id", "member_ids",
+    }
+    _inherit = ["auto_crm.owned.mixin", "mail.thread"]
     _order = "name"
     _check_company_auto = True
 

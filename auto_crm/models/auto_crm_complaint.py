@@ -61,7 +61,19 @@ COMPLAINT_RANGES = {"goodwill_amount": (0, None)}
 class AutoCrmComplaint(models.Model):
     _name = "auto_crm.complaint"
     _description = "Customer Complaint"
-    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin", "auto_crm.workflow.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "subject", "active", "company_id", "state", "partner_id", "vehicle_id", "visit_id", "advisor_id",
+        "technician_id", "user_id", "channel", "category_id", "severity", "description", "evidence_ids", "root_cause",
+        "resolution", "goodwill_amount", "corrective_action_ids",
+    }
+    _inherit = [
+        "auto_crm.owned.mixin",
+        "mail.thread",
+        "mail.activity.mixin",
+        "auto_crm.sequence.mixin",
+        "auto_crm.workflow.mixin",
+    ]
     _order = "date_received desc, id desc"
     _check_company_auto = True
     _rec_names_search = ["name", "subject", "partner_id.name", "vehicle_id.plate"]
@@ -181,7 +193,7 @@ class AutoCrmComplaint(models.Model):
 
     # SLA
     date_received = fields.Datetime(
-        string="Received", required=True, default=fields.Datetime.now, tracking=True, index=True
+        string="Received", required=True, readonly=True, default=fields.Datetime.now, tracking=True, index=True
     )
     date_acknowledged = fields.Datetime(string="Acknowledged", readonly=True, copy=False)
     date_resolved = fields.Datetime(
@@ -388,7 +400,7 @@ class AutoCrmComplaint(models.Model):
             self._check_not_computed(vals)
             if vals.get("name", "/") == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
-                vals["name"] = self._auto_crm_next_number("auto_crm.complaint", company)
+                self._owned_fill(vals, "name", self._auto_crm_next_number("auto_crm.complaint", company))
         complaints = super().create(vals_list)
         complaints._attach_evidence()
         # Created above the limit: referred to the managers, approved only by their button.

@@ -6,6 +6,11 @@ from .input_limits import check_vals
 class AutoCrmComplaintCategory(models.Model):
     _name = "auto_crm.complaint.category"
     _description = "Complaint Category"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "name", "sequence", "active", "description", "company_id",
+    }
     _order = "sequence, name, id"
 
     name = fields.Char(required=True, translate=True, size=128)

@@ -12,6 +12,9 @@ class AutoCrmComplaintEscalation(models.Model):
 
     _name = "auto_crm.complaint.escalation"
     _description = "Complaint SLA Escalation"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = ()
     _order = "date desc, id desc"
 
     complaint_id = fields.Many2one(

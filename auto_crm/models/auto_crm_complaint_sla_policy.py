@@ -21,6 +21,11 @@ class AutoCrmComplaintSlaPolicy(models.Model):
 
     _name = "auto_crm.complaint.sla.policy"
     _description = "Complaint SLA Policy"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "severity", "hours_to_acknowledge", "hours_to_resolve", "company_id", "active",
+    }
     _order = "company_id, severity, id"
 
     name = fields.Char(compute="_compute_name", store=True)

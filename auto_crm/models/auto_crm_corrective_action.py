@@ -29,7 +29,19 @@ ORIGIN_TYPES = [
 class AutoCrmCorrectiveAction(models.Model):
     _name = "auto_crm.corrective.action"
     _description = "Corrective / Preventive Action"
-    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin", "auto_crm.workflow.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "name", "active", "action_type", "state", "company_id", "origin_type", "complaint_ids", "recurring_issue",
+        "description", "user_id", "supervisor_id", "deadline", "result", "effectiveness", "cancel_reason",
+        "issue_tag_ids",
+    }
+    _inherit = [
+        "auto_crm.owned.mixin",
+        "mail.thread",
+        "mail.activity.mixin",
+        "auto_crm.sequence.mixin",
+        "auto_crm.workflow.mixin",
+    ]
     _order = "deadline, id desc"
     _check_company_auto = True
 
@@ -196,7 +208,9 @@ class AutoCrmCorrectiveAction(models.Model):
         for vals in vals_list:
             if vals.get("reference", "/") == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
-                vals["reference"] = self._auto_crm_next_number("auto_crm.corrective.action", company)
+                self._owned_fill(
+                    vals, "reference", self._auto_crm_next_number("auto_crm.corrective.action", company)
+                )
         return super().create(vals_list)
 
     def write(self, vals):

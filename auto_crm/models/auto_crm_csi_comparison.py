@@ -35,6 +35,11 @@ def saaty_number(value):
 class AutoCrmCsiComparison(models.Model):
     _name = "auto_crm.csi.comparison"
     _description = "Satisfaction Index Pairwise Comparison"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "hierarchy_id", "parent_id", "criterion_a_id", "criterion_b_id", "value",
+    }
     _order = "hierarchy_id, parent_id, criterion_a_id, criterion_b_id, id"
     _check_company_auto = True
 

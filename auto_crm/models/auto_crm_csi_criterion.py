@@ -28,6 +28,11 @@ _WEIGHT_DEPENDS = (
 class AutoCrmCsiCriterion(models.Model):
     _name = "auto_crm.csi.criterion"
     _description = "Satisfaction Index Criterion"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "hierarchy_id", "parent_id", "child_ids", "name", "sequence", "code", "step", "comparison_ids",
+    }
     _order = "hierarchy_id, sequence, id"
     _check_company_auto = True
 

@@ -34,7 +34,11 @@ def _key(record):
 class AutoCrmCsiHierarchy(models.Model):
     _name = "auto_crm.csi.hierarchy"
     _description = "Satisfaction Index Hierarchy"
-    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.workflow.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "name", "company_id", "note", "criterion_ids", "comparison_ids",
+    }
+    _inherit = ["auto_crm.owned.mixin", "mail.thread", "mail.activity.mixin", "auto_crm.workflow.mixin"]
     _order = "company_id, version desc, id desc"
     _check_company_auto = True
 
@@ -315,7 +319,7 @@ class AutoCrmCsiHierarchy(models.Model):
                 company_id = vals.get("company_id") or self.env.company.id
                 if company_id not in next_versions:
                     next_versions[company_id] = self._next_version(company_id)
-                vals["version"] = next_versions[company_id]
+                self._owned_fill(vals, "version", next_versions[company_id])
                 next_versions[company_id] += 1
         hierarchies = super().create(vals_list)
         hierarchies._sync_comparisons()
@@ -503,7 +507,9 @@ class AutoCrmCsiHierarchy(models.Model):
 
     def _copy_as_draft(self, company):
         self.ensure_one()
-        new = self.create({"name": self.name, "company_id": company.id, "origin_id": self.id, "note": self.note})
+        new = self._owned_env().create(
+            {"name": self.name, "company_id": company.id, "origin_id": self.id, "note": self.note}
+        )
         mapping = {}
         # Parents before children: walk the tree level by level.
         todo = self.criterion_ids.filtered(lambda c: not c.parent_id)

@@ -56,6 +56,9 @@ class AutoCrmJobRun(models.Model):
 
     _name = "auto_crm.job.run"
     _description = "Scheduled Job Run"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = ()
     _order = "date_start desc, id desc"
 
     job = fields.Selection(JOBS, required=True, readonly=True, index=True)

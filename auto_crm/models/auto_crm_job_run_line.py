@@ -9,6 +9,9 @@ class AutoCrmJobRunLine(models.Model):
 
     _name = "auto_crm.job.run.line"
     _description = "Scheduled Job Run Line"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = ()
     _order = "date_start desc, id desc"
 
     run_id = fields.Many2one("auto_crm.job.run", string="Run", required=True, ondelete="cascade", index=True)

@@ -4,6 +4,11 @@ from odoo import fields, models
 class AutoCrmLostReason(models.Model):
     _name = "auto_crm.lost.reason"
     _description = "Lost Customer Reason"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "name", "sequence", "active", "company_id",
+    }
     _order = "sequence, name"
 
     name = fields.Char(required=True, translate=True)

@@ -41,6 +41,9 @@ class AutoCrmLoyaltyLedger(models.Model):
 
     _name = "auto_crm.loyalty.ledger"
     _description = "Loyalty Points Ledger Entry"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = ()
     _order = "date desc, id desc"
     _check_company_auto = True
 

@@ -20,7 +20,11 @@ class AutoCrmLoyaltyMember(models.Model):
 
     _name = "auto_crm.loyalty.member"
     _description = "Loyalty Member"
-    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "active", "partner_id", "program_id",
+    }
+    _inherit = ["auto_crm.owned.mixin", "mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin"]
     _order = "card_number desc, id desc"
     _rec_names_search = ["card_number", "partner_id.name", "partner_id.mobile"]
     _check_company_auto = True
@@ -141,7 +145,9 @@ class AutoCrmLoyaltyMember(models.Model):
             if vals.get("card_number", "/") == "/":
                 program = Program.browse(vals.get("program_id")).sudo()
                 company = program.company_id or self.env.company
-                vals["card_number"] = self._auto_crm_next_number("auto_crm.loyalty.member", company)
+                self._owned_fill(
+                    vals, "card_number", self._auto_crm_next_number("auto_crm.loyalty.member", company)
+                )
         members = super().create(vals_list)
         members._set_starting_tier()
         return members

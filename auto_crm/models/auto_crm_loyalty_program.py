@@ -14,7 +14,12 @@ PROGRAM_RANGES = {"earn_rate": (0, None), "point_value": (0, None)}
 class AutoCrmLoyaltyProgram(models.Model):
     _name = "auto_crm.loyalty.program"
     _description = "Loyalty Programme"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "name", "active", "company_id", "auto_enroll", "earn_rate", "point_value", "expiry_months", "tier_basis",
+        "qualification_months", "tier_ids",
+    }
+    _inherit = ["auto_crm.owned.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "company_id, id"
     _check_company_auto = True
 

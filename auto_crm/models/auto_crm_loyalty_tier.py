@@ -10,6 +10,12 @@ TIER_RANGES = {"threshold": (0, None), "labour_discount": (0, 100), "parts_disco
 class AutoCrmLoyaltyTier(models.Model):
     _name = "auto_crm.loyalty.tier"
     _description = "Loyalty Tier"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "name", "program_id", "active", "threshold", "labour_discount", "parts_discount", "free_services",
+        "priority_booking", "color",
+    }
     _order = "program_id, threshold, id"
     _check_company_auto = True
 

@@ -5,6 +5,9 @@ from odoo.exceptions import UserError
 class AutoCrmLoyaltyTierHistory(models.Model):
     _name = "auto_crm.loyalty.tier.history"
     _description = "Loyalty Tier Change"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = ()
     _order = "date desc, id desc"
     _check_company_auto = True
 

@@ -16,6 +16,11 @@ QUESTION_STEPS = [
 class AutoCrmQuestion(models.Model):
     _name = "auto_crm.question"
     _description = "Callback Question"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "questionnaire_id", "sequence", "name", "step", "required", "active",
+    }
     _order = "questionnaire_id, sequence, id"
     _check_company_auto = True
 

@@ -12,7 +12,11 @@ QUESTIONNAIRE_KINDS = [
 class AutoCrmQuestionnaire(models.Model):
     _name = "auto_crm.questionnaire"
     _description = "Callback Questionnaire"
-    _inherit = ["mail.thread"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "name", "sequence", "active", "company_id", "kind", "description", "question_ids",
+    }
+    _inherit = ["auto_crm.owned.mixin", "mail.thread"]
     _order = "sequence, name, id"
     _check_company_auto = True
 

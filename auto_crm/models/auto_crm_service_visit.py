@@ -67,7 +67,19 @@ PLANNING_YEARS_AHEAD = 2
 class AutoCrmServiceVisit(models.Model):
     _name = "auto_crm.service.visit"
     _description = "Service Visit"
-    _inherit = ["mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin", "auto_crm.workflow.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "company_id", "state", "partner_id", "vehicle_id", "advisor_id", "technician_id", "visit_type", "mileage_in",
+        "customer_request", "work_content", "inspection_note", "cancel_reason", "date_appointment", "date_promised",
+        "line_ids", "payment_method", "amount_paid", "kanban_state", "color",
+    }
+    _inherit = [
+        "auto_crm.owned.mixin",
+        "mail.thread",
+        "mail.activity.mixin",
+        "auto_crm.sequence.mixin",
+        "auto_crm.workflow.mixin",
+    ]
     _order = "date_appointment desc, id desc"
     _check_company_auto = True
     _rec_names_search = ["name", "vehicle_id.plate", "vehicle_id.vin", "partner_id.name"]
@@ -284,7 +296,7 @@ class AutoCrmServiceVisit(models.Model):
         for vals in vals_list:
             if vals.get("name", "/") == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
-                vals["name"] = self._auto_crm_next_number("auto_crm.service.visit", company)
+                self._owned_fill(vals, "name", self._auto_crm_next_number("auto_crm.service.visit", company))
         return super().create(vals_list)
 
     def write(self, vals):
@@ -383,7 +395,7 @@ class AutoCrmServiceVisit(models.Model):
                     "visit_id": visit.id,
                 }
             )
-            visit.write({"odometer_reading_id": reading.id})
+            visit._owned_write({"odometer_reading_id": reading.id})
 
     def action_receive(self):
         self.write({"state": "reception"})

@@ -25,7 +25,14 @@ MILEAGE_RANGES = {"first_service_mileage": (0, MAX_KM), "warranty_end_mileage": 
 class AutoCrmVehicle(models.Model):
     _name = "auto_crm.vehicle"
     _description = "Customer Vehicle"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "vin", "active", "company_id", "partner_id", "brand_id", "model_id", "plate", "engine_number",
+        "gearbox_number", "color", "model_year", "purchase_date", "sold_here", "first_service_date",
+        "first_service_mileage", "warranty_end_date", "warranty_end_mileage", "insurance_expiry", "note",
+        "odometer_ids", "ownership_ids",
+    }
+    _inherit = ["auto_crm.owned.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "plate, vin"
     _rec_names_search = ["vin", "plate", "model_id.name", "partner_id.name"]
     _check_company_auto = True

@@ -21,6 +21,11 @@ ODOMETER_SOURCES = [
 class AutoCrmVehicleOdometer(models.Model):
     _name = "auto_crm.vehicle.odometer"
     _description = "Vehicle Odometer Reading"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "vehicle_id", "date", "value", "is_replacement", "note",
+    }
     _order = "date desc, id desc"
     _check_company_auto = True
 

@@ -5,6 +5,11 @@ from odoo.exceptions import ValidationError
 class AutoCrmVehicleOwnership(models.Model):
     _name = "auto_crm.vehicle.ownership"
     _description = "Vehicle Ownership Period"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "vehicle_id", "partner_id", "date_start", "date_end",
+    }
     _order = "date_start desc, id desc"
     _check_company_auto = True
 

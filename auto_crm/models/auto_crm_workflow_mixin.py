@@ -1,15 +1,12 @@
-import secrets
-
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from ..lib.workflow import SUDO
+from .auto_crm_owned_mixin import _OWNER_TOKEN as _STAMP_TOKEN
+from .auto_crm_owned_mixin import OWNER_KEY as STAMP_KEY
 
-#: The context key under which the mixin writes its stamps. Its value is a random token drawn when
-#: the server process starts, which no JSON-RPC or XML-RPC client knows: a caller that puts the key
-#: in its context gains nothing. (A string, not an object, so that a context stays serialisable.)
-STAMP_KEY = "auto_crm_workflow_stamp"
-_STAMP_TOKEN = secrets.token_hex(16)
+# The workflow writes its stamps under the field owners' private key (auto_crm.owned.mixin).
+__all__ = ["STAMP_KEY", "_STAMP_TOKEN"]
 
 
 class AutoCrmWorkflowMixin(models.AbstractModel):

@@ -40,7 +40,16 @@ COUNTABLE_TTYPES = (
 class ResCompany(models.Model):
     """A store's Dealer CRM settings, edited in Settings → Dealer CRM (``res.config.settings``)."""
 
-    _inherit = "res.company"
+    _name = "res.company"
+    _inherit = ["res.company", "auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "complaint_goodwill_limit", "complaint_callback_score_threshold", "value_grade_a_spend",
+        "value_grade_a_visits", "value_grade_b_spend", "value_grade_b_visits", "lifecycle_satisfied_visits",
+        "lifecycle_retained_visits", "lifecycle_loyal_visits", "lifecycle_at_risk_days", "lifecycle_lost_days",
+        "retention_service_interval_months", "retention_return_grace_months", "completeness_partner_field_ids",
+        "completeness_vehicle_field_ids", "completeness_profile",
+    }
 
     # ---------------------------------------------------------------- complaints
     complaint_goodwill_limit = fields.Monetary(

@@ -87,7 +87,16 @@ def filled_sql(table, field):
 
 
 class ResPartner(models.Model):
-    _inherit = "res.partner"
+    _name = "res.partner"
+    _inherit = ["res.partner", "auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "auto_customer", "auto_id_card_number", "auto_birthday", "auto_occupation", "auto_education",
+        "auto_income_band", "auto_employer", "auto_hobbies", "auto_preferred_channel", "auto_callback_consent",
+        "auto_callback_consent_date", "auto_do_not_disturb", "auto_do_not_disturb_date", "auto_do_not_disturb_reason",
+        "auto_payment_habit", "auto_customer_manager_id", "auto_vehicle_ids", "auto_profile_state",
+        "auto_prospect_confidence", "auto_prospect_need", "auto_prospect_purchasing_power",
+    }
 
     auto_customer = fields.Boolean(
         string="Dealer Customer",

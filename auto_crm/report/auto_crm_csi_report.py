@@ -15,6 +15,9 @@ class AutoCrmCsiReport(models.Model):
 
     _name = "auto_crm.csi.report"
     _description = "Satisfaction Analysis"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = ()
     _auto = False
     _order = "month desc, date_done desc, id desc"
 

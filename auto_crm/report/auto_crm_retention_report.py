@@ -16,6 +16,9 @@ class AutoCrmRetentionReport(models.Model):
 
     _name = "auto_crm.retention.report"
     _description = "Service Retention Analysis"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = ()
     _auto = False
     _order = "month desc, company_id"
 

@@ -27,3 +27,4 @@ from . import test_job_run
 from . import test_bad_input
 from . import test_personal_data
 from . import test_history
+from . import test_field_owners

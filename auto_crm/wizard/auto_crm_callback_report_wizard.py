@@ -44,6 +44,11 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
 
     _name = "auto_crm.callback.report.wizard"
     _description = "Monthly Callback Report"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "month", "company_ids",
+    }
 
     month = fields.Date(
         required=True,
@@ -223,7 +228,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
 
     def action_compute(self):
         self.ensure_one()
-        self.summary_html = self._render_html(self._get_figures())
+        self._owned_write({"summary_html": self._render_html(self._get_figures())})
         return self._reopen()
 
     def _reopen(self):
@@ -312,7 +317,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
     # ------------------------------------------------------------------ XLSX
 
     def _download(self, content, filename):
-        self.write({"xlsx_file": base64.b64encode(content), "xlsx_name": filename})
+        self._owned_write({"xlsx_file": base64.b64encode(content), "xlsx_name": filename})
         return {
             "type": "ir.actions.act_url",
             "url": f"/web/content/{self._name}/{self.id}/xlsx_file/{filename}?download=true",
@@ -548,7 +553,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
     def action_export_xlsx(self):
         self.ensure_one()
         figures = self._get_figures()
-        self.summary_html = self._render_html(figures)
+        self._owned_write({"summary_html": self._render_html(figures)})
         content = self._build_report_xlsx(figures)
         return self._download(content, f"callback_report_{figures['start']:%Y_%m}.xlsx")
 

@@ -7,6 +7,11 @@ from ..models.input_limits import check_vals
 class AutoCrmLoyaltyPointsWizard(models.TransientModel):
     _name = "auto_crm.loyalty.points.wizard"
     _description = "Redeem or Adjust Loyalty Points"
+    _inherit = ["auto_crm.owned.mixin"]
+    #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
+    _user_fields = {
+        "operation", "member_id", "visit_id", "points", "reason",
+    }
 
     operation = fields.Selection(
         [("redeem", "Redeem against a visit"), ("adjust", "Manager adjustment")], required=True, default="redeem"

@@ -1,0 +1,133 @@
+import secrets
+
+from odoo import _, api, models
+from odoo.exceptions import AccessError, UserError
+
+#: The context key under which the add-on's own code writes the fields no person sets. Its value is a
+#: random token drawn when the server process starts, which no JSON-RPC or XML-RPC client knows: a caller
+#: that puts the key in its context gains nothing. (A string, not an object, so that a context stays
+#: serialisable.)
+OWNER_KEY = "auto_crm_workflow_stamp"
+_OWNER_TOKEN = secrets.token_hex(16)
+
+#: The key under which ``_owned_fill`` marks, in a ``create``'s values, the fields the add-on's code filled
+#: in: an object, which no JSON-RPC or XML-RPC client can send as a key.
+_FILLED = object()
+
+#: Fields the ORM manages itself: never in a model's lists, never checked.
+ORM_FIELDS = frozenset(models.MAGIC_COLUMNS) | {"display_name"}
+
+
+class AutoCrmOwnedMixin(models.AbstractModel):
+    """Every field has an owner: a person or the add-on.
+
+    A model of the add-on inherits it and declares ``_user_fields``, the stored fields a person may
+    write (through a form, an import or RPC): a set of names, or a dict ``{name: group_xmlids}`` where
+    a non-empty tuple limits the field to those groups. Every other stored field the add-on defines
+    (stamps, signatures, computed-and-stored figures, sources and origins, sequence numbers, balances,
+    tiers, history...) is system-owned: only the add-on's code writes it, under ``sudo()`` or
+    ``_owned_write`` (a private context key), after its own checks. Anyone else - the dealer
+    administrator included - is refused with a UserError naming the field, on ``write`` and on
+    ``create`` alike (a new record takes its system-owned values from defaults and the add-on's code).
+
+    Fields of Odoo's own mixins (mail.thread...) and of the ORM are out of scope; on an inherited Odoo
+    model (res.partner, res.company) only the fields this add-on adds count.
+    """
+
+    _name = "auto_crm.owned.mixin"
+    _description = "Dealer CRM Field Owners"
+
+    _user_fields = ()
+
+    # ------------------------------------------------------------------ data helpers
+    @classmethod
+    def _owned_scope(cls, model):
+        """The stored fields of ``model`` this mechanism guards: those the add-on defines."""
+        return {
+            fname
+            for fname, field in model._fields.items()
+            if field.store and field._module == "auto_crm" and fname not in ORM_FIELDS
+        }
+
+    def _owned_user_fields(self):
+        """``{field: groups}``: the fields a person may write (groups empty = any user with write access)."""
+        declared = self._user_fields
+        if isinstance(declared, dict):
+            return {fname: tuple(groups) for fname, groups in declared.items()}
+        return dict.fromkeys(declared, ())
+
+    def _owned_system_fields(self):
+        """The stored fields of this model only the add-on's code writes."""
+        return self._owned_scope(self) - set(self._owned_user_fields())
+
+    def _owned_privileged(self):
+        """Whether this environment writes as the add-on: superuser code (jobs, data files, sudo())
+        or code that wrote under the private key."""
+        return self.env.su or self.env.context.get(OWNER_KEY) == _OWNER_TOKEN
+
+    def _owned_write(self, vals):
+        """Write ``vals`` as the add-on's code (system-owned fields allowed; other checks still run)."""
+        return self._owned_env().write(vals)
+
+    def _owned_fill(self, vals, fname, value):
+        """Fill ``fname`` in the values of a ``create`` as the add-on's code (a number from a sequence,
+        a version...): called by a model's ``create`` before ``super()``."""
+        vals[fname] = value
+        vals.setdefault(_FILLED, set()).add(fname)
+
+    def _owned_env(self):
+        """This recordset in an environment that writes as the add-on's code."""
+        return self.with_context(**{OWNER_KEY: _OWNER_TOKEN})
+
+    # ------------------------------------------------------------------ guard
+    def _owned_message(self, fname):
+        return _(
+            "%(field)s of %(model)s is set by the Dealer CRM itself; it cannot be written directly.",
+            field=self._fields[fname].get_description(self.env)["string"],
+            model=self._description,
+        )
+
+    def _owned_group_message(self, fname, groups):
+        return _(
+            "%(field)s of %(model)s is written by %(groups)s only.",
+            field=self._fields[fname].get_description(self.env)["string"],
+            model=self._description,
+            groups=", ".join(self.env.ref(xmlid).name for xmlid in groups),
+        )
+
+    def _owned_check(self, vals, operation, filled=()):
+        """Refuse ``vals`` when they carry a field the caller does not own (``filled``: the fields the
+        add-on's code filled in). A caller without the access right is told so first; the stamps and
+        signatures of the workflow are left to the workflow mixin, which words its own refusal."""
+        if self._owned_privileged():
+            return
+        scope = self._owned_scope(self)
+        if hasattr(self, "_workflow_protected_fields"):
+            scope -= self._workflow_protected_fields()
+        user_fields = self._owned_user_fields()
+        for fname in sorted(scope & (set(vals) - set(filled))):
+            if fname not in user_fields:
+                self.browse().check_access(operation)
+                raise UserError(self._owned_message(fname))
+            groups = user_fields[fname]
+            if groups and not any(self.env.user.has_group(xmlid) for xmlid in groups):
+                raise AccessError(self._owned_group_message(fname, groups))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._owned_check(vals, "create", vals.pop(_FILLED, ()))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._owned_check(vals, "write")
+        return super().write(vals)
+
+    def copy_data(self, default=None):
+        """A person's duplicate starts its system-owned fields afresh (defaults and the add-on's code),
+        as a new record would: only what the caller passes in ``default`` is checked."""
+        vals_list = super().copy_data(default=default)
+        if self._owned_privileged():
+            return vals_list
+        system = self._owned_system_fields() - set(default or ())
+        return [{fname: value for fname, value in vals.items() if fname not in system} for vals in vals_list]
