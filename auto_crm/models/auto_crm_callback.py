@@ -106,7 +106,7 @@ class AutoCrmCallback(models.Model):
     )
     close_reason = fields.Selection(CLOSE_REASONS, tracking=True, copy=False)
     close_note = fields.Char(string="Closing Note", tracking=True, copy=False)
-    date_due = fields.Date(string="Due", required=True, default=fields.Date.context_today, index=True, tracking=True)
+    date_due = fields.Date(string="Due", required=True, default=lambda self: self.env.company._auto_crm_today(), index=True, tracking=True)
     date_expiry = fields.Date(string="Expires", index=True, tracking=True, help="The callback expires after this day.")
     date_done = fields.Datetime(string="Completed On", readonly=True, copy=False)
     due_status = fields.Selection(
@@ -171,11 +171,12 @@ class AutoCrmCallback(models.Model):
                 else False
             )
 
-    @api.depends("date_due", "state")
-    @api.depends_context("tz")
+    @api.depends("date_due", "state", "company_id")
     def _compute_due_status(self):
-        today = fields.Date.context_today(self)
+        days = {}
         for callback in self:
+            store = callback.company_id
+            today = days[store] = days.get(store) or store._auto_crm_today()
             if callback.state not in OPEN_STATES:
                 callback.due_status = "closed"
             elif not callback.date_due or callback.date_due > today:
@@ -187,20 +188,30 @@ class AutoCrmCallback(models.Model):
 
     def _search_due_status(self, operator, value):
         """The board's filters ("My Calls Today", "Overdue") search here, on the server, so that
-        "today" is the same day as the badge's: the user's, not the browser's clock."""
+        "today" is the same day as the badge's and the engine's: the store's day (its time zone),
+        not the browser's clock."""
         if operator not in ("=", "!=", "in", "not in"):
             raise UserError(_("Due Status: search with 'is', 'is not', 'is in' or 'is not in' only."))
         values = {value} if operator in ("=", "!=") else set(value)
-        today = fields.Date.context_today(self)
-        domains = {
-            "closed": [("state", "not in", OPEN_STATES)],
-            "future": [("state", "in", OPEN_STATES), "|", ("date_due", "=", False), ("date_due", ">", today)],
-            "today": [("state", "in", OPEN_STATES), ("date_due", "=", today)],
-            "overdue": [("state", "in", OPEN_STATES), ("date_due", "<", today)],
-        }
-        unknown = values - set(domains)
+        unknown = values - {"closed", "future", "today", "overdue"}
         if unknown:
             raise UserError(_("Due Status: %s is not a due status.", ", ".join(map(str, sorted(unknown)))))
+        # One day per store: the stores the user works in (a callback is always in one of them).
+        by_day = {}
+        for store in self.env.user.company_ids | self.env.companies:
+            by_day.setdefault(store._auto_crm_today(), []).append(store.id)
+
+        def by_store(op):
+            return expression.OR(
+                [[("company_id", "in", ids), ("date_due", op, day)] for day, ids in by_day.items()]
+            )
+
+        domains = {
+            "closed": [("state", "not in", OPEN_STATES)],
+            "future": [("state", "in", OPEN_STATES), "|", ("date_due", "=", False), *by_store(">")],
+            "today": [("state", "in", OPEN_STATES), *by_store("=")],
+            "overdue": [("state", "in", OPEN_STATES), *by_store("<")],
+        }
         domain = expression.OR([domains[status] for status in values]) if values else expression.FALSE_DOMAIN
         return domain if operator in ("=", "in") else ["!", *expression.normalize_domain(domain)]
 
@@ -381,8 +392,8 @@ class AutoCrmCallback(models.Model):
                     _("Status: only failed, expired or cancelled callbacks can be re-opened (%s).", callback.name)
                 )
         self.partner_id._auto_crm_check_callable()
-        today = fields.Date.context_today(self)
         for callback in self:
+            today = callback.company_id._auto_crm_today()
             vals = {"state": "todo"}
             if callback.date_expiry and callback.date_expiry < today:
                 vals["date_expiry"] = today + (callback.date_expiry - callback.date_due)
@@ -407,15 +418,24 @@ class AutoCrmCallback(models.Model):
 
     # ------------------------------------------------------------------ engine housekeeping (SQL, set-based)
     @api.model
-    def _expire_overdue(self, today):
-        """Expire the open callbacks whose window has passed. One statement whatever their number."""
+    def _expire_overdue(self, today=None):
+        """Expire the open callbacks whose window has passed: before ``today``, else before each
+        store's own day. One statement whatever their number."""
         self.env.flush_all()
+        companies = self.env["res.company"].sudo().with_context(active_test=False).search([])
+        days = [(company.id, today or company._auto_crm_today()) for company in companies]
         self.env.cr.execute(
-            """UPDATE auto_crm_callback
-                  SET state = 'expired', close_reason = 'expired', write_uid = %s, write_date = now() at time zone 'UTC'
-                WHERE state IN ('todo', 'in_progress') AND date_expiry < %s
-            RETURNING id""",
-            (self.env.uid, today),
+            SQL(
+                """UPDATE auto_crm_callback callback
+                      SET state = 'expired', close_reason = 'expired', write_uid = %s,
+                          write_date = now() at time zone 'UTC'
+                     FROM (VALUES %s) AS store(company_id, today)
+                    WHERE store.company_id = callback.company_id AND callback.state IN ('todo', 'in_progress')
+                      AND callback.date_expiry < store.today::date
+                RETURNING callback.id""",
+                self.env.uid,
+                SQL(", ").join(SQL("(%s, %s)", company_id, day) for company_id, day in days),
+            )
         )
         count = len(self.env.cr.fetchall())
         if count:

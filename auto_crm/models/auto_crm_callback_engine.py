@@ -61,14 +61,13 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         each rule planned and executed in its own savepoint, with one run line per rule. A rule that
         fails is rolled back and recorded, the others go on; a second run while one is running is
         skipped."""
-        today = today or fields.Date.context_today(self)
         steps = []
         if housekeeping:
             steps.append(JobStep(units=["housekeeping"], process=lambda batch: {batch[0]: self._housekeeping(today)}))
         steps.append(
             JobStep(
                 units=rules,
-                process=lambda batch: {rule: self._run_rule(rule, today) for rule in batch},
+                process=lambda batch: {rule: self._run_rule(rule, today or self._store_today(rule)) for rule in batch},
                 batch_size=1,
             )
         )
@@ -80,7 +79,16 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         return self._run(rules, today=today).line_ids
 
     @api.model
-    def _housekeeping(self, today):
+    def _store(self, rule):
+        """The store whose day the rule runs by: its own, else (a group-wide rule) the main one."""
+        return rule.company_id or self.env.ref("base.main_company", raise_if_not_found=False) or self.env.company
+
+    @api.model
+    def _store_today(self, rule):
+        return self._store(rule)._auto_crm_today()
+
+    @api.model
+    def _housekeeping(self, today=None):
         Callback = self.env["auto_crm.callback"].sudo()
         started = time.monotonic()
         expired = Callback._expire_overdue(today)
@@ -118,7 +126,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
     def _preview(self, rule, today=None):
         """What running the rule now would do, without doing it: the counts ``_execute`` would
         return (created, skipped for do-not-disturb, for no consent, already called)."""
-        today = today or fields.Date.context_today(self)
+        today = today or self._store_today(rule)
         self.env.flush_all()
         plan = self._plan(rule.sudo(), today)
         self.env.cr.execute(
@@ -370,7 +378,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         # Datetimes: widen by a day each side for the time zone; the exact date is checked later.
         ts_low = datetime.datetime.combine(ev_low - relativedelta(days=1), datetime.time.min)
         ts_high = datetime.datetime.combine(ev_high + relativedelta(days=2), datetime.time.min)
-        tz = self.env.context.get("tz") or self.env.user.tz or self.env.company.partner_id.tz or "UTC"
+        tz = self._store(rule)._auto_crm_tz_name()
         method = getattr(self, f"_trigger_sql_{rule.trigger}")
         return method(
             rule,

@@ -98,7 +98,7 @@ class AutoCrmCallbackIssueTag(models.Model):
                     days=RECURRING_DAYS,
                 ),
                 "user_id": self.env.user.id,
-                "deadline": fields.Date.context_today(self) + relativedelta(days=30),
+                "deadline": self.env.company._auto_crm_today() + relativedelta(days=30),
             }
         )
         return {

@@ -214,7 +214,7 @@ class AutoCrmCallbackRule(models.Model):
         for rule in self:
             model = TRIGGER_SOURCE_MODELS[rule.trigger]
             try:
-                domain = self.env["auto_crm.callback.engine"]._rule_domain(rule, fields.Date.context_today(self))
+                domain = self.env["auto_crm.callback.engine"]._rule_domain(rule, self.env.company._auto_crm_today())
                 self.env[model].sudo()._search(domain)
             except Exception as error:
                 raise ValidationError(
@@ -236,7 +236,7 @@ class AutoCrmCallbackRule(models.Model):
         is due, or the warranty end, insurance expiry or birthday (minus the days before). The engine
         and every message announcing a callback use it."""
         self.ensure_one()
-        event_date = event_date or fields.Date.context_today(self)
+        event_date = event_date or self.env.company._auto_crm_today()
         if self.trigger in BEFORE_TRIGGERS:
             days = -self.days_before
         else:

@@ -733,7 +733,7 @@ class AutoCrmComplaint(models.Model):
         labels = dict(ESCALATION_KINDS)
         activity_type = self.env.ref("auto_crm.mail_activity_type_complaint_escalation")
         model_id = self.env["ir.model"]._get_id(self._name)
-        today = fields.Date.context_today(self)
+        today = self.env.company._auto_crm_today()
         bodies = {}
         activity_vals = []
         for complaint in complaints:

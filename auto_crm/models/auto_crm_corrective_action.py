@@ -160,14 +160,14 @@ class AutoCrmCorrectiveAction(models.Model):
             action.complaint_count = len(action.complaint_ids)
 
     def _compute_is_overdue(self):
-        today = fields.Date.context_today(self)
         for action in self:
+            today = (action.company_id or self.env.company)._auto_crm_today()
             action.is_overdue = action.state in OPEN_STATES and bool(action.deadline) and action.deadline < today
 
     def _search_is_overdue(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise UserError(_("Overdue: search with 'is set' or 'is not set' only."))
-        domain = [("state", "in", OPEN_STATES), ("deadline", "<", fields.Date.context_today(self))]
+        domain = [("state", "in", OPEN_STATES), ("deadline", "<", self.env.company._auto_crm_today())]
         return domain if (operator == "=") == value else ["!", *expression.normalize_domain(domain)]
 
     @api.depends("reference", "name")
@@ -320,7 +320,7 @@ class AutoCrmCorrectiveAction(models.Model):
         are the job runner's (auto_crm.job.run): an action that fails keeps its stamp unset and is
         retried at the next run.
         """
-        today = fields.Date.context_today(self)
+        today = self.env.company._auto_crm_today()
         run = self.env["auto_crm.job.run"]._run_job(
             "corrective_action_overdue",
             JobStep(

@@ -54,7 +54,7 @@ class AutoCrmLoyaltyLedger(models.Model):
     program_id = fields.Many2one(related="member_id.program_id", store=True, string="Programme")
     company_id = fields.Many2one(related="member_id.company_id", store=True, string="Store", index=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
-    date = fields.Date(required=True, default=fields.Date.context_today, readonly=True, index=True)
+    date = fields.Date(required=True, default=lambda self: self.env.company._auto_crm_today(), readonly=True, index=True)
     kind = fields.Selection(ENTRY_KINDS, required=True, readonly=True, index=True)
     points = fields.Integer(required=True, readonly=True, aggregator="sum")
     amount = fields.Monetary(
@@ -328,9 +328,11 @@ class AutoCrmLoyaltyLedger(models.Model):
     def _post_expiry(self, today=None):
         """Expire points older than the programme allows, in every programme (see ``_post_expiry_program``).
         Safe to run twice. The nightly job runs the programmes one by one through the job runner."""
-        today = today or fields.Date.context_today(self)
         self.env.flush_all()
-        posted = sum(self._post_expiry_program(program, today) for program in self._expiring_programs())
+        posted = sum(
+            self._post_expiry_program(program, today or program.company_id._auto_crm_today())
+            for program in self._expiring_programs()
+        )
         return posted
 
     @api.model

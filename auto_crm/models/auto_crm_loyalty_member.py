@@ -56,7 +56,7 @@ class AutoCrmLoyaltyMember(models.Model):
     currency_id = fields.Many2one(related="company_id.currency_id")
     customer_manager_id = fields.Many2one(related="partner_id.auto_customer_manager_id", string="Customer Manager")
     mobile = fields.Char(related="partner_id.mobile")
-    date_joined = fields.Date(string="Member Since", default=fields.Date.context_today, readonly=True)
+    date_joined = fields.Date(string="Member Since", default=lambda self: self.env.company._auto_crm_today(), readonly=True)
     tier_id = fields.Many2one(
         "auto_crm.loyalty.tier",
         string="Tier",
@@ -112,7 +112,7 @@ class AutoCrmLoyaltyMember(models.Model):
     @api.depends("ledger_ids.points")
     def _compute_points(self):
         Ledger = self.env["auto_crm.loyalty.ledger"].sudo()
-        today = fields.Date.context_today(self)
+        today = self.env.company._auto_crm_today()
         earned = {}
         for program in self.program_id:
             since = today - relativedelta(months=program.qualification_months)
@@ -179,8 +179,8 @@ class AutoCrmLoyaltyMember(models.Model):
             raise UserError(_("Member Card: a member with points history is archived, never deleted."))
 
     def _set_starting_tier(self):
-        today = fields.Date.context_today(self)
         for program, members in self.sudo().grouped("program_id").items():
+            today = (program.company_id or self.env.company)._auto_crm_today()
             start = program.tier_ids.sorted("threshold")[:1]
             if start:
                 members.filtered(lambda m: not m.tier_id).write(
@@ -259,7 +259,6 @@ class AutoCrmLoyaltyMember(models.Model):
     def _evaluate_tiers(self, upgrade_only=False):
         """Move members between tiers: up at once, down only when their qualification period ends.
         Set-based: one metrics query per programme and batch, one write per new tier."""
-        today = fields.Date.context_today(self)
         self.env.flush_all()
         History = self.env["auto_crm.loyalty.tier.history"].sudo()
         basis_labels = dict(self.env["auto_crm.loyalty.program"]._fields["tier_basis"]._description_selection(self.env))
@@ -268,6 +267,7 @@ class AutoCrmLoyaltyMember(models.Model):
             tiers = program.tier_ids.sorted("threshold")
             if not tiers:
                 continue
+            today = (program.company_id or self.env.company)._auto_crm_today()
             metrics = members._tier_metrics(program, today)
             review = today + relativedelta(months=program.qualification_months)
             moves = {}  # new tier -> members
@@ -320,14 +320,13 @@ class AutoCrmLoyaltyMember(models.Model):
         """Expire points (one statement per programme), then evaluate every member's tier, in batches.
         Batches, savepoints, retries and the run log are the job runner's (auto_crm.job.run): a
         failing programme or member is recorded on the run, the rest runs. True when nothing failed."""
-        today = fields.Date.context_today(self)
         Ledger = self.env["auto_crm.loyalty.ledger"]
         run = self.env["auto_crm.job.run"]._run_job(
             "loyalty_nightly",
             [
                 JobStep(
                     units=lambda: Ledger._expiring_programs(),
-                    process=lambda batch: [Ledger._post_expiry_program(program, today) for program in batch],
+                    process=lambda batch: [Ledger._post_expiry_program(program, program.company_id._auto_crm_today()) for program in batch],
                     batch_size=1,
                 ),
                 JobStep(

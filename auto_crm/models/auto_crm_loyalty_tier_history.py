@@ -16,7 +16,7 @@ class AutoCrmLoyaltyTierHistory(models.Model):
     )
     partner_id = fields.Many2one(related="member_id.partner_id", store=True, string="Customer")
     company_id = fields.Many2one(related="member_id.company_id", store=True, string="Store", index=True)
-    date = fields.Date(required=True, default=fields.Date.context_today)
+    date = fields.Date(required=True, default=lambda self: self.env.company._auto_crm_today())
     old_tier_id = fields.Many2one("auto_crm.loyalty.tier", string="From Tier", ondelete="restrict")
     new_tier_id = fields.Many2one("auto_crm.loyalty.tier", string="To Tier", required=True, ondelete="restrict")
     direction = fields.Selection([("up", "Upgrade"), ("down", "Downgrade")], required=True)

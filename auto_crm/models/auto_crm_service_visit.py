@@ -389,7 +389,7 @@ class AutoCrmServiceVisit(models.Model):
             reading = Odometer.create(
                 {
                     "vehicle_id": visit.vehicle_id.id,
-                    "date": fields.Date.context_today(visit, visit.date_reception),
+                    "date": visit.company_id._auto_crm_today(visit.date_reception),
                     "value": visit.mileage_in,
                     "source": "visit",
                     "visit_id": visit.id,

@@ -155,7 +155,7 @@ class AutoCrmVehicle(models.Model):
     @api.depends("purchase_date", "warranty_end_date")
     @api.depends_context("date")
     def _compute_segment(self):
-        today = fields.Date.context_today(self)
+        today = self.env.company._auto_crm_today()
         for vehicle in self:
             age = relativedelta(today, vehicle.purchase_date).years if vehicle.purchase_date else 0
             vehicle.car_age_years = age
@@ -172,7 +172,7 @@ class AutoCrmVehicle(models.Model):
     def _search_segment(self, operator, value):
         if operator not in ("=", "!=", "in", "not in"):
             raise ValidationError(_("Segment: the search operator %s is not supported.", operator))
-        today = fields.Date.context_today(self)
+        today = self.env.company._auto_crm_today()
         old_limit = today - relativedelta(years=OLD_CAR_YEARS)
         young = expression.OR([[("purchase_date", "=", False)], [("purchase_date", ">", old_limit)]])
         domains = {
@@ -215,7 +215,7 @@ class AutoCrmVehicle(models.Model):
     @api.model
     def _validate_model_year(self, year):
         """0 (not known) or a year from FIRST_MODEL_YEAR to next year."""
-        last = fields.Date.context_today(self).year + 1
+        last = self.env.company._auto_crm_today().year + 1
         if year and not FIRST_MODEL_YEAR <= year <= last:
             raise ValidationError(
                 _(
@@ -310,7 +310,7 @@ class AutoCrmVehicle(models.Model):
                 {
                     "vehicle_id": vehicle.id,
                     "partner_id": vehicle.partner_id.id,
-                    "date_start": vehicle.purchase_date or fields.Date.context_today(self),
+                    "date_start": vehicle.purchase_date or self.env.company._auto_crm_today(),
                 }
                 for vehicle in vehicles
                 if vehicle.partner_id
@@ -334,7 +334,7 @@ class AutoCrmVehicle(models.Model):
 
     def _record_owner_change(self):
         """Close the current ownership and open the new owner's (a car changing hands)."""
-        today = fields.Date.context_today(self)
+        today = self.env.company._auto_crm_today()
         Ownership = self.env["auto_crm.vehicle.ownership"].sudo()
         for ownership in Ownership.search([("vehicle_id", "in", self.ids), ("date_end", "=", False)]):
             ownership.date_end = max(today, ownership.date_start)

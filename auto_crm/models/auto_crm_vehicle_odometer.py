@@ -31,7 +31,7 @@ class AutoCrmVehicleOdometer(models.Model):
 
     vehicle_id = fields.Many2one("auto_crm.vehicle", required=True, ondelete="cascade", index=True, check_company=True)
     company_id = fields.Many2one(related="vehicle_id.company_id", store=True, index=True)
-    date = fields.Date(required=True, default=fields.Date.context_today, index=True)
+    date = fields.Date(required=True, default=lambda self: self.env.company._auto_crm_today(), index=True)
     value = fields.Integer(string="Reading (km)", required=True, aggregator="max")
     source = fields.Selection(ODOMETER_SOURCES, required=True, default="manual")
     visit_id = fields.Many2one(
@@ -62,7 +62,7 @@ class AutoCrmVehicleOdometer(models.Model):
 
     @api.constrains("date")
     def _check_date(self):
-        today = fields.Date.context_today(self)
+        today = self.env.company._auto_crm_today()
         for reading in self:
             if not FIRST_READING_DATE <= reading.date <= today:
                 raise ValidationError(

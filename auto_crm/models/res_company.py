@@ -1,5 +1,7 @@
 from types import SimpleNamespace
 
+import pytz
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
@@ -50,6 +52,16 @@ class ResCompany(models.Model):
         "retention_service_interval_months", "retention_return_grace_months", "completeness_partner_field_ids",
         "completeness_vehicle_field_ids", "completeness_profile",
     }
+
+    # ---------------------------------------------------------------- the store's day
+    auto_crm_tz = fields.Selection(
+        related="partner_id.tz",
+        string="Store Time Zone",
+        readonly=False,
+        help="The store's day: callbacks fall due, the agents' board shows \"today\", points expire and "
+        "deadlines pass by the calendar of this time zone, for every user and for the nightly jobs. "
+        "Without one, the store's day is the UTC day.",
+    )
 
     # ---------------------------------------------------------------- complaints
     complaint_goodwill_limit = fields.Monetary(
@@ -157,6 +169,18 @@ class ResCompany(models.Model):
         return super().write(vals)
 
     @api.model
+    def _auto_crm_tz_name(self):
+        """The store's time zone (its address's), UTC when none is set."""
+        self.ensure_one()
+        tz = self.sudo().partner_id.tz
+        return tz if tz in pytz.all_timezones_set else "UTC"
+
+    def _auto_crm_today(self, now=None):
+        """The store's date now: "today" for everyone working in the store and for its nightly jobs."""
+        self.ensure_one()
+        now = pytz.utc.localize(now or fields.Datetime.now())
+        return now.astimezone(pytz.timezone(self._auto_crm_tz_name())).date()
+
     def _auto_crm_default_fields(self, model, names):
         return self.env["ir.model.fields"].sudo().search([("model", "=", model), ("name", "in", names)]).ids
 

@@ -24,6 +24,7 @@ DEALER_SETTINGS = (
     "completeness_partner_field_ids",
     "completeness_vehicle_field_ids",
     "completeness_profile",
+    "auto_crm_tz",
 )
 
 
@@ -35,6 +36,7 @@ class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
     auto_crm_currency_id = fields.Many2one(related="company_id.currency_id", string="Store Currency")
+    auto_crm_tz = fields.Selection(related="company_id.auto_crm_tz", readonly=False, groups=ADMIN)
     complaint_goodwill_limit = fields.Monetary(
         related="company_id.complaint_goodwill_limit",
         currency_field="auto_crm_currency_id",

@@ -227,7 +227,7 @@ class ResPartner(models.Model):
             number = ric.validate(value)
             # The birth date in it: from 1900 (the earliest birth year accepted) to today.
             birth_date = ric.get_birth_date(number)
-            if not fields.Date.to_date("1900-01-01") <= birth_date <= fields.Date.context_today(self):
+            if not fields.Date.to_date("1900-01-01") <= birth_date <= self.env.company._auto_crm_today():
                 # The birth date, part of the number, is not shown: the message stays masked.
                 raise ValidationError(
                     _(
@@ -340,7 +340,7 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        today = fields.Date.context_today(self)
+        today = self.env.company._auto_crm_today()
         for vals in vals_list:
             if not self.env.su and any(
                 vals.get(name) and not (name == "auto_profile_state" and vals[name] == "draft")
@@ -371,16 +371,26 @@ class ResPartner(models.Model):
             raise UserError(
                 _("Profile Status: the profile is verified and filed with its buttons, by different people.")
             )
+        if "tz" in vals and not self.env.su and not self.env.user.has_group("auto_crm.group_admin"):
+            stores = self.env["res.company"].sudo().with_context(active_test=False).search([("partner_id", "in", self.ids)])
+            if stores:
+                raise AccessError(
+                    _(
+                        "Store Time Zone: only dealer administrators change the time zone of a store (%s): "
+                        "it sets the day callbacks fall due and points expire.",
+                        ", ".join(stores.mapped("name")),
+                    )
+                )
         if vals.get("auto_id_card_number"):
             vals = dict(vals, auto_id_card_number=self._auto_crm_clean_id_card_number(vals["auto_id_card_number"]))
         if "auto_do_not_disturb" in vals and vals["auto_do_not_disturb"] and "auto_do_not_disturb_date" not in vals:
-            vals = dict(vals, auto_do_not_disturb_date=fields.Date.context_today(self))
+            vals = dict(vals, auto_do_not_disturb_date=self.env.company._auto_crm_today())
         if (
             "auto_callback_consent" in vals
             and vals["auto_callback_consent"]
             and "auto_callback_consent_date" not in vals
         ):
-            vals = dict(vals, auto_callback_consent_date=fields.Date.context_today(self))
+            vals = dict(vals, auto_callback_consent_date=self.env.company._auto_crm_today())
         if "auto_id_card_number" in vals or "company_id" in vals:
             pairs = [
                 (
@@ -637,7 +647,7 @@ class ResPartner(models.Model):
         UPDATE per store. Each store's thresholds and completeness standard are its settings (res.company),
         read once. Batches, savepoints, retries and the run log are the job runner's (auto_crm.job.run):
         a failing customer or store is recorded on the run, the rest runs. True when nothing failed."""
-        today = fields.Date.context_today(self)
+        today = self.env.company._auto_crm_today()
         run = self.env["auto_crm.job.run"]._run_job(
             "partner_segments",
             [

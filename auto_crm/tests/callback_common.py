@@ -15,6 +15,8 @@ class CallbackCase(AutoCrmCase):
         super().setUpClass()
         # The seeded (and demo) rules would add their own callbacks: each test uses its own rules.
         cls.env["auto_crm.callback.rule"].search([]).active = False
+        # The store's day ("today" for the engine, the board and the nightly jobs) is Shanghai's.
+        cls.company.auto_crm_tz = "Asia/Shanghai"
         cls.env.user.tz = "Asia/Shanghai"
         cls.agent2 = cls.env["res.users"].create(
             {

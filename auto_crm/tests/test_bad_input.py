@@ -73,7 +73,7 @@ class TestBadInput(AutoCrmCase):
 
     def test_model_year(self):
         """0 (not known) or 1950 to next year."""
-        last = fields.Date.context_today(self.vehicle).year + 1
+        last = self.env.company._auto_crm_today().year + 1
         error = self.assertRefused(self.vehicle, {"model_year": 99999}, "Model Year")
         self.assertEqual(
             str(error), f"Model Year: 99999 is not a plausible model year; enter a year from 1950 to {last}."
@@ -92,7 +92,7 @@ class TestBadInput(AutoCrmCase):
         partner = self.env["res.partner"].create(
             {"name": "王五", "auto_id_card_number": id_number("11010519800101002")}
         )
-        tomorrow = fields.Date.context_today(partner) + timedelta(days=1)
+        tomorrow = self.env.company._auto_crm_today() + timedelta(days=1)
         for number in (
             id_number(f"110105{tomorrow:%Y%m%d}002"),
             id_number("11010520990101002"),
@@ -116,7 +116,7 @@ class TestBadInput(AutoCrmCase):
         for value in (3_000_000_000, 2_000_001, -1):
             with self.subTest(value=value):
                 self.assertCreateRefused(Odometer, {"vehicle_id": vehicle, "value": value}, "Reading (km)")
-        tomorrow = fields.Date.context_today(self.vehicle) + timedelta(days=1)
+        tomorrow = self.env.company._auto_crm_today() + timedelta(days=1)
         for day in (tomorrow, fields.Date.to_date("1949-12-31")):
             with self.subTest(day=day):
                 self.assertCreateRefused(Odometer, {"vehicle_id": vehicle, "value": 10, "date": day}, "Date")

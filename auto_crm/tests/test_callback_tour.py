@@ -10,12 +10,13 @@ class TestCallbackTour(odoo.tests.HttpCase):
     def test_agent_works_the_board(self):
         env = self.env(context=dict(self.env.context, tracking_disable=True))
         env["auto_crm.callback.rule"].search([]).active = False
-        # The agent's day and the engine's day are the same day at any hour: both in one time zone
-        # (the board's "My Calls Today" is computed on the server in the user's time zone).
-        tz = "Asia/Shanghai"
-        env = env(context=dict(env.context, tz=tz))
+        # The agent's day and the engine's day are the same day at any hour: the store's day (the
+        # board's "My Calls Today" is searched on the server by the store's time zone, whatever
+        # the agent's own).
+        env.company.auto_crm_tz = "Asia/Shanghai"
         agent = odoo.tests.new_test_user(
-            env, "tour_agent", groups="auto_crm.group_agent", name="Tour Agent", password="tour_agent", tz=tz
+            env, "tour_agent", groups="auto_crm.group_agent", name="Tour Agent", password="tour_agent",
+            tz="America/Los_Angeles",
         )
         questionnaire = env["auto_crm.questionnaire"].create(
             {

@@ -129,7 +129,7 @@ class TestLoyaltyConcurrency(TransactionCase):
                 }
             )
             member = env["auto_crm.loyalty.member"].create({"partner_id": partner.id, "program_id": self.program_id})
-            today = fields.Date.context_today(member)
+            today = self.env.company._auto_crm_today()
             old = today - relativedelta(months=self.expiry_months, days=10)
             opening = [(old, old_points), (today, OPENING - old_points)]
             env["auto_crm.loyalty.ledger"]._post(

@@ -24,6 +24,7 @@ NON_DEFAULT = {
     "retention_service_interval_months": 4,
     "retention_return_grace_months": 2,
     "completeness_profile": False,
+    "auto_crm_tz": "Asia/Shanghai",
 }
 
 
@@ -103,8 +104,10 @@ class TestSettings(AutoCrmCase):
         form.completeness_profile = True
         form.complaint_goodwill_limit = 800
         form.completeness_partner_field_ids.add(birthday)
+        form.auto_crm_tz = "Asia/Urumqi"
         form.save().execute()
         changed = {
+            "auto_crm_tz": "Asia/Urumqi",
             "lifecycle_lost_days": 400,
             "value_grade_a_spend": 25000,
             "completeness_profile": True,

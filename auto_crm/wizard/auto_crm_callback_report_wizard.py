@@ -52,7 +52,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
 
     month = fields.Date(
         required=True,
-        default=lambda self: fields.Date.context_today(self).replace(day=1),
+        default=lambda self: self.env.company._auto_crm_today().replace(day=1),
         help="Any day of the month to report on.",
     )
     company_ids = fields.Many2many(
