@@ -3,8 +3,9 @@
 A transition table maps ``(from_state, to_state)`` to ``(button, groups)``: the public method
 (button) that makes the move, and the XML ids of the groups allowed to make it (any of them; an
 empty tuple: whoever may write the record). :data:`SUDO` in ``groups`` means that only the add-on's
-own code, running as superuser, makes the move (the callback engine's expiry). A pair that is not
-in the table is refused to everybody, superuser included.
+own code makes the move, through the workflow's private path after its own checks (the callback
+engine's expiry, activating a satisfaction-index version): a plain ``write`` of the state is refused
+to everybody, superuser included. A pair that is not in the table is refused to everybody too.
 
 No Odoo import: the models take their tables from here, and the tests in ``lib/tests`` check them
 without Odoo.
@@ -13,7 +14,7 @@ without Odoo.
 ADVISOR = "auto_crm.group_advisor"
 MANAGER = "auto_crm.group_manager"
 ADMIN = "auto_crm.group_admin"
-#: Not a group: only code running as superuser (the add-on's own jobs) makes the move.
+#: Not a group: only the add-on's own code makes the move (never a plain write, not even as superuser).
 SUDO = "sudo"
 
 # ---------------------------------------------------------------------- service visit

@@ -482,10 +482,10 @@ class AutoCrmCsiHierarchy(models.Model):
             )
             # The checks are done: the moves are the add-on's own (the table's SUDO).
             if previous:
-                previous.sudo().write({"state": "superseded"})
+                previous.sudo()._workflow_write({"state": "superseded"})
                 previous.message_post(body=_("Superseded by %s.", hierarchy.display_name))
                 previous.flush_recordset(["state"])
-            hierarchy.sudo().write({"state": "active"})
+            hierarchy.sudo()._workflow_write({"state": "active"})
             hierarchy.message_post(
                 body=_("Activated with highest consistency ratio %s.", float_round(hierarchy.max_cr, 4))
             )
