@@ -7,6 +7,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
+from odoo.tools.sql import create_index
 from odoo.tools.safe_eval import datetime as safe_datetime
 from odoo.tools.safe_eval import safe_eval
 from odoo.tools.safe_eval import time as safe_time
@@ -18,6 +19,33 @@ _logger = logging.getLogger(__name__)
 
 #: Key of the transaction-level advisory lock that one engine run holds on each rule it runs.
 LOCK_KEY = 8841
+#: The tables the triggers read and the engine writes: their planner statistics are refreshed at the
+#: start of a run when they changed a lot since their last ANALYZE (a bulk load, a data migration).
+SOURCE_TABLES = (
+    "auto_crm_service_visit",
+    "auto_crm_vehicle",
+    "auto_crm_vehicle_odometer",
+    "auto_crm_complaint",
+    "res_partner",
+    "auto_crm_callback",
+)
+#: A table is analysed when more rows than this plus STALE_FRACTION of its rows changed since its last
+#: ANALYZE (committed changes and the run's own transaction's): autovacuum's rule, applied at once.
+STALE_ROWS = 1000
+STALE_FRACTION = 0.1
+#: Extended statistics on the columns the engine filters on together (CREATE STATISTICS, made by init()).
+EXTENDED_STATISTICS = {
+    "auto_crm_service_visit_engine_stats": (
+        "auto_crm_service_visit",
+        "dependencies, mcv",
+        "state, company_id, date_delivered, date_reception",
+    ),
+    "auto_crm_callback_source_stats": (
+        "auto_crm_callback",
+        "ndistinct, dependencies",
+        "rule_id, source_model, source_id, source_period",
+    ),
+}
 
 
 class AutoCrmCallbackEngine(models.AbstractModel):
@@ -32,8 +60,68 @@ class AutoCrmCallbackEngine(models.AbstractModel):
     _name = "auto_crm.callback.engine"
     _description = "Callback Engine"
 
-    #: After inserting this many callbacks, refresh the table's planner statistics.
-    _analyze_threshold = 5000
+    def init(self):
+        super().init()
+        # After every table of the module exists (init() runs model by model).
+        self.pool.post_init(self._init_planner_support)
+
+    @api.model
+    def _init_planner_support(self):
+        """The indexes and extended statistics the engine's plans rely on (install and upgrade).
+
+        The win-back rule reads the visits received in its event window (date_reception); the
+        planner learns how the visits' state, store and dates and the callbacks' rule, source
+        model, source and period go together instead of multiplying their selectivities."""
+        cr = self.env.cr
+        create_index(
+            cr,
+            "auto_crm_service_visit_engine_reception_index",
+            "auto_crm_service_visit",
+            ["date_reception"],
+            where="date_reception IS NOT NULL",
+        )
+        for name, (table, kinds, columns) in EXTENDED_STATISTICS.items():
+            cr.execute(f"CREATE STATISTICS IF NOT EXISTS {name} ({kinds}) ON {columns} FROM {table}")
+
+    @api.model
+    def _refresh_statistics(self):
+        """ANALYZE the engine's tables that changed a lot since their last ANALYZE: rows bulk-loaded
+        (a migration, an import) or inserted by the last run leave the planner believing the old
+        figures, and a plan built on them can be thousands of times slower. One statement whatever
+        happens; nothing to do (the usual case) costs a read of the statistics views.
+
+        The changes counted are the committed ones (``n_mod_since_analyze``) and this transaction's
+        own (``pg_stat_xact_user_tables``, which ANALYZE samples too), less those an ANALYZE of this
+        transaction already saw (kept in a transaction-local setting per table)."""
+        tables = ", ".join(f"'{table}'::regclass" for table in SOURCE_TABLES)
+        self.env.cr.execute(
+            f"""DO $engine$
+            DECLARE
+                stale text;
+                tab record;
+            BEGIN
+                PERFORM pg_stat_clear_snapshot();
+                FOR tab IN
+                    SELECT stat.relname,
+                           COALESCE(xact.n_tup_ins + xact.n_tup_upd + xact.n_tup_del, 0) AS xact_mods
+                      FROM pg_stat_user_tables stat
+                      JOIN pg_class cls ON cls.oid = stat.relid
+                      LEFT JOIN pg_stat_xact_user_tables xact ON xact.relid = stat.relid
+                     WHERE stat.relid IN ({tables})
+                       AND COALESCE(stat.n_mod_since_analyze, 0)
+                           + COALESCE(xact.n_tup_ins + xact.n_tup_upd + xact.n_tup_del, 0)
+                           - COALESCE(NULLIF(current_setting('auto_crm.analysed_' || stat.relname, TRUE), '')::bigint, 0)
+                           > {STALE_ROWS} + {STALE_FRACTION} * GREATEST(cls.reltuples, 0)
+                LOOP
+                    stale := concat_ws(', ', stale, quote_ident(tab.relname));
+                    PERFORM set_config('auto_crm.analysed_' || tab.relname, tab.xact_mods::text, TRUE);
+                END LOOP;
+                IF stale IS NOT NULL THEN
+                    RAISE LOG 'auto_crm callback engine: ANALYZE %', stale;
+                    EXECUTE 'ANALYZE ' || stale;
+                END IF;
+            END $engine$"""
+        )
 
     # ------------------------------------------------------------------ entry points
     @api.model
@@ -66,7 +154,8 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             steps.append(JobStep(units=["housekeeping"], process=lambda batch: {batch[0]: self._housekeeping(today)}))
         steps.append(
             JobStep(
-                units=rules,
+                # Once the run holds its lock: fresh planner statistics, then the rules.
+                units=lambda: self._refresh_statistics() or rules,
                 process=lambda batch: {rule: self._run_rule(rule, today or self._store_today(rule)) for rule in batch},
                 batch_size=1,
             )
@@ -134,14 +223,9 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                 """WITH due AS MATERIALIZED (%(due)s)
                 SELECT count(*) FILTER (WHERE eligible AND NOT called), count(*) FILTER (WHERE dnd),
                        count(*) FILTER (WHERE NOT dnd AND NOT consent), count(*) FILTER (WHERE eligible AND called)
-                  FROM (SELECT due.*, EXISTS (
-                                   SELECT 1 FROM auto_crm_callback existing
-                                    WHERE existing.rule_id = %(rule)s AND existing.source_model = due.source_model
-                                      AND existing.source_id = due.source_id
-                                      AND existing.source_period = due.source_period) AS called
-                          FROM due) due""",
+                  FROM (SELECT due.*, %(called)s AS called FROM due) due""",
                 due=plan["due"],
-                rule=rule.id,
+                called=self._called_sql(rule),
             )
         )
         created, dnd, no_consent, already = self.env.cr.fetchone()
@@ -234,6 +318,18 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             today=today,
         )
 
+    @api.model
+    def _called_sql(self, rule):
+        """Whether the due row ``due`` already has its callback: one probe of the unique (rule,
+        source model, source id, period) index per due row, so that a run costs what is due, not
+        what was called before."""
+        return SQL(
+            """EXISTS (SELECT 1 FROM auto_crm_callback existing
+                        WHERE existing.rule_id = %(rule)s AND existing.source_model = due.source_model
+                          AND existing.source_id = due.source_id AND existing.source_period = due.source_period)""",
+            rule=rule.id,
+        )
+
     # ------------------------------------------------------------------ execution
     @api.model
     def _execute(self, rule, plan):
@@ -248,7 +344,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
              todo AS (
                 SELECT due.*, row_number() OVER (ORDER BY date_due, source_id) AS rn
                   FROM due
-                 WHERE eligible AND (SELECT held FROM lock)),
+                 WHERE eligible AND (SELECT held FROM lock) AND NOT %(called)s),
              inserted AS (
                INSERT INTO auto_crm_callback (
                        name, rule_id, questionnaire_id, company_id, partner_id, vehicle_id, visit_id,
@@ -278,6 +374,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
              WHERE (SELECT held FROM lock)""",
                 lock_key=LOCK_KEY,
                 due=plan["due"],
+                called=self._called_sql(rule),
                 rule_name=rule.name,
                 rule=rule.id,
                 questionnaire=rule.questionnaire_id.id or None,
@@ -300,9 +397,6 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             rule.invalidate_recordset(["rr_position"])
         if created:
             self.env["auto_crm.callback"].invalidate_model()
-        if created >= self._analyze_threshold:
-            # The planner's statistics of the callbacks table are stale after a big insert.
-            self.env.cr.execute("ANALYZE auto_crm_callback")
         return {
             "locked": True,
             "created": created,
@@ -509,25 +603,35 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         )
 
     @api.model
-    def _trigger_sql_no_visit(self, rule, in_domain, offset, ev_low, ev_high, tz, company, **kw):
+    def _trigger_sql_no_visit(self, rule, in_domain, offset, ev_low, ev_high, ts_low, ts_high, tz, company, **kw):
         # The source is the customer's last visit: once they come back and lapse again, the new
-        # last visit is a new source and they are called again.
+        # last visit is a new source and they are called again. Read from the visits received in
+        # the event window (the date_reception index), each kept when the customer has no later
+        # one: the cost follows the window, not the customers' whole history.
         return SQL(
             """SELECT 'auto_crm.service.visit'::varchar AS source_model, src.id AS source_id, 0 AS source_period,
                       src.partner_id, src.vehicle_id, src.id AS visit_id, src.company_id,
                       src.last_day + %(offset)s AS date_due
-                 FROM (SELECT DISTINCT ON (visit.partner_id) visit.id, visit.partner_id, visit.vehicle_id,
-                              visit.company_id, %(day)s AS last_day
+                 FROM (SELECT visit.id, visit.partner_id, visit.vehicle_id, visit.company_id, %(day)s AS last_day
                          FROM auto_crm_service_visit visit
-                        WHERE visit.state != 'cancel' AND visit.date_reception IS NOT NULL AND %(company)s
-                        ORDER BY visit.partner_id, visit.date_reception DESC, visit.id DESC) src
+                        WHERE visit.state != 'cancel' AND visit.date_reception IS NOT NULL
+                          AND visit.date_reception >= %(ts_low)s AND visit.date_reception < %(ts_high)s
+                          AND %(company)s
+                          AND NOT EXISTS (SELECT 1 FROM auto_crm_service_visit later
+                                           WHERE later.partner_id = visit.partner_id AND later.state != 'cancel'
+                                             AND later.date_reception IS NOT NULL AND %(later_company)s
+                                             AND (later.date_reception, later.id) > (visit.date_reception, visit.id))
+                      ) src
                 WHERE src.last_day BETWEEN %(ev_low)s AND %(ev_high)s
                   AND NOT EXISTS (SELECT 1 FROM auto_crm_service_visit booked
                                    WHERE booked.partner_id = src.partner_id AND booked.state = 'appointment')
                   AND %(in_domain)s""",
             offset=offset,
             day=self._local_date(SQL("visit.date_reception"), tz),
+            ts_low=ts_low,
+            ts_high=ts_high,
             company=self._company_sql(SQL("visit.company_id"), company),
+            later_company=self._company_sql(SQL("later.company_id"), company),
             ev_low=ev_low,
             ev_high=ev_high,
             in_domain=in_domain,
