@@ -7,10 +7,10 @@ from dateutil.relativedelta import relativedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
-from odoo.tools.sql import create_index
 from odoo.tools.safe_eval import datetime as safe_datetime
 from odoo.tools.safe_eval import safe_eval
 from odoo.tools.safe_eval import time as safe_time
+from odoo.tools.sql import create_index
 
 from .auto_crm_callback_rule import TRIGGER_SOURCE_MODELS
 from .auto_crm_job_run import JobStep
@@ -110,7 +110,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                      WHERE stat.relid IN ({tables})
                        AND COALESCE(stat.n_mod_since_analyze, 0)
                            + COALESCE(xact.n_tup_ins + xact.n_tup_upd + xact.n_tup_del, 0)
-                           - COALESCE(NULLIF(current_setting('auto_crm.analysed_' || stat.relname, TRUE), '')::bigint, 0)
+                           - COALESCE(NULLIF(current_setting('auto_crm.analysed_' || stat.relname, TRUE), '')::int8, 0)
                            > {STALE_ROWS} + {STALE_FRACTION} * GREATEST(cls.reltuples, 0)
                 LOOP
                     stale := concat_ws(', ', stale, quote_ident(tab.relname));

@@ -93,7 +93,11 @@ class TestCallbackEngineScale(CallbackCase):
         the customers whose LAST visit (any store's rule: its store's) fell in the window."""
         rule = self.make_rule(trigger="no_visit", inactivity_days=180, delay_days=0, window_days=14)
         store_rule = self.make_rule(
-            name="Win-back store one", trigger="no_visit", inactivity_days=180, delay_days=0, window_days=14,
+            name="Win-back store one",
+            trigger="no_visit",
+            inactivity_days=180,
+            delay_days=0,
+            window_days=14,
             company_id=self.company.id,
         )
         # 2025-03-05 - 180 days = 2024-09-06: last visits received from 2024-08-23 to 2024-09-06 are due.
