@@ -90,6 +90,8 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         figures, and a plan built on them can be thousands of times slower. One statement whatever
         happens; nothing to do (the usual case) costs a read of the statistics views.
 
+        Also turns just-in-time compilation off for the run's transaction.
+
         The changes counted are the committed ones (``n_mod_since_analyze``) and this transaction's
         own (``pg_stat_xact_user_tables``, which ANALYZE samples too), less those an ANALYZE of this
         transaction already saw (kept in a transaction-local setting per table)."""
@@ -100,6 +102,9 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                 stale text;
                 tab record;
             BEGIN
+                -- The engine's plans are index probes: just-in-time compilation, triggered by
+                -- inflated cost estimates, only adds its compile time (this transaction only).
+                PERFORM set_config('jit', 'off', TRUE);
                 PERFORM pg_stat_clear_snapshot();
                 FOR tab IN
                     SELECT stat.relname,
@@ -643,8 +648,13 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         # after it and the day the car's estimated odometer reaches its mileage + N km (the daily
         # distance from the car's own readings since the odometer was last replaced).
         by_months = SQL("NULL::date")
+        recent = SQL("TRUE")
         if rule.maintenance_months:
             by_months = SQL("(last.service_day + make_interval(months => %s))::date", rule.maintenance_months)
+            # Due at the latest N months after the visit: only cars last serviced since the window's
+            # first day less N months can be due (4 days more for month ends and the time zone).
+            since = ev_low - relativedelta(months=rule.maintenance_months, days=4)
+            recent = SQL("visit.date_delivered >= %s", datetime.datetime.combine(since, datetime.time.min))
         by_km = SQL("NULL::date")
         if rule.maintenance_km:
             by_km = SQL(
@@ -665,20 +675,20 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                                       visit.mileage_in, %(day)s AS service_day
                                  FROM auto_crm_service_visit visit
                                 WHERE visit.state = 'followup' AND visit.date_delivered IS NOT NULL AND %(company)s
+                                  AND %(recent)s
                                 ORDER BY visit.vehicle_id, visit.date_delivered DESC, visit.id DESC) last
                          JOIN auto_crm_vehicle vehicle ON vehicle.id = last.vehicle_id
                               AND vehicle.active AND vehicle.partner_id IS NOT NULL
-                         LEFT JOIN (
-                              SELECT reading.vehicle_id, min(reading.date) AS first_date,
-                                     max(reading.date) AS last_date,
+                         LEFT JOIN LATERAL (
+                              SELECT min(reading.date) AS first_date, max(reading.date) AS last_date,
                                      (array_agg(reading.value ORDER BY reading.date, reading.id))[1] AS first_value,
                                      (array_agg(reading.value ORDER BY reading.date DESC, reading.id DESC))[1]
                                          AS last_value
                                 FROM auto_crm_vehicle_odometer reading
-                               WHERE NOT EXISTS (SELECT 1 FROM auto_crm_vehicle_odometer reset
+                               WHERE reading.vehicle_id = last.vehicle_id
+                                 AND NOT EXISTS (SELECT 1 FROM auto_crm_vehicle_odometer reset
                                                   WHERE reset.vehicle_id = reading.vehicle_id AND reset.is_replacement
-                                                    AND reset.date > reading.date)
-                               GROUP BY reading.vehicle_id) odo ON odo.vehicle_id = last.vehicle_id
+                                                    AND reset.date > reading.date)) odo ON TRUE
                         WHERE NOT EXISTS (SELECT 1 FROM auto_crm_service_visit open_visit
                                            WHERE open_visit.vehicle_id = last.vehicle_id
                                              AND open_visit.state NOT IN ('followup', 'cancel'))) src
@@ -688,6 +698,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             by_km=by_km,
             day=self._local_date(SQL("visit.date_delivered"), tz),
             company=self._company_sql(SQL("visit.company_id"), company),
+            recent=recent,
             ev_low=ev_low,
             ev_high=ev_high,
             in_domain=in_domain,

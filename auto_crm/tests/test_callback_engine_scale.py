@@ -151,3 +151,21 @@ class TestCallbackEngineScale(CallbackCase):
             str(self.callbacks(rule).filtered(lambda c: c.visit_id.id == lapsed[0]).date_due),
             str(datetime.date(2024, 9, 1) + datetime.timedelta(days=180)),
         )
+
+    def test_maintenance_reads_the_cars_serviced_in_the_last_months(self):
+        """A months rule reads only the cars delivered since its window less N months; the source is
+        still the car's last delivered visit, and a car last serviced before that is not due."""
+        rule = self.make_rule(
+            trigger="maintenance_due", maintenance_months=6, maintenance_km=5000, delay_days=0, window_days=10
+        )
+        recent = self.make_delivered_visits(1, self.at("2024-09-03"), mileage_in=10000)
+        older = self.make_visit(partner_id=recent.partner_id.id, vehicle_id=recent.vehicle_id.id, mileage_in=5000)
+        self.set_visit_dates(
+            older, state="followup", date_reception=self.at("2023-03-01"), date_delivered=self.at("2023-03-01")
+        )
+        forgotten = self.make_delivered_visits(1, self.at("2023-01-10"), mileage_in=10000)
+        with freeze_time("2025-03-03 02:00:00"):
+            run = rule._run_engine()
+        self.assertEqual(run.created_count, 1)
+        self.assertEqual(self.callbacks(rule).visit_id, recent, "the car's last visit, not the older one")
+        self.assertNotIn(forgotten.vehicle_id, self.callbacks(rule).vehicle_id)
