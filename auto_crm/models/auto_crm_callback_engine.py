@@ -88,14 +88,15 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         """ANALYZE the engine's tables that changed a lot since their last ANALYZE: rows bulk-loaded
         (a migration, an import) or inserted by the last run leave the planner believing the old
         figures, and a plan built on them can be thousands of times slower. One statement whatever
-        happens; nothing to do (the usual case) costs a read of the statistics views.
+        happens; nothing to do (the usual case) costs a read of six tables' counters. Also turns
+        just-in-time compilation off for the run's transaction.
 
-        Also turns just-in-time compilation off for the run's transaction.
-
-        The changes counted are the committed ones (``n_mod_since_analyze``) and this transaction's
-        own (``pg_stat_xact_user_tables``, which ANALYZE samples too), less those an ANALYZE of this
-        transaction already saw (kept in a transaction-local setting per table)."""
-        tables = ", ".join(f"'{table}'::regclass" for table in SOURCE_TABLES)
+        The changes counted are the committed ones (``n_mod_since_analyze``) and, for the sources,
+        this transaction's own (which ANALYZE samples too), less those an ANALYZE of this
+        transaction already saw (kept in a transaction-local setting per table). The callbacks this
+        transaction inserted are left to the next run: the engine only probes them by their unique
+        index."""
+        tables = ", ".join(f"('{table}'::regclass, {table != 'auto_crm_callback'})" for table in SOURCE_TABLES)
         self.env.cr.execute(
             f"""DO $engine$
             DECLARE
@@ -107,16 +108,17 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                 PERFORM set_config('jit', 'off', TRUE);
                 PERFORM pg_stat_clear_snapshot();
                 FOR tab IN
-                    SELECT stat.relname,
-                           COALESCE(xact.n_tup_ins + xact.n_tup_upd + xact.n_tup_del, 0) AS xact_mods
-                      FROM pg_stat_user_tables stat
-                      JOIN pg_class cls ON cls.oid = stat.relid
-                      LEFT JOIN pg_stat_xact_user_tables xact ON xact.relid = stat.relid
-                     WHERE stat.relid IN ({tables})
-                       AND COALESCE(stat.n_mod_since_analyze, 0)
-                           + COALESCE(xact.n_tup_ins + xact.n_tup_upd + xact.n_tup_del, 0)
-                           - COALESCE(NULLIF(current_setting('auto_crm.analysed_' || stat.relname, TRUE), '')::int8, 0)
-                           > {STALE_ROWS} + {STALE_FRACTION} * GREATEST(cls.reltuples, 0)
+                    SELECT relname, xact_mods
+                      FROM (SELECT cls.relname, cls.reltuples, pg_stat_get_mod_since_analyze(cls.oid) AS mods,
+                                   CASE WHEN own THEN pg_stat_get_xact_tuples_inserted(cls.oid)
+                                                      + pg_stat_get_xact_tuples_updated(cls.oid)
+                                                      + pg_stat_get_xact_tuples_deleted(cls.oid)
+                                        ELSE 0 END AS xact_mods
+                              FROM (VALUES {tables}) AS engine_table(oid, own)
+                              JOIN pg_class cls ON cls.oid = engine_table.oid) tab
+                     WHERE mods + xact_mods
+                           - COALESCE(NULLIF(current_setting('auto_crm.analysed_' || relname, TRUE), '')::int8, 0)
+                           > {STALE_ROWS} + {STALE_FRACTION} * GREATEST(reltuples, 0)
                 LOOP
                     stale := concat_ws(', ', stale, quote_ident(tab.relname));
                     PERFORM set_config('auto_crm.analysed_' || tab.relname, tab.xact_mods::text, TRUE);
