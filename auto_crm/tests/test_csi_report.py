@@ -431,7 +431,8 @@ class TestMonthlyReportQueries(CsiReportCase):
                                            create_uid, write_uid)
             SELECT 'TEST-CB-' || n || '-' || m.due, %(company)s, %(partner)s, %(questionnaire)s, %(user)s, 'phone',
                    CASE WHEN m.previous OR n %% 2 = 0 THEN 'done' ELSE 'todo' END,
-                   m.due + (n %% 28), CASE WHEN m.previous OR n %% 2 = 0 THEN m.due + (n %% 28) + interval '10 hours' END,
+                   m.due + (n %% 28),
+                   CASE WHEN m.previous OR n %% 2 = 0 THEN m.due + (n %% 28) + interval '10 hours' END,
                    3, CASE WHEN m.previous OR n %% 2 = 0 THEN 4 ELSE 0 END,
                    CASE WHEN m.previous THEN 50.0 WHEN n %% 2 = 0 THEN 75.0 ELSE 0 END,
                    CASE WHEN m.previous OR n %% 2 = 0 THEN %(hierarchy)s END,
@@ -502,7 +503,7 @@ class TestMonthlyReportQueries(CsiReportCase):
         self.env.invalidate_all()
         with self.assertQueryCount(CSI_QUERY_BUDGET):
             figures = wizard._get_csi_figures()
-        return dict((name, rows) for name, _title, rows in figures["dimensions"])
+        return {name: rows for name, _title, rows in figures["dimensions"]}
 
     def run_pivot(self):
         """The pivot as the web client opens it on one month: its four read_groups (total, per

@@ -38,7 +38,9 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
     * *CSI*: mean satisfaction index (0-100) of the successful callbacks that have one, with the
       change in points from the previous month.
 
-    Every figure comes from a handful of aggregate queries, run with the user's rights: managers
+    Every figure comes from one aggregate query (and the CSI export from another), narrowed to the
+    month on the due-date index and run with the user's rights; the XLSX data sheet is streamed from
+    a server-side cursor into a constant-memory workbook. Managers
     see their stores, agents and advisors only their own callbacks.
     """
 
@@ -154,7 +156,8 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
                 # history instead of the month); the issue tags below likewise.
                 SQL(
                     """%(cb)s.date_due >= %(start)s AND (%(cb)s.state IN ('done', 'failed') OR EXISTS (
-                           SELECT 1 FROM auto_crm_callback_attempt att WHERE att.callback_id = %(cb)s.id OFFSET 0)) AS executed""",
+                           SELECT 1 FROM auto_crm_callback_attempt att
+                            WHERE att.callback_id = %(cb)s.id OFFSET 0)) AS executed""",
                     cb=cb,
                     start=start,
                 ),
@@ -196,9 +199,8 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             )
         )
         question_figures, issue_figures = [], []
-        for kind, key, count, executed, successful, overall_sum, overall_count, csi_sum, csi_count, prev_sum, prev_count in (
-            self.env.cr.fetchall()
-        ):
+        for kind, key, count, *figures in self.env.cr.fetchall():
+            executed, successful, overall_sum, overall_count, csi_sum, csi_count, prev_sum, prev_count = figures
             if kind == "store":
                 row = total if key is None else rows[key]
                 row.update(
@@ -219,7 +221,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         Question = self.env["auto_crm.question"].browse([key for key, _total, _count in question_figures])
         questions = [
             {"question": question, "step": question.step, "average": _avg(score_sum, count), "answers": count}
-            for question, (_key, score_sum, count) in zip(Question, question_figures)
+            for question, (_key, score_sum, count) in zip(Question, question_figures, strict=True)
         ]
         questions.sort(
             key=lambda q: (
@@ -230,7 +232,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             )
         )
         Tag = self.env["auto_crm.callback.issue.tag"].browse([key for key, _count in issue_figures])
-        issues = [{"tag": tag, "count": count} for tag, (_key, count) in zip(Tag, issue_figures)]
+        issues = [{"tag": tag, "count": count} for tag, (_key, count) in zip(Tag, issue_figures, strict=True)]
         issues.sort(key=lambda i: (-i["count"], i["tag"].name or ""))
         return {
             "start": start,
@@ -664,7 +666,9 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         table = SQL.identifier(Report._table)
         columns = [SQL("%s.%s", table, SQL.identifier(name)) for name in self._CSI_DIMENSIONS]
         current = SQL("(%s.date_due >= %s)", table, start)
-        query.groupby = SQL("GROUPING SETS (%s)", SQL(", ").join(SQL("(%s, %s)", column, current) for column in columns))
+        query.groupby = SQL(
+            "GROUPING SETS (%s)", SQL(", ").join(SQL("(%s, %s)", column, current) for column in columns)
+        )
         self._jit_off()
         self.env.cr.execute(
             query.select(
