@@ -10,8 +10,8 @@ class AutoCrmCsiReport(models.Model):
     The views group ``date_due`` by month (*Month Due*), the same month the monthly callback report
     uses, so a pivot row of a month shows the report's CSI for that month. The view exposes the raw
     due date, never a computed month: a month filter is then a date range on
-    ``auto_crm_callback.date_due``, which the planner narrows with an index before the joins
-    (a filter on ``date_trunc('month', ...)`` would read every done callback). ``csi`` is empty for
+    ``auto_crm_callback.date_due``, an index-only scan of the done callbacks' index (a filter on
+    ``date_trunc('month', ...)`` would read every done callback). ``csi`` is empty for
     a callback without an index (no active hierarchy, or no scored answer): averages skip those
     rows. ``overall_score`` is empty when the customer gave no overall score.
     """
