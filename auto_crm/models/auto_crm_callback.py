@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
+from odoo.tools.sql import create_index
 
 from ..lib.workflow import CALLBACK_INITIAL, CALLBACK_TRANSITIONS
 from .input_limits import check_vals
@@ -55,6 +56,7 @@ class AutoCrmCallback(models.Model):
     _workflow_stamps = {"done": "date_done"}
     #: Done: whatever reason a failed attempt gave no longer applies; re-opened: nor the closing one.
     _workflow_clear = {"done": ("close_reason",), "todo": ("close_reason",)}
+    _workflow_kanban_folded = ("done", "failed", "expired", "cancel")
 
     name = fields.Char(required=True, default=lambda self: _("Callback"), tracking=True)
     company_id = fields.Many2one(
@@ -158,6 +160,26 @@ class AutoCrmCallback(models.Model):
             "Overall Satisfaction goes from 0 (not given) to 5.",
         ),
     ]
+
+    def init(self):
+        # The agents' board (My Calls Today: open, due today or overdue, mine or my team's unassigned)
+        # and its columns in the board's order; closed callbacks stay out of the first two.
+        open_states = "state IN ('todo', 'in_progress')"
+        create_index(
+            self.env.cr,
+            "auto_crm_callback_open_state_due_idx",
+            self._table,
+            ["state", "date_due", "id"],
+            where=open_states,
+        )
+        create_index(
+            self.env.cr,
+            "auto_crm_callback_open_user_due_idx",
+            self._table,
+            ["user_id", "date_due", "id"],
+            where=open_states,
+        )
+        create_index(self.env.cr, "auto_crm_callback_due_idx", self._table, ["date_due", "id"])
 
     # ------------------------------------------------------------------ computes
     @api.depends("source_model", "source_id")
