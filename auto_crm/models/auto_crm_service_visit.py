@@ -123,7 +123,6 @@ class AutoCrmServiceVisit(models.Model):
         required=True,
         default="appointment",
         tracking=True,
-        index=True,
         copy=False,
         group_expand="_group_expand_states",
     )
@@ -203,6 +202,8 @@ class AutoCrmServiceVisit(models.Model):
     def init(self):
         # The workshop board: a column (state) in the board's order; the list and the calendar: the
         # order alone. Delivered in the last days (the board's default filter): date_delivered's index.
+        # The (state, ...) index replaces the plain state index.
+        self.env.cr.execute("DROP INDEX IF EXISTS auto_crm_service_visit__state_index")
         create_index(
             self.env.cr, "auto_crm_service_visit_state_appointment_idx", self._table,
             ["state", "date_appointment DESC", "id DESC"],
