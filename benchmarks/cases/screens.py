@@ -12,7 +12,6 @@ import importlib.util
 import os
 
 import odoo.addons.auto_crm as auto_crm
-from odoo.tests import new_test_user
 
 _spec = importlib.util.spec_from_file_location(
     "auto_crm_screens_common", os.path.join(auto_crm.__path__[0], "tests", "screens_common.py")
@@ -102,8 +101,14 @@ def _user(env, login, group, name):
     """The bench's user of that group in the main store (made once: prepare may run for each case)."""
     company = env.company
     user = env["res.users"].with_context(active_test=False).search([("login", "=", login)])
-    return user or new_test_user(
-        env, login, groups=group, name=name, company_id=company.id, company_ids=[(6, 0, [company.id])]
+    return user or env["res.users"].with_context(no_reset_password=True, tracking_disable=True).create(
+        {
+            "name": name,
+            "login": login,
+            "groups_id": [(6, 0, [env.ref(group).id])],
+            "company_id": company.id,
+            "company_ids": [(6, 0, [company.id])],
+        }
     )
 
 
@@ -123,7 +128,8 @@ def _users(env):
     if not agent or agent.share:
         agent = _user(env, "bench_screens_agent", "auto_crm.group_agent", "Bench Agent")
     agent.sudo().groups_id = [(4, env.ref("auto_crm.group_agent").id)]
-    env["auto_crm.callback.team"].sudo().search([("company_id", "in", [company.id, False])]).member_ids = [(4, agent.id)]
+    teams = env["auto_crm.callback.team"].sudo().search([("company_id", "in", [company.id, False])])
+    teams.member_ids = [(4, agent.id)]
     env.flush_all()
     return {"company": company.id, "advisor": advisor, "agent": agent, "manager": manager}
 
