@@ -205,7 +205,9 @@ class AutoCrmServiceVisit(models.Model):
         # The (state, ...) index replaces the plain state index.
         self.env.cr.execute("DROP INDEX IF EXISTS auto_crm_service_visit__state_index")
         create_index(
-            self.env.cr, "auto_crm_service_visit_state_appointment_idx", self._table,
+            self.env.cr,
+            "auto_crm_service_visit_state_appointment_idx",
+            self._table,
             ["state", "date_appointment DESC", "id DESC"],
         )
         create_index(
@@ -242,8 +244,9 @@ class AutoCrmServiceVisit(models.Model):
             )
 
     def _search_on_board(self, operator, value):
-        """The board's default filter, on indexed columns: the open states (the state index) or
-        delivered since the store's cut-off (the date_delivered index), per store the user works in."""
+        """The board's default filter, on indexed columns: the open states (the (state, appointment)
+        index) or delivered since the store's cut-off (date_delivered's index), per store the user
+        works in."""
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise UserError(_("On the Board: search with 'is set' or 'is not set' only."))
         since = self._board_delivered_since(self.env.user.company_ids | self.env.companies)
