@@ -144,15 +144,16 @@ def _visit_board_floor_sql(cr, company, since):
     )
     groups = cr.fetchall()
     cr.execute(
-        f"""SELECT s.state, c.* FROM unnest(%(states)s::varchar[]) AS s(state) CROSS JOIN LATERAL (
+        f"""SELECT s.state, c.*, p.name, veh.plate, veh.vin, ap.name
+              FROM unnest(%(states)s::varchar[]) AS s(state) CROSS JOIN LATERAL (
                 SELECT v.id, v.name, v.visit_type, v.date_appointment, v.kanban_state, v.amount_total, v.color,
-                       p.name, veh.plate, veh.vin, ap.name
+                       v.partner_id, v.vehicle_id, v.advisor_id
                   FROM auto_crm_service_visit v
-                  JOIN res_partner p ON p.id = v.partner_id
-                  JOIN auto_crm_vehicle veh ON veh.id = v.vehicle_id
-                  LEFT JOIN res_users a ON a.id = v.advisor_id LEFT JOIN res_partner ap ON ap.id = a.partner_id
                  WHERE {where} AND v.state = s.state
-                 ORDER BY v.date_appointment DESC, v.id DESC LIMIT 40) c""",
+                 ORDER BY v.date_appointment DESC, v.id DESC LIMIT 40) c
+              JOIN res_partner p ON p.id = c.partner_id
+              JOIN auto_crm_vehicle veh ON veh.id = c.vehicle_id
+              LEFT JOIN res_users a ON a.id = c.advisor_id LEFT JOIN res_partner ap ON ap.id = a.partner_id""",
         dict(params, states=list(VISIT_OPEN)),
     )
     return groups, cr.fetchall()
@@ -175,15 +176,16 @@ def _callback_board_floor_sql(cr, company, agent, today):
     )
     groups = cr.fetchall()
     cr.execute(
-        f"""SELECT s.state, r.* FROM unnest(%(states)s::varchar[]) AS s(state) CROSS JOIN LATERAL (
-                SELECT c.id, c.channel, c.date_due, c.overall_score, p.name, p.mobile, veh.plate, rule.name, up.name
+        f"""SELECT s.state, r.*, p.name, p.mobile, veh.plate, rule.name, up.name
+              FROM unnest(%(states)s::varchar[]) AS s(state) CROSS JOIN LATERAL (
+                SELECT c.id, c.channel, c.date_due, c.overall_score, c.partner_id, c.vehicle_id, c.rule_id, c.user_id
                   FROM auto_crm_callback c
-                  JOIN res_partner p ON p.id = c.partner_id
-                  LEFT JOIN auto_crm_vehicle veh ON veh.id = c.vehicle_id
-                  LEFT JOIN auto_crm_callback_rule rule ON rule.id = c.rule_id
-                  LEFT JOIN res_users u ON u.id = c.user_id LEFT JOIN res_partner up ON up.id = u.partner_id
                  WHERE {where} AND c.state = s.state
-                 ORDER BY c.date_due, c.id LIMIT 40) r""",
+                 ORDER BY c.date_due, c.id LIMIT 40) r
+              JOIN res_partner p ON p.id = r.partner_id
+              LEFT JOIN auto_crm_vehicle veh ON veh.id = r.vehicle_id
+              LEFT JOIN auto_crm_callback_rule rule ON rule.id = r.rule_id
+              LEFT JOIN res_users u ON u.id = r.user_id LEFT JOIN res_partner up ON up.id = u.partner_id""",
         dict(params, states=list(CALLBACK_OPEN)),
     )
     return groups, cr.fetchall()
@@ -195,15 +197,17 @@ def _complaint_board_floor_sql(cr, company):
     cr.execute(f"SELECT c.state, count(*) FROM auto_crm_complaint c WHERE {where} GROUP BY 1", params)
     groups = cr.fetchall()
     cr.execute(
-        f"""SELECT s.state, r.* FROM unnest(%(states)s::varchar[]) AS s(state) CROSS JOIN LATERAL (
+        f"""SELECT s.state, r.*, p.name, cat.name, up.name
+              FROM unnest(%(states)s::varchar[]) AS s(state) CROSS JOIN LATERAL (
                 SELECT c.id, c.name, c.subject, c.severity, c.channel, c.deadline_resolve, c.date_received,
-                       c.date_acknowledged, c.date_resolved, c.deadline_acknowledge, p.name, cat.name, up.name
+                       c.date_acknowledged, c.date_resolved, c.deadline_acknowledge, c.partner_id, c.category_id,
+                       c.user_id
                   FROM auto_crm_complaint c
-                  JOIN res_partner p ON p.id = c.partner_id
-                  LEFT JOIN auto_crm_complaint_category cat ON cat.id = c.category_id
-                  LEFT JOIN res_users u ON u.id = c.user_id LEFT JOIN res_partner up ON up.id = u.partner_id
                  WHERE {where} AND c.state = s.state
-                 ORDER BY c.date_received DESC, c.id DESC LIMIT 40) r""",
+                 ORDER BY c.date_received DESC, c.id DESC LIMIT 40) r
+              JOIN res_partner p ON p.id = r.partner_id
+              LEFT JOIN auto_crm_complaint_category cat ON cat.id = r.category_id
+              LEFT JOIN res_users u ON u.id = r.user_id LEFT JOIN res_partner up ON up.id = u.partner_id""",
         dict(params, states=list(COMPLAINT_OPEN)),
     )
     return groups, cr.fetchall()
@@ -213,14 +217,16 @@ def _visit_list_floor_sql(cr, company, since):
     where = VISIT_ON_BOARD
     params = {"company": company, "open": VISIT_OPEN, "since": since, "limit": LIST_LIMIT}
     cr.execute(
-        f"""SELECT v.id, v.name, v.date_appointment, v.visit_type, v.amount_total, v.state, p.name, veh.plate,
-                   ap.name, co.name
-              FROM auto_crm_service_visit v
+        f"""SELECT v.*, p.name, veh.plate, ap.name, co.name
+              FROM (SELECT v.id, v.name, v.date_appointment, v.visit_type, v.amount_total, v.state, v.partner_id,
+                           v.vehicle_id, v.advisor_id, v.company_id
+                      FROM auto_crm_service_visit v
+                     WHERE {where} ORDER BY v.date_appointment DESC, v.id DESC LIMIT %(limit)s) v
               JOIN res_partner p ON p.id = v.partner_id
               JOIN auto_crm_vehicle veh ON veh.id = v.vehicle_id
               JOIN res_company co ON co.id = v.company_id
               LEFT JOIN res_users a ON a.id = v.advisor_id LEFT JOIN res_partner ap ON ap.id = a.partner_id
-             WHERE {where} ORDER BY v.date_appointment DESC, v.id DESC LIMIT %(limit)s""",
+             ORDER BY v.date_appointment DESC, v.id DESC""",
         params,
     )
     rows = cr.fetchall()
