@@ -25,7 +25,6 @@ import importlib.util
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -115,7 +114,7 @@ SCREENS = {
     "callback board": (screens.CALLBACK_BOARD, lambda session: screens.my_calls_today_domain(session.uid)),
 }
 #: --no-board-filter: the workshop board as it opened before its default filter (the whole history).
-PLAIN_SCREENS = dict(SCREENS, **{"workshop board": (screens.VISIT_BOARD, lambda session: [])})
+PLAIN_SCREENS = {**SCREENS, "workshop board": (screens.VISIT_BOARD, lambda session: [])}
 
 
 def start_server(db, port, workers):
@@ -123,7 +122,7 @@ def start_server(db, port, workers):
         os.path.join(REPO, "tools", "dev"), "odoo", "-d", db, f"--workers={workers}", f"--http-port={port}",
         "--http-interface=127.0.0.1", "--max-cron-threads=0", "--log-level=warn", "--db-filter", f"^{db}$",
     ]
-    log = open(os.environ.get("LOAD_BOARD_LOG", os.devnull), "ab")  # noqa: SIM115 - closed at exit
+    log = open(os.environ.get("LOAD_BOARD_LOG", os.devnull), "ab")
     server = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True, cwd=REPO)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -157,10 +156,8 @@ def percentile(values, fraction):
 
 
 def run(args):
-    global SCREENS  # noqa: PLW0603 - the --no-board-filter variant
-    if args.no_board_filter:
-        SCREENS = PLAIN_SCREENS
-    stats = {name: {"opens": [], "requests": [], "errors": 0} for name in SCREENS}
+    boards = PLAIN_SCREENS if args.no_board_filter else SCREENS
+    stats = {name: {"opens": [], "requests": [], "errors": 0} for name in boards}
     lock = threading.Lock()
     budget = {"left": args.max_requests}
     stop = threading.Event()
@@ -170,16 +167,16 @@ def run(args):
         session.login(args.login, args.password)
         sessions.append(session)
     # One warm-up open of each board (the workers' caches), not counted.
-    for board, domain in SCREENS.values():
+    for board, domain in boards.values():
         open_board(sessions[0], board, domain(sessions[0]), [])
 
     def client(index, session):
-        names = list(SCREENS)
+        names = list(boards)
         turn = index  # half the clients start on each board
         while not stop.is_set():
             name = names[turn % len(names)]
             turn += 1
-            board, domain = SCREENS[name]
+            board, domain = boards[name]
             timings = []
             started = time.perf_counter()
             try:
