@@ -26,8 +26,9 @@ LOYALTY_MODELS = (
 )
 
 #: Queries of earning points for delivered visits of enrolled members, whatever the number of visits:
-#: programmes, earlier entries, members, lock and balances, the entries, tier evaluation.
-EARN_QUERY_BUDGET = 18
+#: programmes, earlier entries, members, lock and balances, the entries, tier evaluation (by the
+#: store's day: its time zone, read once).
+EARN_QUERY_BUDGET = 19
 
 
 @tagged("post_install", "-at_install")
