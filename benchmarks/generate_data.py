@@ -289,7 +289,7 @@ def main():
         for pid in partner_ids:
             birth = date(rng.randint(1955, 2002), rng.randint(1, 12), rng.randint(1, 28))
             name = rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.6 else "")
-            consent = rng.random() < 0.85
+            consent = rng.random() < 0.9
             dnd = rng.random() < 0.05
             rows["res.partner"].append(
                 {
@@ -488,6 +488,9 @@ def main():
             }
             rows["callback_plan"].append((callback, questions, visit))
 
+        partner_vehicles = defaultdict(list)
+        for vehicle in rows["auto_crm.vehicle"]:
+            partner_vehicles[vehicle["partner_id"]].append(vehicle)
         for partner in rows["res.partner"]:
             visits = sorted(partner_visits.get(partner["id"], ()), key=lambda dvv: (dvv[0], dvv[1]["id"]))
             delivered = [(d, v, veh) for d, v, veh in visits if v["state"] == "followup"]
@@ -496,7 +499,7 @@ def main():
                     add_callback("service_delivered", "auto_crm.service.visit", visit["id"], partner,
                                  vehicle["id"], visit, visit["date_delivered"].date())
             if "vehicle_delivered" in rules:
-                for vehicle in (v for v in rows["auto_crm.vehicle"] if v["partner_id"] == partner["id"]):
+                for vehicle in partner_vehicles[partner["id"]]:
                     if vehicle["sold_here"]:
                         add_callback("vehicle_delivered", "auto_crm.vehicle", vehicle["id"], partner,
                                      vehicle["id"], None, vehicle["purchase_date"])
