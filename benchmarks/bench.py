@@ -120,13 +120,14 @@ def run_case(case, source, baseline):
             floor_median=statistics.median(floors) if floors else None,
         )
         row["ratio"] = row["run_median"] / row["floor_median"] if floors and row["floor_median"] > 0 else None
-    except Exception as error:  # noqa: BLE001 - a failing case is reported, the others go on
-        row["error"] = f"{type(error).__name__}: {error}"
+    except Exception as error:
+        message = str(error).strip()
+        row["error"] = f"{type(error).__name__}: {message.splitlines()[0] if message else repr(error)}"
         traceback.print_exc()
     finally:
         try:
             cr.execute("ROLLBACK TO SAVEPOINT bench_case")
-        except Exception:  # noqa: BLE001 - the transaction is broken: start a fresh one
+        except Exception:
             cr.rollback()
         env.clear()
     base = baseline.get(name)
@@ -185,7 +186,7 @@ def main():
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     print(f"auto_crm benchmark, size {SIZE} ({cr.dbname}), {now:%Y-%m-%d %H:%M} UTC")
     print(
         f"machine: {machine['nproc']} cores, PostgreSQL {pg_version}, Odoo {machine['odoo']}, "
@@ -212,7 +213,7 @@ def main():
         source = os.path.basename(path)
         try:
             cases = runpy.run_path(path, run_name=f"bench_case_{source[:-3]}")["cases"](env)
-        except Exception as error:  # noqa: BLE001 - a broken file is reported, the others go on
+        except Exception as error:
             traceback.print_exc()
             cr.rollback()
             env.clear()

@@ -448,7 +448,9 @@ def main():
                     # _evaluate_tiers(upgrade_only=True) at this delivery, on the money paid over the period.
                     since = day - relativedelta(months=program.qualification_months)
                     if program.tier_basis == "points":
-                        value = sum(int(v["amount_paid"] * program.earn_rate + 1e-9) for d, v in visits if since <= d <= day)
+                        value = sum(
+                            int(v["amount_paid"] * program.earn_rate + 1e-9) for d, v in visits if since <= d <= day
+                        )
                     else:
                         value = sum(v["amount_paid"] for d, v in visits if since <= d <= day)
                     qualified = max((i for i, t in enumerate(tiers) if t[2] <= value), default=0)
@@ -458,7 +460,8 @@ def main():
                              "old_tier_id": tiers[current][0], "new_tier_id": tiers[qualified][0],
                              "direction": "up", "metric": value,
                              "reason": f"{basis_label} over {program.qualification_months} months: "
-                             f"{format(value, ',.0f')}; {tiers[qualified][1]} from {format(tiers[qualified][2], ',.0f')}"}
+                             f"{format(value, ',.0f')}; {tiers[qualified][1]} from "
+                             f"{format(tiers[qualified][2], ',.0f')}"}
                         )
                         current = qualified
                         member.update(tier_id=tiers[qualified][0], tier_date=day,
@@ -486,7 +489,7 @@ def main():
                 "customer_complains": False, "close_reason": None, "date_done": None,
                 "create_date": at(due, 0), "write_date": at(due, 0),
             }
-            rows["callback_plan"].append((callback, questions, visit))
+            rows["callback_plan"].append((callback, questions, visit))  # noqa: B023 - used in this batch only
 
         partner_vehicles = defaultdict(list)
         for vehicle in rows["auto_crm.vehicle"]:
@@ -495,7 +498,7 @@ def main():
             visits = sorted(partner_visits.get(partner["id"], ()), key=lambda dvv: (dvv[0], dvv[1]["id"]))
             delivered = [(d, v, veh) for d, v, veh in visits if v["state"] == "followup"]
             if "service_delivered" in rules:
-                for day, visit, vehicle in delivered:
+                for _day, visit, vehicle in delivered:
                     add_callback("service_delivered", "auto_crm.service.visit", visit["id"], partner,
                                  vehicle["id"], visit, visit["date_delivered"].date())
             if "vehicle_delivered" in rules:
@@ -718,7 +721,8 @@ SQL_CHECKS = [
     ("paid deliveries earned once, points = floor(paid x rate)",
      "SELECT count(*) FROM auto_crm_service_visit v JOIN auto_crm_loyalty_program p ON p.company_id = v.company_id "
      "AND p.auto_enroll LEFT JOIN auto_crm_loyalty_ledger l ON l.visit_id = v.id AND l.kind = 'earn' "
-     "WHERE v.state = 'followup' AND v.amount_paid > 0 AND COALESCE(v.payment_method, '') NOT IN ('warranty', 'internal') "
+     "WHERE v.state = 'followup' AND v.amount_paid > 0 "
+     "AND COALESCE(v.payment_method, '') NOT IN ('warranty', 'internal') "
      "AND floor(v.amount_paid * p.earn_rate + 1e-9) > 0 "
      "AND (l.id IS NULL OR l.points <> floor(v.amount_paid * p.earn_rate + 1e-9) OR l.partner_id <> v.partner_id)"),
     ("members' tier in their programme",
@@ -787,17 +791,21 @@ def check(first_ids):
         nulls = [
             name
             for name, value in column_defaults(model).items()
-            if value is not None and value is not False or Model._fields[name].type == "boolean"
+            if (value is not None and value is not False) or Model._fields[name].type == "boolean"
         ]
         if nulls:
             cr.execute(
-                f'SELECT {", ".join(f"count(*) FILTER (WHERE {name} IS NULL)" for name in nulls)} FROM "{Model._table}" WHERE id > %s',
+                f'SELECT {", ".join(f"count(*) FILTER (WHERE {name} IS NULL)" for name in nulls)} '
+                f'FROM "{Model._table}" WHERE id > %s',
                 (first_ids.get(model, 0),),
             )
             empty = {name: n for name, n in zip(nulls, cr.fetchone(), strict=True) if n}
             if empty:
                 failures.append(f"{model} defaults")
-            print(f"  check {'ok ' if not empty else 'BAD'} {sum(empty.values()):>8} {model}: empty defaults {empty or ''}")
+            print(
+                f"  check {'ok ' if not empty else 'BAD'} {sum(empty.values()):>8} {model}: "
+                f"empty defaults {empty or ''}"
+            )
     # Every link of every row this run made points at an existing row (the COPYs skip the FK triggers).
     for model in MODELS:
         Model = env[model]
@@ -807,14 +815,23 @@ def check(first_ids):
             if field.type == "many2one" and field.store and field.column_type
         ]
         cr.execute(
-            f'SELECT {", ".join(f"count(*) FILTER (WHERE t.{name} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {table} x WHERE x.id = t.{name}))" for name, table in links)} '
+            "SELECT "
+            + ", ".join(
+                f"count(*) FILTER (WHERE t.{name} IS NOT NULL "
+                f"AND NOT EXISTS (SELECT 1 FROM {table} x WHERE x.id = t.{name}))"
+                for name, table in links
+            )
+            + " "
             f'FROM "{Model._table}" t WHERE t.id > %s',
             (first_ids.get(model, 0),),
         )
         dangling = {name: n for (name, _table), n in zip(links, cr.fetchone(), strict=True) if n}
         if dangling:
             failures.append(f"{model} links")
-        print(f"  check {'ok ' if not dangling else 'BAD'} {sum(dangling.values()):>8} {model}: {len(links)} links, dangling {dangling or ''}")
+        print(
+            f"  check {'ok ' if not dangling else 'BAD'} {sum(dangling.values()):>8} {model}: {len(links)} links, "
+            f"dangling {dangling or ''}"
+        )
     # A random sample of each model, every stored computed field recomputed through the ORM and compared.
     for model in MODELS:
         Model = env[model].sudo()
