@@ -80,14 +80,14 @@ def prepare(env):
 
 def floor_partner(cr, state):
     pid = state["partner"].id
+    cr.execute("SELECT * FROM res_partner WHERE id = %s", (pid,))
+    row = cr.dictfetchone()
+    # The display names it points at (store, customer manager), in one query.
     cr.execute(
-        """SELECT p.*, u.name AS manager_name, c.name AS company_name
-             FROM res_partner p
-             LEFT JOIN res_users uu ON uu.id = p.auto_customer_manager_id
-             LEFT JOIN res_partner u ON u.id = uu.partner_id
-             LEFT JOIN res_company c ON c.id = p.company_id
-            WHERE p.id = %s""",
-        (pid,),
+        """SELECT c.name, (SELECT u.name FROM res_users uu JOIN res_partner u ON u.id = uu.partner_id
+                             WHERE uu.id = %s)
+             FROM res_company c WHERE c.id = %s""",
+        (row["auto_customer_manager_id"], row["company_id"]),
     )
     cr.fetchall()
     cr.execute(
