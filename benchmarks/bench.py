@@ -152,22 +152,23 @@ def fmt(value, pattern="{:.3f}"):
 
 
 def print_table(rows):
+    width = min(max([len(row["name"]) for row in rows] + [20]), 80)
     head = (
-        f"{'case':<44} {'N':>9} {'run min':>8} {'run med':>8} {'queries':>7} {'floor min':>9} {'floor med':>9} "
+        f"{'case':<{width}} {'N':>9} {'run min':>8} {'run med':>8} {'queries':>7} {'floor min':>9} {'floor med':>9} "
         f"{'ratio':>6} {'target':>6} {'vs 10k':>6} {'met':>4}"
     )
     print(head)
     print("-" * len(head))
     for row in rows:
         if row["error"]:
-            print(f"{row['name'][:44]:<44} {'':>9} FAILED: {row['error'][:100]}")
+            print(f"{row['name'][:width]:<{width}} {'':>9} FAILED: {row['error'][:100]}")
             continue
         target = fmt(row["target"], "{:.2f}")
         vs = fmt(row["vs_10k"], "{:.2f}")
         if row["flat"] is not None and row["vs_10k"] is not None:
             vs += "*"
         print(
-            f"{row['name'][:44]:<44} {fmt(row['n'] or SIZE, '{}'):>9} {fmt(row['run_min']):>8} "
+            f"{row['name'][:width]:<{width}} {fmt(row['n'] or SIZE, '{}'):>9} {fmt(row['run_min']):>8} "
             f"{fmt(row['run_median']):>8} {fmt(row['queries'], '{}'):>7} {fmt(row['floor_min']):>9} "
             f"{fmt(row['floor_median']):>9} {fmt(row['ratio'], '{:.2f}'):>6} {target:>6} {vs:>6} "
             f"{'yes' if row['met'] else 'NO':>4}"
