@@ -17,7 +17,8 @@ A case file is plain Python loaded by path; `cases(env)` returns a list of dicts
     rollback  True: run and floor each in a savepoint rolled back after each repetition
     n         optional, the number of rows the case works on (printed in the N column)
 
-Each case runs in a savepoint rolled back at its end, so cases do not see each other's rows. Before
+Each case runs in a savepoint rolled back at its end, so cases do not see each other's rows; the tables
+it wrote many rows to are then vacuumed, so that its dead tuples do not slow down the next case. Before
 each repetition the harness flushes and empties the ORM cache; `run` and `floor` alternate (run, floor,
 run, floor, ...), `run` is timed with the flush that ends a request. The table, the date, the machine
 and the command are printed; the results go to ~/.cache/auto_crm/bench/<size>.json (BENCH_RESULTS_DIR).
@@ -130,6 +131,7 @@ def run_case(case, source, baseline):
         except Exception:
             cr.rollback()
         env.clear()
+    vacuum_touched()
     base = baseline.get(name)
     row["vs_10k"] = (
         row["run_median"] / base if base and not row["error"] and SIZE != "10k" and row.get("run_median") else None
@@ -145,6 +147,29 @@ def run_case(case, source, baseline):
     row["met"] = not missed
     row["missed"] = missed
     return row
+
+
+def vacuum_touched(threshold=1000):
+    """VACUUM ANALYZE the tables the case wrote many rows to. Its rows are rolled back, but they stay
+    as dead tuples (and index entries) until a vacuum: a case that inserted a million callbacks would
+    slow down every case after it on the callbacks table (measured: a customer form 8x slower). The
+    transaction is committed first: the cases are rolled back, nothing else is pending."""
+    cr.execute(
+        "SELECT relname FROM pg_stat_xact_user_tables WHERE n_tup_ins + n_tup_upd + n_tup_del > %s",
+        (threshold,),
+    )
+    tables = [row[0] for row in cr.fetchall()]
+    cr.commit()
+    if not tables:
+        return
+    started = time.perf_counter()
+    cr._cnx.autocommit = True
+    try:
+        for table in tables:
+            cr.execute(f'VACUUM ANALYZE "{table}"')
+    finally:
+        cr._cnx.autocommit = False
+    print(f"    vacuumed {', '.join(tables)} in {time.perf_counter() - started:.1f}s", flush=True)
 
 
 def fmt(value, pattern="{:.3f}"):
