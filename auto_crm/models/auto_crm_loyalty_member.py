@@ -232,44 +232,24 @@ class AutoCrmLoyaltyMember(models.Model):
 
     # ------------------------------------------------------------------ tiers
     @api.model
-    def _tier_metrics_sql(self, program, since, member_ids=None):
-        """SQL of ``(member_id, value)``: points earned, or money paid, over the qualification period
-        (from ``since``), of the programme's members (or of ``member_ids``). One aggregate; members with
-        nothing in the period have no row."""
+    def _tier_metrics_join(self, program, since):
+        """SQL joined to the member ``m`` whose ``SUM(x.value)`` is its points earned, or money paid, over
+        the qualification period (from ``since``): the ledger by its member index, or the store's visits
+        by their customer index, so that the join stays cheap whatever plan the statistics suggest."""
         if program.tier_basis == "points":
-            members = SQL("AND member_id = ANY(%s)", list(member_ids)) if member_ids is not None else SQL()
             return SQL(
-                "SELECT member_id, SUM(points) AS value FROM auto_crm_loyalty_ledger "
-                "WHERE program_id = %s AND kind = 'earn' AND date >= %s %s GROUP BY member_id",
-                program.id,
+                "LEFT JOIN (SELECT member_id, points AS value FROM auto_crm_loyalty_ledger "
+                "WHERE kind = 'earn' AND date >= %s) x ON x.member_id = m.id",
                 since,
-                members,
             )
-        members = SQL("AND m.id = ANY(%s)", list(member_ids)) if member_ids is not None else SQL()
         return SQL(
-            """
-            SELECT m.id AS member_id, s.value
-              FROM (
-                    SELECT partner_id, SUM(amount_paid) AS value
-                      FROM auto_crm_service_visit
-                     WHERE company_id = %s AND state = 'followup' AND date_delivered >= %s
-                       AND COALESCE(payment_method, '') NOT IN %s
-                  GROUP BY partner_id
-              ) s
-              JOIN auto_crm_loyalty_member m ON m.partner_id = s.partner_id AND m.program_id = %s %s
-            """,
+            "LEFT JOIN (SELECT partner_id, amount_paid AS value FROM auto_crm_service_visit "
+            "WHERE company_id = %s AND state = 'followup' AND date_delivered >= %s "
+            "AND COALESCE(payment_method, '') NOT IN %s) x ON x.partner_id = m.partner_id",
             program.company_id.id,
             since,
             UNPAID_METHODS,
-            program.id,
-            members,
         )
-
-    def _tier_metrics(self, program, today):
-        """{member id: points earned or money paid over the qualification period}, one grouped query."""
-        since = today - relativedelta(months=program.qualification_months)
-        self.env.cr.execute(self._tier_metrics_sql(program, since, self.ids))
-        return dict(self.env.cr.fetchall())
 
     @api.model
     def _evaluate_program_tiers_sql(self, program, today, member_ids=None, upgrade_only=False):
@@ -310,15 +290,18 @@ class AutoCrmLoyaltyMember(models.Model):
         return SQL(
             """
             WITH reasons(tier_id, reason_up, reason_down) AS (VALUES %(reasons)s),
-            metrics AS (%(metrics)s),
-            evaluated AS (
-                SELECT m.id, m.partner_id, m.company_id, m.tier_id AS old_tier_id, ct.threshold AS old_threshold,
-                       m.tier_review_date AS review_date, COALESCE(x.value, 0) AS value,
-                       %(qualified)s AS new_tier_id
+            measured AS (
+                SELECT m.id, m.partner_id, m.company_id, m.tier_id AS old_tier_id,
+                       m.tier_review_date AS review_date, COALESCE(SUM(x.value), 0) AS value
                   FROM auto_crm_loyalty_member m
-                  LEFT JOIN metrics x ON x.member_id = m.id
-                  LEFT JOIN auto_crm_loyalty_tier ct ON ct.id = m.tier_id
+                  %(metrics)s
                  WHERE m.program_id = %(program)s AND %(members)s
+              GROUP BY m.id
+            ),
+            evaluated AS (
+                SELECT x.*, ct.threshold AS old_threshold, %(qualified)s AS new_tier_id
+                  FROM measured x
+                  LEFT JOIN auto_crm_loyalty_tier ct ON ct.id = x.old_tier_id
             ),
             decided AS MATERIALIZED (
                 SELECT e.*,
@@ -358,7 +341,7 @@ class AutoCrmLoyaltyMember(models.Model):
             SELECT (SELECT COUNT(*) FROM moved), (SELECT COUNT(*) FROM history)
             """,
             reasons=SQL(", ").join(reasons),
-            metrics=self._tier_metrics_sql(program, since, member_ids),
+            metrics=self._tier_metrics_join(program, since),
             qualified=qualified,
             program=program.id,
             members=members,

@@ -726,34 +726,27 @@ class ResPartner(models.Model):
         return SQL(
             """
             WITH %(rules)s,
-            figures AS (
-                SELECT partner_id,
-                       SUM(amount_paid) FILTER (WHERE date_delivered >= %(since)s) AS spend,
-                       COUNT(*) FILTER (WHERE date_delivered >= %(since)s) AS visits_12m,
-                       COUNT(*) AS visits,
-                       MAX(date_delivered)::date AS last_delivered
-                  FROM auto_crm_service_visit
-                 WHERE state = 'followup' AND date_delivered IS NOT NULL
-              GROUP BY partner_id
-            ),
             customers AS (
+                -- Customers joined to their delivered visits (by the visit's partner index when the
+                -- planner expects few customers), then aggregated: no aggregate is ever re-scanned.
                 SELECT p.id,
-                       COALESCE(p.company_id, lv.company_id, %(default)s) AS company_id,
-                       COALESCE(f.spend, 0) AS spend,
-                       COALESCE(f.visits_12m, 0) AS visits_12m,
-                       COALESCE(f.visits, 0) AS visits,
-                       %(today)s::date - f.last_delivered AS idle_days
+                       COALESCE(p.company_id, (
+                            -- the store of the latest visit, looked up only for a customer without a store
+                            SELECT lv.company_id
+                              FROM auto_crm_service_visit lv
+                             WHERE lv.partner_id = p.id AND lv.state != 'cancel'
+                          ORDER BY lv.date_appointment DESC, lv.id DESC
+                             LIMIT 1
+                       ), %(default)s) AS company_id,
+                       COALESCE(SUM(v.amount_paid) FILTER (WHERE v.date_delivered >= %(since)s), 0) AS spend,
+                       COUNT(v.id) FILTER (WHERE v.date_delivered >= %(since)s) AS visits_12m,
+                       COUNT(v.id) AS visits,
+                       %(today)s::date - MAX(v.date_delivered)::date AS idle_days
                   FROM res_partner p
-                  LEFT JOIN figures f ON f.partner_id = p.id
-                  LEFT JOIN LATERAL (
-                        -- the store of the latest visit, looked up only for a customer without a store
-                        SELECT v.company_id
-                          FROM auto_crm_service_visit v
-                         WHERE v.partner_id = p.id AND p.company_id IS NULL AND v.state != 'cancel'
-                      ORDER BY v.date_appointment DESC, v.id DESC
-                         LIMIT 1
-                  ) lv ON TRUE
+                  LEFT JOIN auto_crm_service_visit v
+                         ON v.partner_id = p.id AND v.state = 'followup' AND v.date_delivered IS NOT NULL
                  WHERE p.auto_customer AND p.active
+              GROUP BY p.id
             ),
             graded AS (
                 SELECT c.id, c.company_id, c.spend, c.visits_12m,
@@ -823,7 +816,9 @@ class ResPartner(models.Model):
             SQL(
                 """
                 UPDATE auto_crm_vehicle AS auto_crm_vehicle
-                   SET completeness_score = %(score)s
+                   SET completeness_score = %(score)s,
+                       write_uid = %(uid)s,
+                       write_date = NOW() AT TIME ZONE 'UTC'
                   FROM res_partner owner
                  WHERE owner.id = auto_crm_vehicle.partner_id
                    AND owner.auto_segment_company_id = %(company)s
@@ -831,6 +826,7 @@ class ResPartner(models.Model):
                 """,
                 score=score("auto_crm_vehicle", vehicle_fields),
                 company=company.id,
+                uid=self.env.uid,
             )
         )
         n_partner, n_vehicle = len(partner_fields), len(vehicle_fields)
@@ -861,7 +857,9 @@ class ResPartner(models.Model):
             SQL(
                 """
                 UPDATE res_partner AS res_partner
-                   SET auto_completeness_score = sub.score
+                   SET auto_completeness_score = sub.score,
+                       write_uid = %(uid)s,
+                       write_date = NOW() AT TIME ZONE 'UTC'
                   FROM (
                         SELECT res_partner.id, %(expression)s AS score
                           FROM res_partner
@@ -878,5 +876,6 @@ class ResPartner(models.Model):
                 """,
                 expression=expression,
                 company=company.id,
+                uid=self.env.uid,
             )
         )
