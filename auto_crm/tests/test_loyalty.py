@@ -33,9 +33,9 @@ EARN_QUERY_BUDGET = 16
 #: Queries of one nightly expiry and tier evaluation run (at most; the same whatever the number of
 #: members): the run log's three (the job's advisory lock, the run created, then closed), per step the
 #: programmes to work on, a savepoint and its release per programme, the programme, its store and the
-#: store's address (its time zone) read, and per programme the expiry (the members who may lose points locked, so that a concurrent
-#: posting makes the run retry, then one INSERT ... UPDATE) and the tiers (the tiers read, then ONE
-#: statement that moves the members and records the changes).
+#: store's address (its time zone) read, and per programme the expiry (the members who may lose points
+#: locked, so that a concurrent posting makes the run retry, then one INSERT ... UPDATE) and the tiers
+#: (the tiers read, then ONE statement that moves the members and records the changes).
 LOYALTY_QUERY_BUDGET = 18
 
 
@@ -512,7 +512,8 @@ class TestLoyaltyNightly(NightlyBulkMixin, LoyaltyCase):
         }
         tiers = {"silver": self.silver, "gold": self.gold, "platinum": self.platinum, None: self.Member.tier_id}
         members = {
-            name: self.member_in(name, tiers[tier], review, spend) for name, ((tier, review, spend), _e) in cases.items()
+            name: self.member_in(name, tiers[tier], review, spend)
+            for name, ((tier, review, spend), _expected) in cases.items()
         }
         archived = self.member_in("archived", tiers[None], None, 2500)
         archived.active = False
@@ -530,7 +531,10 @@ class TestLoyaltyNightly(NightlyBulkMixin, LoyaltyCase):
                 self.assertEqual(history.mapped("direction"), [direction] if direction else [])
         self.assertFalse(archived.tier_id, "an archived member is not evaluated")
         up = members["no tier yet"].tier_history_ids
-        self.assertEqual((up.old_tier_id, up.new_tier_id, up.metric, str(up.date)), (self.Member.tier_id, self.gold, 2500, "2026-06-15"))
+        self.assertEqual(
+            (up.old_tier_id, up.new_tier_id, up.metric, str(up.date)),
+            (self.Member.tier_id, self.gold, 2500, "2026-06-15"),
+        )
         self.assertEqual(up.reason, "Paid spend over 12 months: 2,500; T-Gold from 2,000")
         self.assertEqual((up.partner_id, up.company_id), (members["no tier yet"].partner_id, self.company))
         self.assertEqual((up.create_uid, up.write_uid), (self.env.user, self.env.user))
@@ -543,10 +547,8 @@ class TestLoyaltyNightly(NightlyBulkMixin, LoyaltyCase):
         # Run again the same day: nothing more moves.
         with freeze_time("2026-06-15 10:00:00"):
             self.Member._cron_loyalty_nightly()
-        self.assertEqual(
-            self.env["auto_crm.loyalty.tier.history"].search_count([("member_id", "in", [m.id for m in members.values()])]),
-            5,
-        )
+        History = self.env["auto_crm.loyalty.tier.history"]
+        self.assertEqual(History.search_count([("member_id", "in", [m.id for m in members.values()])]), 5)
 
     def test_points_basis(self):
         self.program.tier_basis = "points"
@@ -554,7 +556,9 @@ class TestLoyaltyNightly(NightlyBulkMixin, LoyaltyCase):
             self.deliver(25000, when="2026-03-01 10:00:00")  # 2,500 points
         member = self.member_of()
         self.env.flush_all()
-        self.env.cr.execute("UPDATE auto_crm_loyalty_member SET tier_id = %s WHERE id = %s", [self.silver.id, member.id])
+        self.env.cr.execute(
+            "UPDATE auto_crm_loyalty_member SET tier_id = %s WHERE id = %s", [self.silver.id, member.id]
+        )
         self.env.invalidate_all()
         with freeze_time("2026-06-15 10:00:00"):
             self.Member._cron_loyalty_nightly()

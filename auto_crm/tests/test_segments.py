@@ -213,7 +213,9 @@ class TestSegments(NightlyBulkMixin, LoyaltyCase):
         queries = []
         for round_, written in (("first run", count), ("nothing changed", 0)):
             with self.subTest(customers=count, run=round_):
-                self.env.cr.execute("UPDATE res_partner SET write_date = '2000-01-01' WHERE id = ANY(%s)", [partner_ids])
+                self.env.cr.execute(
+                    "UPDATE res_partner SET write_date = '2000-01-01' WHERE id = ANY(%s)", [partner_ids]
+                )
                 queries.append(self.count_queries(SEGMENT_QUERY_BUDGET, Partner._cron_auto_crm_segments))
                 self.assertEqual(self.program.segments_run_id.state, "done")
                 self.env.cr.execute(

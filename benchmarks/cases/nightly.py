@@ -99,7 +99,8 @@ def ensure_loyalty(env):
                                                          points, amount, visit_id, visit_seq, reason, user_id,
                                                          create_uid, create_date, write_uid, write_date)
                     SELECT m.id, m.partner_id, m.program_id, m.company_id, v.date_delivered::date, 'earn',
-                           FLOOR(v.amount_paid * %(rate)s)::int, v.amount_paid, v.id, 1, 'Visit ' || v.name || ' delivered',
+                           FLOOR(v.amount_paid * %(rate)s)::int, v.amount_paid, v.id, 1,
+                           'Visit ' || v.name || ' delivered',
                            %(uid)s, %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
                       FROM todo
                       JOIN auto_crm_service_visit v ON v.id = todo.id
@@ -240,7 +241,9 @@ def floor_segments(cr, state):
         )
     )
     total = len(partner_fields) + len(vehicle_fields) + (1 if state["profile"] else 0)
-    filled = SQL(" + ").join(SQL("(%s)::int", filled_sql("p", f)) for f in partner_fields) if partner_fields else SQL("0")
+    filled = (
+        SQL(" + ").join(SQL("(%s)::int", filled_sql("p", f)) for f in partner_fields) if partner_fields else SQL("0")
+    )
     profile = (
         SQL("(CASE p.auto_profile_state WHEN 'confirmed' THEN 1.0 WHEN 'verified' THEN 0.5 ELSE 0 END)")
         if state["profile"]
@@ -370,9 +373,9 @@ def floor_loyalty(cr, state):
                        tier_review_date = %(review)s, write_uid = %(uid)s, write_date = NOW() AT TIME ZONE 'UTC'
                   FROM d WHERE m.id = d.id AND d.move IS NOT NULL
             )
-            INSERT INTO auto_crm_loyalty_tier_history (member_id, partner_id, company_id, date, old_tier_id, new_tier_id,
-                                                       direction, metric, reason, create_uid, create_date, write_uid,
-                                                       write_date)
+            INSERT INTO auto_crm_loyalty_tier_history (member_id, partner_id, company_id, date, old_tier_id,
+                                                       new_tier_id, direction, metric, reason, create_uid,
+                                                       create_date, write_uid, write_date)
             SELECT d.id, d.partner_id, d.company_id, %(today)s, d.old_tier_id, d.new_tier_id, d.move, d.value,
                    'Over 12 months: ' || to_char(d.value, 'FM999,999,999,999,990'),
                    %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
