@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools.sql import create_index
 
 from .res_partner import CONTACT_CHANNELS
 
@@ -33,6 +34,10 @@ class AutoCrmCallbackAttempt(models.Model):
     channel = fields.Selection(CONTACT_CHANNELS, required=True, default="phone")
     outcome = fields.Selection(OUTCOMES, required=True)
     note = fields.Char()
+
+    def init(self):
+        # The attempts list in its order (a callback's own: callback_id's index).
+        create_index(self.env.cr, "auto_crm_callback_attempt_date_idx", self._table, ["date DESC", "id DESC"])
 
     @api.depends("outcome", "date")
     def _compute_display_name(self):

@@ -10,6 +10,7 @@ from odoo.tools import SQL
 from odoo.tools.safe_eval import datetime as safe_datetime
 from odoo.tools.safe_eval import safe_eval
 from odoo.tools.safe_eval import time as safe_time
+from odoo.tools.sql import create_index
 
 from .auto_crm_callback_rule import TRIGGER_SOURCE_MODELS
 from .auto_crm_job_run import JobStep
@@ -18,6 +19,33 @@ _logger = logging.getLogger(__name__)
 
 #: Key of the transaction-level advisory lock that one engine run holds on each rule it runs.
 LOCK_KEY = 8841
+#: The tables the triggers read and the engine writes: their planner statistics are refreshed at the
+#: start of a run when they changed a lot since their last ANALYZE (a bulk load, a data migration).
+SOURCE_TABLES = (
+    "auto_crm_service_visit",
+    "auto_crm_vehicle",
+    "auto_crm_vehicle_odometer",
+    "auto_crm_complaint",
+    "res_partner",
+    "auto_crm_callback",
+)
+#: A table is analysed when more rows than this plus STALE_FRACTION of its rows changed since its last
+#: ANALYZE (committed changes and the run's own transaction's): autovacuum's rule, applied at once.
+STALE_ROWS = 1000
+STALE_FRACTION = 0.1
+#: Extended statistics on the columns the engine filters on together (CREATE STATISTICS, made by init()).
+EXTENDED_STATISTICS = {
+    "auto_crm_service_visit_engine_stats": (
+        "auto_crm_service_visit",
+        "dependencies, mcv",
+        "state, company_id, date_delivered, date_reception",
+    ),
+    "auto_crm_callback_source_stats": (
+        "auto_crm_callback",
+        "ndistinct, dependencies",
+        "rule_id, source_model, source_id, source_period",
+    ),
+}
 
 
 class AutoCrmCallbackEngine(models.AbstractModel):
@@ -32,8 +60,75 @@ class AutoCrmCallbackEngine(models.AbstractModel):
     _name = "auto_crm.callback.engine"
     _description = "Callback Engine"
 
-    #: After inserting this many callbacks, refresh the table's planner statistics.
-    _analyze_threshold = 5000
+    def init(self):
+        super().init()
+        # After every table of the module exists (init() runs model by model).
+        self.pool.post_init(self._init_planner_support)
+
+    @api.model
+    def _init_planner_support(self):
+        """The indexes and extended statistics the engine's plans rely on (install and upgrade).
+
+        The win-back rule reads the visits received in its event window (date_reception); the
+        planner learns how the visits' state, store and dates and the callbacks' rule, source
+        model, source and period go together instead of multiplying their selectivities."""
+        cr = self.env.cr
+        create_index(
+            cr,
+            "auto_crm_service_visit_engine_reception_index",
+            "auto_crm_service_visit",
+            ["date_reception"],
+            where="date_reception IS NOT NULL",
+        )
+        for name, (table, kinds, columns) in EXTENDED_STATISTICS.items():
+            cr.execute(f"CREATE STATISTICS IF NOT EXISTS {name} ({kinds}) ON {columns} FROM {table}")
+
+    @api.model
+    def _refresh_statistics(self):
+        """ANALYZE the engine's tables that changed a lot since their last ANALYZE: rows bulk-loaded
+        (a migration, an import) or inserted by the last run leave the planner believing the old
+        figures, and a plan built on them can be thousands of times slower. One statement whatever
+        happens; nothing to do (the usual case) costs a read of six tables' counters. Also turns
+        just-in-time compilation off for the run's transaction.
+
+        The changes counted are the committed ones (``n_mod_since_analyze``) and, for the sources,
+        this transaction's own (which ANALYZE samples too), less those an ANALYZE of this
+        transaction already saw (kept in a transaction-local setting per table). The callbacks this
+        transaction inserted are left to the next run: the engine only probes them by their unique
+        index."""
+        tables = ", ".join(f"('{table}'::regclass, {table != 'auto_crm_callback'})" for table in SOURCE_TABLES)
+        self.env.cr.execute(
+            f"""DO $engine$
+            DECLARE
+                stale text;
+                tab record;
+            BEGIN
+                -- The engine's plans are index probes: just-in-time compilation, triggered by
+                -- inflated cost estimates, only adds its compile time (this transaction only).
+                PERFORM set_config('jit', 'off', TRUE);
+                PERFORM pg_stat_clear_snapshot();
+                FOR tab IN
+                    SELECT relname, xact_mods
+                      FROM (SELECT cls.relname, cls.reltuples, pg_stat_get_mod_since_analyze(cls.oid) AS mods,
+                                   CASE WHEN own THEN pg_stat_get_xact_tuples_inserted(cls.oid)
+                                                      + pg_stat_get_xact_tuples_updated(cls.oid)
+                                                      + pg_stat_get_xact_tuples_deleted(cls.oid)
+                                        ELSE 0 END AS xact_mods
+                              FROM (VALUES {tables}) AS engine_table(oid, own)
+                              JOIN pg_class cls ON cls.oid = engine_table.oid) tab
+                     WHERE mods + xact_mods
+                           - COALESCE(NULLIF(current_setting('auto_crm.analysed_' || relname, TRUE), '')::int8, 0)
+                           > {STALE_ROWS} + {STALE_FRACTION} * GREATEST(reltuples, 0)
+                LOOP
+                    stale := concat_ws(', ', stale, quote_ident(tab.relname));
+                    PERFORM set_config('auto_crm.analysed_' || tab.relname, tab.xact_mods::text, TRUE);
+                END LOOP;
+                IF stale IS NOT NULL THEN
+                    RAISE LOG 'auto_crm callback engine: ANALYZE %', stale;
+                    EXECUTE 'ANALYZE ' || stale;
+                END IF;
+            END $engine$"""
+        )
 
     # ------------------------------------------------------------------ entry points
     @api.model
@@ -66,7 +161,8 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             steps.append(JobStep(units=["housekeeping"], process=lambda batch: {batch[0]: self._housekeeping(today)}))
         steps.append(
             JobStep(
-                units=rules,
+                # Once the run holds its lock: fresh planner statistics, then the rules.
+                units=lambda: self._refresh_statistics() or rules,
                 process=lambda batch: {rule: self._run_rule(rule, today or self._store_today(rule)) for rule in batch},
                 batch_size=1,
             )
@@ -134,14 +230,9 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                 """WITH due AS MATERIALIZED (%(due)s)
                 SELECT count(*) FILTER (WHERE eligible AND NOT called), count(*) FILTER (WHERE dnd),
                        count(*) FILTER (WHERE NOT dnd AND NOT consent), count(*) FILTER (WHERE eligible AND called)
-                  FROM (SELECT due.*, EXISTS (
-                                   SELECT 1 FROM auto_crm_callback existing
-                                    WHERE existing.rule_id = %(rule)s AND existing.source_model = due.source_model
-                                      AND existing.source_id = due.source_id
-                                      AND existing.source_period = due.source_period) AS called
-                          FROM due) due""",
+                  FROM (SELECT due.*, %(called)s AS called FROM due) due""",
                 due=plan["due"],
-                rule=rule.id,
+                called=self._called_sql(rule),
             )
         )
         created, dnd, no_consent, already = self.env.cr.fetchone()
@@ -234,6 +325,18 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             today=today,
         )
 
+    @api.model
+    def _called_sql(self, rule):
+        """Whether the due row ``due`` already has its callback: one probe of the unique (rule,
+        source model, source id, period) index per due row, so that a run costs what is due, not
+        what was called before."""
+        return SQL(
+            """EXISTS (SELECT 1 FROM auto_crm_callback existing
+                        WHERE existing.rule_id = %(rule)s AND existing.source_model = due.source_model
+                          AND existing.source_id = due.source_id AND existing.source_period = due.source_period)""",
+            rule=rule.id,
+        )
+
     # ------------------------------------------------------------------ execution
     @api.model
     def _execute(self, rule, plan):
@@ -248,7 +351,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
              todo AS (
                 SELECT due.*, row_number() OVER (ORDER BY date_due, source_id) AS rn
                   FROM due
-                 WHERE eligible AND (SELECT held FROM lock)),
+                 WHERE eligible AND (SELECT held FROM lock) AND NOT %(called)s),
              inserted AS (
                INSERT INTO auto_crm_callback (
                        name, rule_id, questionnaire_id, company_id, partner_id, vehicle_id, visit_id,
@@ -278,6 +381,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
              WHERE (SELECT held FROM lock)""",
                 lock_key=LOCK_KEY,
                 due=plan["due"],
+                called=self._called_sql(rule),
                 rule_name=rule.name,
                 rule=rule.id,
                 questionnaire=rule.questionnaire_id.id or None,
@@ -300,9 +404,6 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             rule.invalidate_recordset(["rr_position"])
         if created:
             self.env["auto_crm.callback"].invalidate_model()
-        if created >= self._analyze_threshold:
-            # The planner's statistics of the callbacks table are stale after a big insert.
-            self.env.cr.execute("ANALYZE auto_crm_callback")
         return {
             "locked": True,
             "created": created,
@@ -509,25 +610,35 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         )
 
     @api.model
-    def _trigger_sql_no_visit(self, rule, in_domain, offset, ev_low, ev_high, tz, company, **kw):
+    def _trigger_sql_no_visit(self, rule, in_domain, offset, ev_low, ev_high, ts_low, ts_high, tz, company, **kw):
         # The source is the customer's last visit: once they come back and lapse again, the new
-        # last visit is a new source and they are called again.
+        # last visit is a new source and they are called again. Read from the visits received in
+        # the event window (the date_reception index), each kept when the customer has no later
+        # one: the cost follows the window, not the customers' whole history.
         return SQL(
             """SELECT 'auto_crm.service.visit'::varchar AS source_model, src.id AS source_id, 0 AS source_period,
                       src.partner_id, src.vehicle_id, src.id AS visit_id, src.company_id,
                       src.last_day + %(offset)s AS date_due
-                 FROM (SELECT DISTINCT ON (visit.partner_id) visit.id, visit.partner_id, visit.vehicle_id,
-                              visit.company_id, %(day)s AS last_day
+                 FROM (SELECT visit.id, visit.partner_id, visit.vehicle_id, visit.company_id, %(day)s AS last_day
                          FROM auto_crm_service_visit visit
-                        WHERE visit.state != 'cancel' AND visit.date_reception IS NOT NULL AND %(company)s
-                        ORDER BY visit.partner_id, visit.date_reception DESC, visit.id DESC) src
+                        WHERE visit.state != 'cancel' AND visit.date_reception IS NOT NULL
+                          AND visit.date_reception >= %(ts_low)s AND visit.date_reception < %(ts_high)s
+                          AND %(company)s
+                          AND NOT EXISTS (SELECT 1 FROM auto_crm_service_visit later
+                                           WHERE later.partner_id = visit.partner_id AND later.state != 'cancel'
+                                             AND later.date_reception IS NOT NULL AND %(later_company)s
+                                             AND (later.date_reception, later.id) > (visit.date_reception, visit.id))
+                      ) src
                 WHERE src.last_day BETWEEN %(ev_low)s AND %(ev_high)s
                   AND NOT EXISTS (SELECT 1 FROM auto_crm_service_visit booked
                                    WHERE booked.partner_id = src.partner_id AND booked.state = 'appointment')
                   AND %(in_domain)s""",
             offset=offset,
             day=self._local_date(SQL("visit.date_reception"), tz),
+            ts_low=ts_low,
+            ts_high=ts_high,
             company=self._company_sql(SQL("visit.company_id"), company),
+            later_company=self._company_sql(SQL("later.company_id"), company),
             ev_low=ev_low,
             ev_high=ev_high,
             in_domain=in_domain,
@@ -539,8 +650,13 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         # after it and the day the car's estimated odometer reaches its mileage + N km (the daily
         # distance from the car's own readings since the odometer was last replaced).
         by_months = SQL("NULL::date")
+        recent = SQL("TRUE")
         if rule.maintenance_months:
             by_months = SQL("(last.service_day + make_interval(months => %s))::date", rule.maintenance_months)
+            # Due at the latest N months after the visit: only cars last serviced since the window's
+            # first day less N months can be due (4 days more for month ends and the time zone).
+            since = ev_low - relativedelta(months=rule.maintenance_months, days=4)
+            recent = SQL("visit.date_delivered >= %s", datetime.datetime.combine(since, datetime.time.min))
         by_km = SQL("NULL::date")
         if rule.maintenance_km:
             by_km = SQL(
@@ -561,20 +677,20 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                                       visit.mileage_in, %(day)s AS service_day
                                  FROM auto_crm_service_visit visit
                                 WHERE visit.state = 'followup' AND visit.date_delivered IS NOT NULL AND %(company)s
+                                  AND %(recent)s
                                 ORDER BY visit.vehicle_id, visit.date_delivered DESC, visit.id DESC) last
                          JOIN auto_crm_vehicle vehicle ON vehicle.id = last.vehicle_id
                               AND vehicle.active AND vehicle.partner_id IS NOT NULL
-                         LEFT JOIN (
-                              SELECT reading.vehicle_id, min(reading.date) AS first_date,
-                                     max(reading.date) AS last_date,
+                         LEFT JOIN LATERAL (
+                              SELECT min(reading.date) AS first_date, max(reading.date) AS last_date,
                                      (array_agg(reading.value ORDER BY reading.date, reading.id))[1] AS first_value,
                                      (array_agg(reading.value ORDER BY reading.date DESC, reading.id DESC))[1]
                                          AS last_value
                                 FROM auto_crm_vehicle_odometer reading
-                               WHERE NOT EXISTS (SELECT 1 FROM auto_crm_vehicle_odometer reset
+                               WHERE reading.vehicle_id = last.vehicle_id
+                                 AND NOT EXISTS (SELECT 1 FROM auto_crm_vehicle_odometer reset
                                                   WHERE reset.vehicle_id = reading.vehicle_id AND reset.is_replacement
-                                                    AND reset.date > reading.date)
-                               GROUP BY reading.vehicle_id) odo ON odo.vehicle_id = last.vehicle_id
+                                                    AND reset.date > reading.date)) odo ON TRUE
                         WHERE NOT EXISTS (SELECT 1 FROM auto_crm_service_visit open_visit
                                            WHERE open_visit.vehicle_id = last.vehicle_id
                                              AND open_visit.state NOT IN ('followup', 'cancel'))) src
@@ -584,6 +700,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             by_km=by_km,
             day=self._local_date(SQL("visit.date_delivered"), tz),
             company=self._company_sql(SQL("visit.company_id"), company),
+            recent=recent,
             ev_low=ev_low,
             ev_high=ev_high,
             in_domain=in_domain,

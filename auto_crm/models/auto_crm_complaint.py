@@ -8,6 +8,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import float_compare
+from odoo.tools.sql import create_index
 
 from ..lib.sla import sla_state
 from ..lib.workflow import COMPLAINT_INITIAL, COMPLAINT_TRANSITIONS
@@ -97,6 +98,7 @@ class AutoCrmComplaint(models.Model):
         ("closed", "investigating"): ("date_closed", "date_resolved"),
     }
     _workflow_protected = ("goodwill_approved_by_id",)
+    _workflow_kanban_folded = ("closed",)
 
     name = fields.Char(string="Number", required=True, copy=False, readonly=True, default="/", index="trigram", size=64)
     subject = fields.Char(required=True, tracking=True)
@@ -245,6 +247,14 @@ class AutoCrmComplaint(models.Model):
     ]
 
     def init(self):
+        # The complaint board's columns and the list, in their order.
+        create_index(
+            self.env.cr,
+            "auto_crm_complaint_state_received_idx",
+            self._table,
+            ["state", "date_received DESC", "id DESC"],
+        )
+        create_index(self.env.cr, "auto_crm_complaint_received_idx", self._table, ["date_received DESC", "id DESC"])
         # A callback (or any origin record) opens at most one complaint.
         self.env.cr.execute(
             """

@@ -1,6 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
+from odoo.tools.sql import create_index
 
 from ..lib.workflow import ACTION_INITIAL, ACTION_TRANSITIONS
 from .auto_crm_job_run import JobStep
@@ -55,6 +56,7 @@ class AutoCrmCorrectiveAction(models.Model):
         "in_progress": ("date_done",),
     }
     _workflow_kanban_hidden = ("cancel",)
+    _workflow_kanban_folded = ("verified", "cancel")
 
     reference = fields.Char(
         string="Reference", required=True, copy=False, readonly=True, default="/", index="trigram", size=64
@@ -142,6 +144,12 @@ class AutoCrmCorrectiveAction(models.Model):
             "References are unique per store.",
         ),
     ]
+
+    def init(self):
+        # The board's columns and the list, in their order (deadline first).
+        create_index(
+            self.env.cr, "auto_crm_corrective_action_state_deadline_idx", self._table, ["state", "deadline", "id DESC"]
+        )
 
     # ------------------------------------------------------------------ computes
     def _compute_overdue_reminder_error(self):

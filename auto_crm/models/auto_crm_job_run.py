@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import split_every
+from odoo.tools.sql import create_index
 
 _logger = logging.getLogger(__name__)
 
@@ -71,6 +72,11 @@ class AutoCrmJobRun(models.Model):
     failed_count = fields.Integer(string="Failed", readonly=True)
     message = fields.Text(readonly=True)
     line_ids = fields.One2many("auto_crm.job.run.line", "run_id", string="Lines", readonly=True)
+
+    def init(self):
+        # The run log: all runs, or one job's, newest first.
+        create_index(self.env.cr, "auto_crm_job_run_date_idx", self._table, ["date_start DESC", "id DESC"])
+        create_index(self.env.cr, "auto_crm_job_run_job_date_idx", self._table, ["job", "date_start DESC", "id DESC"])
 
     @api.depends("job", "date_start")
     def _compute_display_name(self):

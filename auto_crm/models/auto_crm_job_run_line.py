@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.tools.sql import create_index
 
 from .auto_crm_job_run import LINE_STATES
 
@@ -34,6 +35,13 @@ class AutoCrmJobRunLine(models.Model):
     cancelled_count = fields.Integer(string="Cancelled (Do Not Disturb)", readonly=True)
     duration = fields.Float(string="Seconds", readonly=True, digits=(16, 3))
     message = fields.Text(readonly=True)
+
+    def init(self):
+        # The run lines: one job's (the engine's log) or all, newest first.
+        create_index(
+            self.env.cr, "auto_crm_job_run_line_job_date_idx", self._table, ["job", "date_start DESC", "id DESC"]
+        )
+        create_index(self.env.cr, "auto_crm_job_run_line_date_idx", self._table, ["date_start DESC", "id DESC"])
 
     @api.depends("res_name", "rule_id", "date_start")
     def _compute_display_name(self):

@@ -5,6 +5,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
+from odoo.tools.sql import create_index
 
 from .auto_crm_service_visit import UNPAID_METHODS
 
@@ -102,6 +103,11 @@ class AutoCrmLoyaltyLedger(models.Model):
     ]
 
     def init(self):
+        # A member's statement (the member form's ledger) and the ledger list, in their order.
+        create_index(
+            self.env.cr, "auto_crm_loyalty_ledger_member_date_idx", self._table, ["member_id", "date DESC", "id DESC"]
+        )
+        create_index(self.env.cr, "auto_crm_loyalty_ledger_date_idx", self._table, ["date DESC", "id DESC"])
         cr = self.env.cr
         cr.execute(
             "CREATE UNIQUE INDEX IF NOT EXISTS auto_crm_loyalty_ledger_earn_once "

@@ -5,6 +5,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
+from odoo.tools.sql import create_index
 
 from .auto_crm_job_run import JobStep
 from .auto_crm_service_visit import UNPAID_METHODS
@@ -96,6 +97,16 @@ class AutoCrmLoyaltyMember(models.Model):
             "Member Card: numbers are unique per store.",
         ),
     ]
+
+    def init(self):
+        # The members' kanban (a column per tier) and list, in their order.
+        create_index(
+            self.env.cr,
+            "auto_crm_loyalty_member_tier_card_idx",
+            self._table,
+            ["tier_id", "card_number DESC", "id DESC"],
+        )
+        create_index(self.env.cr, "auto_crm_loyalty_member_card_idx", self._table, ["card_number DESC", "id DESC"])
 
     # ------------------------------------------------------------------ computes
     @api.depends("card_number", "partner_id")

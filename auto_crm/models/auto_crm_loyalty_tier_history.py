@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools.sql import create_index
 
 
 class AutoCrmLoyaltyTierHistory(models.Model):
@@ -22,6 +23,16 @@ class AutoCrmLoyaltyTierHistory(models.Model):
     direction = fields.Selection([("up", "Upgrade"), ("down", "Downgrade")], required=True)
     metric = fields.Float(string="Qualifying Value", help="Points earned or money paid over the qualification period.")
     reason = fields.Char(required=True)
+
+    def init(self):
+        # A member's tier history and the history list, in their order.
+        create_index(
+            self.env.cr,
+            "auto_crm_loyalty_tier_history_member_date_idx",
+            self._table,
+            ["member_id", "date DESC", "id DESC"],
+        )
+        create_index(self.env.cr, "auto_crm_loyalty_tier_history_date_idx", self._table, ["date DESC", "id DESC"])
 
     @api.depends("member_id", "new_tier_id", "date")
     def _compute_display_name(self):

@@ -107,11 +107,23 @@ class AutoCrmOwnedMixin(models.AbstractModel):
         user_fields = self._owned_user_fields()
         for fname in sorted(scope & (set(vals) - set(filled))):
             if fname not in user_fields:
+                if operation == "create" and self._owned_is_default(fname, vals[fname]):
+                    continue
                 self.browse().check_access(operation)
                 raise UserError(self._owned_message(fname))
             groups = user_fields[fname]
             if groups and not any(self.env.user.has_group(xmlid) for xmlid in groups):
                 raise AccessError(self._owned_group_message(fname, groups))
+
+    def _owned_is_default(self, fname, value):
+        """Whether ``value`` is what a new record gets anyway for this system-owned field: the ORM
+        itself passes the defaults of a parent's fields when it creates a record through ``_inherits``
+        (a user's contact), and a caller who sends the default gains nothing."""
+        default = self.default_get([fname]).get(fname)
+        field = self._fields[fname]
+        if field.type == "many2one":
+            value = value.id if isinstance(value, models.BaseModel) else value
+        return (value or False) == (default or False)
 
     @api.model_create_multi
     def create(self, vals_list):

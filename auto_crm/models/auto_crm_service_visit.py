@@ -1,10 +1,13 @@
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
+import pytz
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.osv import expression
 from odoo.tools import float_compare
+from odoo.tools.sql import create_index
 
 from ..lib.workflow import VISIT_INITIAL, VISIT_TRANSITIONS
 from .auto_crm_vehicle import MAX_KM
@@ -62,6 +65,10 @@ COMPUTED_AMOUNTS = ("amount_labour", "amount_parts", "amount_total")
 #: Appointments and promised deliveries lie from this year to this many years ahead.
 FIRST_VISIT_YEAR = 2000
 PLANNING_YEARS_AHEAD = 2
+#: The workshop board (its default filter "On the Board") shows the open visits and those delivered
+#: in the store's last this many days; the older history is one click away (the Delivered filter).
+OPEN_STATES = ("appointment", "reception", "repair", "inspection", "delivery")
+BOARD_DELIVERED_DAYS = 7
 
 
 class AutoCrmServiceVisit(models.Model):
@@ -94,6 +101,7 @@ class AutoCrmServiceVisit(models.Model):
         ("followup", "delivery"): ("date_delivered",),
     }
     _workflow_kanban_hidden = ("cancel",)
+    _workflow_kanban_folded = ("followup", "cancel")
 
     name = fields.Char(
         string="Repair Order",
@@ -115,7 +123,6 @@ class AutoCrmServiceVisit(models.Model):
         required=True,
         default="appointment",
         tracking=True,
-        index=True,
         copy=False,
         group_expand="_group_expand_states",
     )
@@ -176,6 +183,12 @@ class AutoCrmServiceVisit(models.Model):
         copy=False,
     )
     color = fields.Integer()
+    on_board = fields.Boolean(
+        string="On the Board",
+        compute="_compute_on_board",
+        search="_search_on_board",
+        help="Open visits and the visits delivered in the store's last 7 days.",
+    )
     vehicle_history_ids = fields.Many2many(
         "auto_crm.service.visit", compute="_compute_vehicle_history_ids", string="Vehicle History"
     )
@@ -186,6 +199,21 @@ class AutoCrmServiceVisit(models.Model):
         ("auto_crm_visit_paid_positive", "CHECK(amount_paid >= 0)", "Amount Settled cannot be negative."),
     ]
 
+    def init(self):
+        # The workshop board: a column (state) in the board's order; the list and the calendar: the
+        # order alone. Delivered in the last days (the board's default filter): date_delivered's index.
+        # The (state, ...) index replaces the plain state index.
+        self.env.cr.execute("DROP INDEX IF EXISTS auto_crm_service_visit__state_index")
+        create_index(
+            self.env.cr,
+            "auto_crm_service_visit_state_appointment_idx",
+            self._table,
+            ["state", "date_appointment DESC", "id DESC"],
+        )
+        create_index(
+            self.env.cr, "auto_crm_service_visit_appointment_idx", self._table, ["date_appointment DESC", "id DESC"]
+        )
+
     # ------------------------------------------------------------------ computes
     @api.depends("line_ids.subtotal", "line_ids.line_type")
     def _compute_amounts(self):
@@ -195,6 +223,41 @@ class AutoCrmServiceVisit(models.Model):
             visit.amount_labour = labour
             visit.amount_parts = parts
             visit.amount_total = labour + parts
+
+    def _board_delivered_since(self, stores):
+        """{store: the UTC moment from which a delivered visit stays on the board}: midnight of the
+        store's day BOARD_DELIVERED_DAYS days ago, in the store's time zone."""
+        since = {}
+        for store in stores:
+            day = store._auto_crm_today() - timedelta(days=BOARD_DELIVERED_DAYS)
+            local = pytz.timezone(store._auto_crm_tz_name()).localize(datetime.combine(day, time.min))
+            since[store] = local.astimezone(pytz.utc).replace(tzinfo=None)
+        return since
+
+    @api.depends("state", "date_delivered", "company_id")
+    def _compute_on_board(self):
+        since = self._board_delivered_since(self.company_id)
+        for visit in self:
+            cutoff = since.get(visit.company_id)
+            visit.on_board = visit.state in OPEN_STATES or bool(
+                visit.state == "followup" and cutoff and visit.date_delivered and visit.date_delivered >= cutoff
+            )
+
+    def _search_on_board(self, operator, value):
+        """The board's default filter, on indexed columns: the open states (the (state, appointment)
+        index) or delivered since the store's cut-off (date_delivered's index), per store the user
+        works in."""
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(_("On the Board: search with 'is set' or 'is not set' only."))
+        since = self._board_delivered_since(self.env.user.company_ids | self.env.companies)
+        by_day = {}
+        for store, moment in since.items():
+            by_day.setdefault(moment, []).append(store.id)
+        recent = expression.OR(
+            [[("company_id", "in", ids), ("date_delivered", ">=", moment)] for moment, ids in by_day.items()]
+        )
+        domain = expression.OR([[("state", "in", OPEN_STATES)], expression.AND([[("state", "=", "followup")], recent])])
+        return domain if (operator == "=") == value else ["!", *expression.normalize_domain(domain)]
 
     @api.depends("vehicle_id")
     def _compute_vehicle_history_ids(self):

@@ -2,6 +2,7 @@ from datetime import date
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools.sql import create_index
 
 from .auto_crm_vehicle import MAX_KM
 from .input_limits import check_vals
@@ -50,6 +51,16 @@ class AutoCrmVehicleOdometer(models.Model):
         ("auto_crm_odometer_value_positive", "CHECK(value >= 0)", "An odometer reading cannot be negative."),
         ("auto_crm_odometer_value_bound", f"CHECK(value <= {MAX_KM})", f"Reading (km): at most {MAX_KM} km."),
     ]
+
+    def init(self):
+        # A vehicle's readings and the readings list, in their order.
+        create_index(
+            self.env.cr,
+            "auto_crm_vehicle_odometer_vehicle_date_idx",
+            self._table,
+            ["vehicle_id", "date DESC", "id DESC"],
+        )
+        create_index(self.env.cr, "auto_crm_vehicle_odometer_date_idx", self._table, ["date DESC", "id DESC"])
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools.sql import create_index
 
 
 class AutoCrmVehicleOwnership(models.Model):
@@ -19,6 +20,16 @@ class AutoCrmVehicleOwnership(models.Model):
     date_start = fields.Date(string="Owner Since", required=True)
     date_end = fields.Date(string="Owner Until")
     is_current = fields.Boolean(compute="_compute_is_current", string="Current Owner")
+
+    def init(self):
+        # A vehicle's owners and the ownership list, in their order.
+        create_index(
+            self.env.cr,
+            "auto_crm_vehicle_ownership_vehicle_date_idx",
+            self._table,
+            ["vehicle_id", "date_start DESC", "id DESC"],
+        )
+        create_index(self.env.cr, "auto_crm_vehicle_ownership_date_idx", self._table, ["date_start DESC", "id DESC"])
 
     @api.depends("date_end")
     def _compute_is_current(self):

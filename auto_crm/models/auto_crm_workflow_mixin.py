@@ -24,7 +24,9 @@ class AutoCrmWorkflowMixin(models.AbstractModel):
     - ``_workflow_clear``: ``{state or (from, to): fields}``, emptied on moving into the state / on
       that move (not on creation);
     - ``_workflow_protected``: more fields only the add-on's code sets;
-    - ``_workflow_kanban_hidden``: states without a kanban column when empty.
+    - ``_workflow_kanban_hidden``: states without a kanban column when empty;
+    - ``_workflow_kanban_folded``: states whose kanban column is folded (closed work: the column
+      shows its count and loads no cards until the user opens it).
 
     And, where needed, the hooks ``_workflow_check(old, new, vals)`` (business preconditions,
     raise to refuse), ``_on_enter_state(state)`` (side effects, after the write, for the records
@@ -50,6 +52,7 @@ class AutoCrmWorkflowMixin(models.AbstractModel):
     _workflow_clear = {}
     _workflow_protected = ()
     _workflow_kanban_hidden = ()
+    _workflow_kanban_folded = ()
 
     # ------------------------------------------------------------------ data helpers
     @classmethod
@@ -87,6 +90,22 @@ class AutoCrmWorkflowMixin(models.AbstractModel):
             for code, _label in self._fields["state"]._description_selection(self.env)
             if code not in self._workflow_kanban_hidden
         ]
+
+    @api.model
+    def _read_group_fill_results(self, domain, groupby, annoted_aggregates, read_group_result, read_group_order=None):
+        """Fold the closed stages' columns. Odoo marks a group folded with ``__fold`` (what the web
+        client's kanban reads), but only for many2one groups whose comodel has a ``fold`` field; the
+        state selection gets the same key here, where Odoo sets it."""
+        result = super()._read_group_fill_results(
+            domain, groupby, annoted_aggregates, read_group_result, read_group_order=read_group_order
+        )
+        if groupby == "state" and self._workflow_kanban_folded:
+            # Only the folded ones: a group without the key keeps the view's default (kanban
+            # columns open, list groups closed).
+            for line in result:
+                if line["state"] in self._workflow_kanban_folded:
+                    line["__fold"] = True
+        return result
 
     # ------------------------------------------------------------------ messages (override to word them)
     def _workflow_refused_message(self, old, new):

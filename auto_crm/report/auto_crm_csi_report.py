@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..models.auto_crm_service_visit import VISIT_TYPES
@@ -7,10 +7,13 @@ from ..models.auto_crm_service_visit import VISIT_TYPES
 class AutoCrmCsiReport(models.Model):
     """Satisfaction analysis: one row per done callback, with its satisfaction index (CSI).
 
-    ``month`` is the month the callback was due, the same month the monthly callback report uses,
-    so a pivot row of a month shows the report's CSI for that month. ``csi`` is empty for a callback
-    without an index (no active hierarchy, or no scored answer): averages skip those rows.
-    ``overall_score`` is empty when the customer gave no overall score.
+    The views group ``date_due`` by month (*Month Due*), the same month the monthly callback report
+    uses, so a pivot row of a month shows the report's CSI for that month. The view exposes the raw
+    due date, never a computed month: a month filter is then a date range on
+    ``auto_crm_callback.date_due``, an index-only scan of the done callbacks' index (a filter on
+    ``date_trunc('month', ...)`` would read every done callback). ``csi`` is empty for
+    a callback without an index (no active hierarchy, or no scored answer): averages skip those
+    rows. ``overall_score`` is empty when the customer gave no overall score.
     """
 
     _name = "auto_crm.csi.report"
@@ -19,10 +22,9 @@ class AutoCrmCsiReport(models.Model):
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = ()
     _auto = False
-    _order = "month desc, date_done desc, id desc"
+    _order = "date_due desc, date_done desc, id desc"
 
     callback_id = fields.Many2one("auto_crm.callback", string="Callback", readonly=True)
-    month = fields.Date(string="Month Due", readonly=True)
     date_due = fields.Date(string="Due", readonly=True)
     date_done = fields.Datetime(string="Completed On", readonly=True)
     company_id = fields.Many2one("res.company", string="Store", readonly=True)
@@ -50,7 +52,6 @@ class AutoCrmCsiReport(models.Model):
             """
             SELECT c.id AS id,
                    c.id AS callback_id,
-                   date_trunc('month', c.date_due)::date AS month,
                    c.date_due,
                    c.date_done,
                    c.company_id,
@@ -59,10 +60,16 @@ class AutoCrmCsiReport(models.Model):
                    c.partner_id,
                    c.vehicle_id,
                    c.visit_id,
-                   v.advisor_id,
-                   v.technician_id,
-                   COALESCE(veh.brand_id, fm.brand_id) AS brand_id,
-                   v.visit_type,
+                   (SELECT v.advisor_id FROM auto_crm_service_visit v WHERE v.id = c.visit_id) AS advisor_id,
+                   (SELECT v.technician_id FROM auto_crm_service_visit v WHERE v.id = c.visit_id) AS technician_id,
+                   (SELECT COALESCE(veh.brand_id, fm.brand_id)
+                      FROM auto_crm_vehicle veh
+                      LEFT JOIN fleet_vehicle_model fm ON fm.id = veh.model_id
+                     WHERE veh.id = COALESCE(
+                           c.vehicle_id,
+                           (SELECT v.vehicle_id FROM auto_crm_service_visit v WHERE v.id = c.visit_id)
+                           )) AS brand_id,
+                   (SELECT v.visit_type FROM auto_crm_service_visit v WHERE v.id = c.visit_id) AS visit_type,
                    c.rule_id,
                    c.questionnaire_id,
                    c.csi_hierarchy_id,
@@ -71,12 +78,30 @@ class AutoCrmCsiReport(models.Model):
                    1 AS callback_count,
                    CASE WHEN c.csi_hierarchy_id IS NULL THEN 0 ELSE 1 END AS csi_count
               FROM auto_crm_callback c
-              LEFT JOIN auto_crm_service_visit v ON v.id = c.visit_id
-              LEFT JOIN auto_crm_vehicle veh ON veh.id = COALESCE(c.vehicle_id, v.vehicle_id)
-              LEFT JOIN fleet_vehicle_model fm ON fm.id = veh.model_id
              WHERE c.state = 'done'
             """
         )
 
     def init(self):
-        self.env.cr.execute(SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), self._query()))
+        # The done callbacks of a period with what the pivot, the graph and the exports aggregate
+        # and the keys of the visit and car they look up: a month of the analysis is an index-only
+        # scan of it. The visit's fields are scalar sub-queries, not joins, so that a query which
+        # does not ask for them reads this index alone (PostgreSQL removes an unused LEFT JOIN but
+        # then no longer plans an index-only scan: measured, 29 ms against 9 ms for a month).
+        self.env.cr.execute(
+            SQL(
+                """CREATE INDEX IF NOT EXISTS auto_crm_callback_done_date_due_index
+                       ON auto_crm_callback (date_due, company_id)
+                  INCLUDE (csi_hierarchy_id, csi, overall_score, user_id, visit_id, vehicle_id)
+                    WHERE state = 'done'"""
+            )
+        )
+        self.env.cr.execute(SQL("DROP VIEW IF EXISTS %s", SQL.identifier(self._table)))
+        self.env.cr.execute(SQL("CREATE VIEW %s AS (%s)", SQL.identifier(self._table), self._query()))
+
+    @api.model
+    def _read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
+        # An analysis query over a month is cheap once narrowed by the index; PostgreSQL's JIT
+        # compilation, which its cost estimate over a large table triggers, costs more than the query.
+        self.env.cr.execute(SQL("SET LOCAL jit = off"))
+        return super()._read_group(domain, groupby, aggregates, having, offset, limit, order)

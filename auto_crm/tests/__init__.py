@@ -10,6 +10,7 @@ from . import test_segments
 from . import test_retention
 from . import test_csi_hierarchy
 from . import test_callback_engine
+from . import test_callback_engine_scale
 from . import test_callback
 from . import test_callback_access
 from . import test_callback_tour
@@ -29,3 +30,4 @@ from . import test_personal_data
 from . import test_history
 from . import test_field_owners
 from . import test_store_day
+from . import test_screens

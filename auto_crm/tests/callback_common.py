@@ -2,6 +2,8 @@ import datetime
 
 from odoo import fields
 
+from odoo.addons.auto_crm.lib.vin import with_check_digit
+
 from .common import AutoCrmCase
 
 
@@ -9,6 +11,7 @@ class CallbackCase(AutoCrmCase):
     """A team of two agents, a small questionnaire, and helpers that make sources in bulk."""
 
     vin_counter = 1000
+    bulk_counter = 0
 
     @classmethod
     def setUpClass(cls):
@@ -92,6 +95,63 @@ class CallbackCase(AutoCrmCase):
         )
         cls.set_visit_dates(visits, state="followup", date_reception=delivered, date_delivered=delivered)
         return visits
+
+    @classmethod
+    def bulk_delivered_visits(cls, count, delivered, dnd_every=0, company=None):
+        """count customers, each with a car and a visit delivered at the given datetime, inserted
+        with bulk SQL as a data migration does (no ORM, no ANALYZE): the planner's statistics do not
+        know them. Every dnd_every-th customer is do-not-disturb. Returns the visits' ids."""
+        cls.env.flush_all()
+        cr = cls.env.cr
+        company = company or cls.company
+        CallbackCase.bulk_counter += 1
+        tag = f"BULK{CallbackCase.bulk_counter}"
+        cr.execute(
+            """INSERT INTO res_partner (name, complete_name, active, type, auto_customer, auto_callback_consent,
+                                        auto_do_not_disturb, create_date, write_date, create_uid, write_uid)
+               SELECT '客户 ' || %(tag)s || '-' || n, '客户 ' || %(tag)s || '-' || n, TRUE, 'contact', TRUE, TRUE,
+                      %(dnd)s > 0 AND n %% GREATEST(%(dnd)s, 1) = 0, now(), now(), 1, 1
+                 FROM generate_series(1, %(count)s) AS n
+                ORDER BY n
+            RETURNING id""",
+            {"tag": tag, "count": count, "dnd": dnd_every},
+        )
+        partner_ids = sorted(row[0] for row in cr.fetchall())
+        serial = CallbackCase.bulk_counter * 100000
+        vins = [with_check_digit(f"LBVAB2180P{serial + n:07d}") for n in range(count)]
+        cr.execute(
+            """INSERT INTO auto_crm_vehicle (vin, partner_id, company_id, active, sold_here,
+                                             create_date, write_date, create_uid, write_uid)
+               SELECT vin, partner_id, %(company)s, TRUE, FALSE, now(), now(), 1, 1
+                 FROM unnest(%(vins)s::varchar[], %(partners)s::int[]) AS row(vin, partner_id)
+            RETURNING id, partner_id""",
+            {"company": company.id, "vins": vins, "partners": partner_ids},
+        )
+        vehicles = sorted(cr.fetchall(), key=lambda row: row[1])
+        cr.execute(
+            """INSERT INTO auto_crm_service_visit (
+                       name, company_id, partner_id, vehicle_id, advisor_id, state, visit_type, mileage_in,
+                       date_appointment, date_reception, date_delivered, amount_labour, amount_parts, amount_total,
+                       amount_paid, payment_method, kanban_state, inspection_failures,
+                       create_date, write_date, create_uid, write_uid)
+               SELECT %(tag)s || '/' || lpad(row.n::text, 7, '0'), %(company)s, row.partner_id, row.vehicle_id,
+                      %(advisor)s, 'followup', 'maintenance', 10000, %(day)s - interval '2 hours',
+                      %(day)s - interval '1 hour', %(day)s, 260, 398, 658, 658, 'mobile', 'normal', 0,
+                      now(), now(), 1, 1
+                 FROM unnest(%(vehicles)s::int[], %(partners)s::int[]) WITH ORDINALITY AS row(vehicle_id, partner_id, n)
+            RETURNING id""",
+            {
+                "tag": tag,
+                "company": company.id,
+                "advisor": cls.advisor.id,
+                "day": delivered,
+                "vehicles": [vehicle for vehicle, _partner in vehicles],
+                "partners": [partner for _vehicle, partner in vehicles],
+            },
+        )
+        visit_ids = sorted(row[0] for row in cr.fetchall())
+        cls.env.invalidate_all()
+        return visit_ids
 
     @classmethod
     def set_visit_dates(cls, visits, **vals):

@@ -5,7 +5,7 @@ generated from the registry, so a field nobody declared is attacked (and refused
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import AutoCrmCase
@@ -155,8 +155,14 @@ class TestFieldOwners(AutoCrmCase):
                 if value is None:
                     continue
                 for label, user in self.users.items():
+                    attack = value
+                    if model.with_user(user)._owned_is_default(fname, attack):
+                        # the default is what a new record gets anyway: attack with another value
+                        if model._fields[fname].type != "boolean":
+                            continue
+                        attack = not attack
                     with self.subTest(model=name, field=fname, group=label):
-                        self.assertRefused(model.with_user(user).create, dict(base, **{fname: value}))
+                        self.assertRefused(model.with_user(user).create, dict(base, **{fname: attack}))
                         attacked += 1
             self.assertEqual(model.sudo().with_context(active_test=False).search_count([]), count, name)
         self.assertGreater(attacked, 700)
@@ -230,3 +236,21 @@ class TestFieldOwners(AutoCrmCase):
                     "date_reception": ATTACK_DATETIME,
                 }
             )
+
+    def test_users_are_created_with_their_contact(self):
+        """Creating a user creates its contact through ``_inherits``: the ORM passes the contact's
+        defaults, the add-on's own among them (who created the profile). An administrator of access
+        rights creates users over RPC and through the form; a forged value is still refused."""
+        rights_admin = new_test_user(
+            self.env, "crm_rights_admin", groups="base.group_erp_manager,base.group_partner_manager"
+        )
+        Users = self.env["res.users"].with_user(rights_admin)
+        user = Users.create({"name": "New Agent", "login": "new_agent_rpc"})
+        self.assertEqual(user.partner_id.auto_profile_created_by_id, rights_admin)
+        form = Form(Users)
+        form.name = "New Advisor"
+        form.login = "new_advisor_form"
+        self.assertTrue(form.save().partner_id)
+        with self.assertRaises(UserError):
+            Users.create({"name": "Forged", "login": "forged", "auto_profile_created_by_id": self.manager.id})
+

@@ -28,8 +28,8 @@ LOYALTY_MODELS = (
 
 #: Queries of earning points for delivered visits of enrolled members, whatever the number of visits:
 #: programmes, earlier entries, members, lock and balances, the entries, tier evaluation (one statement
-#: per programme).
-EARN_QUERY_BUDGET = 16
+#: per programme, by the store's day: its time zone, read once).
+EARN_QUERY_BUDGET = 17
 #: Queries of one nightly expiry and tier evaluation run (at most; the same whatever the number of
 #: members): the run log's three (the job's advisory lock, the run created, then closed), per step the
 #: programmes to work on, a savepoint and its release per programme, the programme, its store and the

@@ -38,7 +38,9 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
     * *CSI*: mean satisfaction index (0-100) of the successful callbacks that have one, with the
       change in points from the previous month.
 
-    Every figure comes from a handful of aggregate queries, run with the user's rights: managers
+    Every figure comes from one aggregate query (and the CSI export from another), narrowed to the
+    month on the due-date index and run with the user's rights; the XLSX data sheet is streamed from
+    a server-side cursor into a constant-memory workbook. Managers
     see their stores, agents and advisors only their own callbacks.
     """
 
@@ -107,58 +109,119 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             domain.append(("user_id", "=", self.env.uid))
         return domain
 
+    def _month_callbacks(self, start, stop, columns):
+        """The SELECT of the callbacks of [start, stop) the user may see (record rules and the
+        report's domain applied), with ``columns`` (SQL of the table aliased auto_crm_callback)."""
+        query = self.env["auto_crm.callback"].with_context(active_test=False)._search(self._base_domain(start, stop))
+        return query.select(*columns)
+
+    def _jit_off(self):
+        # A report query narrowed by the date index is cheap; PostgreSQL's JIT, which the planner's
+        # cost estimate over a large table triggers, compiles for seconds and saves nothing.
+        self.env.cr.execute(SQL("SET LOCAL jit = off"))
+
     def _get_figures(self):
-        """The report's figures, as a dict; a fixed number of queries whatever the callbacks."""
+        """The report's figures, as a dict.
+
+        ONE aggregate query whatever the callbacks: the callbacks of the month and of the previous
+        month are narrowed first (a date range on the due-date index, with the user's record rules),
+        materialised, then aggregated per store and in total (GROUPING SETS), per question (their
+        answers) and per issue tag. The rest of the queries read the stores, questions and tags.
+        """
         self._check_stores()
-        Callback = self.env["auto_crm.callback"].with_context(active_test=False)
         start, stop = self._period()
         previous_start = start - relativedelta(months=1)
-        domain = self._base_domain(start, stop)
-        done = [*domain, ("state", "=", "done")]
         stores = self.company_ids.sorted(lambda c: (c.sequence, c.name))
-        rows = {
-            company: {
-                "due": 0,
-                "executed": 0,
-                "successful": 0,
-                "overall_sum": 0.0,
-                "overall_count": 0,
-                "csi_sum": 0.0,
-                "csi_count": 0,
-                "previous_csi_sum": 0.0,
-                "previous_csi_count": 0,
-            }
-            for company in stores
-        }
-        # 1. due and successful per store
-        for company, state, count in Callback._read_group(domain, ["company_id", "state"], ["__count"]):
-            rows[company]["due"] += count
-            if state == "done":
-                rows[company]["successful"] += count
-        # 2. executed per store
-        executed = [*domain, "|", ("state", "in", ("done", "failed")), ("attempt_ids", "!=", False)]
-        for company, count in Callback._read_group(executed, ["company_id"], ["__count"]):
-            rows[company]["executed"] = count
-        # 3. satisfaction with the last visit per store
-        for company, total, count in Callback._read_group(
-            [*done, ("overall_score", ">", 0)], ["company_id"], ["overall_score:sum", "__count"]
-        ):
-            rows[company]["overall_sum"], rows[company]["overall_count"] = total, count
-        # 4. CSI of this month and the previous one per store
-        both = [*self._base_domain(previous_start, stop), ("state", "=", "done"), ("csi_hierarchy_id", "!=", False)]
-        for company, month, total, count in Callback._read_group(
-            both, ["company_id", "date_due:month"], ["csi:sum", "__count"]
-        ):
-            key = "csi" if month >= start else "previous_csi"
-            rows[company][f"{key}_sum"], rows[company][f"{key}_count"] = total, count
-        # 5. satisfaction per question
-        questions = [
-            {"question": question, "step": question.step, "average": _avg(total, count), "answers": count}
-            for question, total, count in self.env["auto_crm.callback.answer"]._read_group(
-                [("callback_id", "any", done), ("score", "!=", False)],
-                ["question_id"],
-                ["score_value:sum", "__count"],
+        keys = (
+            "due", "executed", "successful", "overall_sum", "overall_count",
+            "csi_sum", "csi_count", "previous_csi_sum", "previous_csi_count",
+        )  # fmt: skip
+        rows = {company.id: dict.fromkeys(keys, 0) for company in stores}
+        total = dict.fromkeys(keys, 0)
+        cb = SQL.identifier("auto_crm_callback")
+        callbacks = self._month_callbacks(
+            previous_start,
+            stop,
+            [
+                SQL("%s.id", cb),
+                SQL("%s.company_id", cb),
+                SQL("%s.state", cb),
+                SQL("%s.date_due >= %s AS current", cb, start),
+                SQL("%s.overall_score", cb),
+                SQL("%s.csi", cb),
+                SQL("%s.csi_hierarchy_id", cb),
+                # executed: closed as done or failed, or at least one attempt logged. OFFSET 0 keeps
+                # the look-up a probe of the attempts' index for the month's open callbacks only
+                # (without it the planner may hash the whole attempt table: a cost that follows the
+                # history instead of the month); the issue tags below likewise.
+                SQL(
+                    """%(cb)s.date_due >= %(start)s AND (%(cb)s.state IN ('done', 'failed') OR EXISTS (
+                           SELECT 1 FROM auto_crm_callback_attempt att
+                            WHERE att.callback_id = %(cb)s.id OFFSET 0)) AS executed""",
+                    cb=cb,
+                    start=start,
+                ),
+            ],
+        )
+        self._jit_off()
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH m AS NOT MATERIALIZED (%(callbacks)s)
+                SELECT 'store', CASE WHEN GROUPING(m.company_id) = 1 THEN NULL ELSE m.company_id END,
+                       COUNT(*) FILTER (WHERE m.current),
+                       COUNT(*) FILTER (WHERE m.executed),
+                       COUNT(*) FILTER (WHERE m.current AND m.state = 'done'),
+                       SUM(m.overall_score) FILTER (WHERE m.current AND m.state = 'done' AND m.overall_score > 0),
+                       COUNT(*) FILTER (WHERE m.current AND m.state = 'done' AND m.overall_score > 0),
+                       SUM(m.csi) FILTER (WHERE m.current AND m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL),
+                       COUNT(*) FILTER (WHERE m.current AND m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL),
+                       SUM(m.csi) FILTER (WHERE NOT m.current AND m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL),
+                       COUNT(*) FILTER (WHERE NOT m.current AND m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL)
+                  FROM m
+                 GROUP BY GROUPING SETS ((m.company_id), ())
+                UNION ALL
+                SELECT 'question', a.question_id, COUNT(*), NULL, NULL, SUM(a.score_value), NULL, NULL, NULL, NULL, NULL
+                  FROM m
+                  JOIN auto_crm_callback_answer a ON a.callback_id = m.id
+                 WHERE m.current AND m.state = 'done' AND a.score IS NOT NULL
+                 GROUP BY a.question_id
+                UNION ALL
+                SELECT 'issue', rel.tag_id, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                  FROM m
+                 CROSS JOIN LATERAL (
+                       SELECT r.tag_id FROM auto_crm_callback_issue_tag_rel r WHERE r.callback_id = m.id OFFSET 0
+                       ) rel
+                 WHERE m.current
+                 GROUP BY rel.tag_id
+                """,
+                callbacks=callbacks,
             )
+        )
+        question_figures, issue_figures = [], []
+        for kind, key, count, *figures in self.env.cr.fetchall():
+            executed, successful, overall_sum, overall_count, csi_sum, csi_count, prev_sum, prev_count = figures
+            if kind == "store":
+                row = total if key is None else rows[key]
+                row.update(
+                    due=count,
+                    executed=executed,
+                    successful=successful,
+                    overall_sum=overall_sum or 0.0,
+                    overall_count=overall_count,
+                    csi_sum=csi_sum or 0.0,
+                    csi_count=csi_count,
+                    previous_csi_sum=prev_sum or 0.0,
+                    previous_csi_count=prev_count,
+                )
+            elif kind == "question":
+                question_figures.append((key, overall_sum, count))
+            else:
+                issue_figures.append((key, count))
+        Question = self.env["auto_crm.question"].browse([key for key, _total, _count in question_figures])
+        questions = [
+            {"question": question, "step": question.step, "average": _avg(score_sum, count), "answers": count}
+            for question, (_key, score_sum, count) in zip(Question, question_figures, strict=True)
         ]
         questions.sort(
             key=lambda q: (
@@ -168,27 +231,14 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
                 q["question"].id,
             )
         )
-        # 6. the issues raised most
-        issues = [
-            {"tag": tag, "count": count}
-            for tag, count in Callback._read_group(
-                [*domain, ("issue_tag_ids", "!=", False)], ["issue_tag_ids"], ["__count"], order="__count desc"
-            )
-        ]
+        Tag = self.env["auto_crm.callback.issue.tag"].browse([key for key, _count in issue_figures])
+        issues = [{"tag": tag, "count": count} for tag, (_key, count) in zip(Tag, issue_figures, strict=True)]
         issues.sort(key=lambda i: (-i["count"], i["tag"].name or ""))
-
-        total = defaultdict(float)
-        lines = []
-        for company in stores:
-            row = rows[company]
-            for key, value in row.items():
-                total[key] += value
-            lines.append(self._figure_line(company.name, row))
         return {
             "start": start,
             "previous_start": previous_start,
             "stores": stores,
-            "lines": lines,
+            "lines": [self._figure_line(company.name, rows[company.id]) for company in stores],
             "total": self._figure_line(_("All selected stores"), total),
             "questions": questions,
             "issues": issues,
@@ -328,6 +378,12 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         if xlsxwriter is None:
             raise UserError(_("Workbook: the Python package XlsxWriter is not installed on the server."))
 
+    def _workbook(self, output):
+        """A workbook in constant-memory mode: each row goes to a temporary file as soon as the next
+        one starts, so Python holds one row per sheet whatever the month's size (every sheet is
+        written row after row, in order; strings are inline instead of a shared table)."""
+        return xlsxwriter.Workbook(output, {"constant_memory": True})
+
     def _formats(self, workbook):
         return {
             "title": workbook.add_format({"bold": True, "font_size": 14}),
@@ -378,7 +434,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
     def _build_report_xlsx(self, figures):
         self._check_xlsxwriter()
         output = io.BytesIO()
-        workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+        workbook = self._workbook(output)
         formats = self._formats(workbook)
 
         # Summary
@@ -463,42 +519,70 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         workbook.close()
         return output.getvalue()
 
+    #: Rows fetched per round trip from the data sheet's server-side cursor.
+    _DATA_SHEET_BATCH = 2000
+
     def _callback_rows(self, start):
-        """The callbacks of the month as tuples, in one query, with the user's record rules."""
+        """The callbacks of the month as tuples, with the user's record rules, streamed.
+
+        One query: the month's callbacks are narrowed first (the due-date index and the record rules,
+        materialised) and only then joined to their store, customer, car, advisor, agent, attempts,
+        index version and issue tags. It runs in a server-side (named) cursor of the request's own
+        transaction, fetched ``_DATA_SHEET_BATCH`` rows at a time, so Python holds one batch whatever
+        the month's size.
+        """
         stop = start + relativedelta(months=1)
-        query = self.env["auto_crm.callback"]._search(self._base_domain(start, stop))
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT c.name, comp.name, c.date_due, c.state, c.date_done, p.name, veh.plate,
-                       COALESCE(ap.name, ''), COALESCE(up.name, ''),
-                       (SELECT COUNT(*) FROM auto_crm_callback_attempt att WHERE att.callback_id = c.id),
-                       NULLIF(c.overall_score, 0),
-                       CASE WHEN c.csi_hierarchy_id IS NULL THEN NULL ELSE c.csi END,
-                       h.version,
-                       (SELECT string_agg(tag.label, ', ' ORDER BY tag.label)
-                          FROM (SELECT COALESCE(t.name->>%s, t.name->>'en_US') AS label
-                                  FROM auto_crm_callback_issue_tag_rel rel
-                                  JOIN auto_crm_callback_issue_tag t ON t.id = rel.tag_id
-                                 WHERE rel.callback_id = c.id) tag)
-                  FROM auto_crm_callback c
-                  JOIN res_company comp ON comp.id = c.company_id
-                  JOIN res_partner p ON p.id = c.partner_id
-                  LEFT JOIN auto_crm_vehicle veh ON veh.id = c.vehicle_id
-                  LEFT JOIN auto_crm_service_visit v ON v.id = c.visit_id
-                  LEFT JOIN res_users au ON au.id = v.advisor_id
-                  LEFT JOIN res_partner ap ON ap.id = au.partner_id
-                  LEFT JOIN res_users u ON u.id = c.user_id
-                  LEFT JOIN res_partner up ON up.id = u.partner_id
-                  LEFT JOIN auto_crm_csi_hierarchy h ON h.id = c.csi_hierarchy_id
-                 WHERE c.id IN %s
-              ORDER BY comp.name, c.date_due, c.id
-                """,
-                self.env.lang or "en_US",
-                query.subselect(),
-            )
+        cb = SQL.identifier("auto_crm_callback")
+        callbacks = self._month_callbacks(
+            start,
+            stop,
+            [
+                SQL("%s.%s", cb, SQL.identifier(name))
+                for name in (
+                    "id", "name", "company_id", "date_due", "state", "date_done", "partner_id", "vehicle_id",
+                    "visit_id", "user_id", "overall_score", "csi", "csi_hierarchy_id",
+                )
+            ],
+        )  # fmt: skip
+        query = SQL(
+            """
+            WITH m AS MATERIALIZED (%(callbacks)s)
+            SELECT m.name, comp.name, m.date_due, m.state, m.date_done, p.name, veh.plate,
+                   COALESCE(ap.name, ''), COALESCE(up.name, ''),
+                   (SELECT COUNT(*) FROM auto_crm_callback_attempt att WHERE att.callback_id = m.id),
+                   NULLIF(m.overall_score, 0),
+                   CASE WHEN m.csi_hierarchy_id IS NULL THEN NULL ELSE m.csi END,
+                   h.version,
+                   (SELECT string_agg(tag.label, ', ' ORDER BY tag.label)
+                      FROM (SELECT COALESCE(t.name->>%(lang)s, t.name->>'en_US') AS label
+                              FROM auto_crm_callback_issue_tag_rel rel
+                              JOIN auto_crm_callback_issue_tag t ON t.id = rel.tag_id
+                             WHERE rel.callback_id = m.id) tag)
+              FROM m
+              JOIN res_company comp ON comp.id = m.company_id
+              JOIN res_partner p ON p.id = m.partner_id
+              LEFT JOIN auto_crm_vehicle veh ON veh.id = m.vehicle_id
+              LEFT JOIN auto_crm_service_visit v ON v.id = m.visit_id
+              LEFT JOIN res_users au ON au.id = v.advisor_id
+              LEFT JOIN res_partner ap ON ap.id = au.partner_id
+              LEFT JOIN res_users u ON u.id = m.user_id
+              LEFT JOIN res_partner up ON up.id = u.partner_id
+              LEFT JOIN auto_crm_csi_hierarchy h ON h.id = m.csi_hierarchy_id
+          ORDER BY comp.name, m.date_due, m.id
+            """,
+            callbacks=callbacks,
+            lang=self.env.lang or "en_US",
         )
-        return self.env.cr.fetchall()
+        self.env.flush_all()
+        self._jit_off()
+        cr = self.env.cr
+        # The ORM's cursor has no server-side mode: a named psycopg2 cursor on the same connection,
+        # in the same transaction (same snapshot, same savepoint), closed at the end of the sheet.
+        # Its round trips are not in the ORM's query count: it is one query to PostgreSQL.
+        with cr._cnx.cursor(name=f"auto_crm_callback_report_{self.id}", scrollable=False) as named:
+            named.itersize = self._DATA_SHEET_BATCH
+            named.execute(query.code, query.params)
+            yield from named
 
     def _write_callbacks_sheet(self, workbook, formats, start):
         sheet = workbook.add_worksheet(_("Callbacks"))
@@ -563,21 +647,61 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
     _CSI_DIMENSIONS = ["company_id", "advisor_id", "technician_id", "brand_id", "visit_type", "user_id"]
 
     def _csi_domain(self, start, stop):
-        domain = [("month", ">=", start), ("month", "<", stop), ("company_id", "in", self.company_ids.ids)]
+        domain = [("date_due", ">=", start), ("date_due", "<", stop), ("company_id", "in", self.company_ids.ids)]
         if self.own_only:
             domain.append(("user_id", "=", self.env.uid))
         return domain
 
     def _get_csi_figures(self):
-        """CSI per dimension for the month and the previous one: one aggregate query per dimension."""
+        """CSI per dimension for the month and the previous one.
+
+        ONE query over the satisfaction analysis (with the user's record rules): the two months are
+        a date range on the due date, and every dimension is a grouping set of it.
+        """
         self._check_stores()
         start, stop = self._period()
         previous_start = start - relativedelta(months=1)
         Report = self.env["auto_crm.csi.report"]
+        query = Report._search(self._csi_domain(previous_start, stop))
+        table = SQL.identifier(Report._table)
+        columns = [SQL("%s.%s", table, SQL.identifier(name)) for name in self._CSI_DIMENSIONS]
+        current = SQL("(%s.date_due >= %s)", table, start)
+        query.groupby = SQL(
+            "GROUPING SETS (%s)", SQL(", ").join(SQL("(%s, %s)", column, current) for column in columns)
+        )
+        self._jit_off()
+        self.env.cr.execute(
+            query.select(
+                *(SQL("GROUPING(%s) = 0", column) for column in columns),
+                *columns,
+                current,
+                SQL("SUM(%s.callback_count)", table),
+                SQL("SUM(%s.csi_count)", table),
+                SQL("SUM(%s.csi)", table),
+                SQL("SUM(%s.overall_score)", table),
+                SQL("COUNT(%s.overall_score)", table),
+            )
+        )
+        width = len(columns)
+        grouped = defaultdict(list)  # dimension index -> [(value, current, figures...)]
+        ids = defaultdict(set)  # comodel -> ids to name
+        for row in self.env.cr.fetchall():
+            index = row[:width].index(True)
+            value = row[width + index]
+            grouped[index].append((value, *row[2 * width :]))
+            field = Report._fields[self._CSI_DIMENSIONS[index]]
+            if field.type == "many2one" and value:
+                ids[field.comodel_name].add(value)
+        # one browse per model, so that the names are read in one go per model
+        records = {model: self.env[model].browse(sorted(model_ids)) for model, model_ids in ids.items()}
         result = []
-        for field_name in self._CSI_DIMENSIONS:
+        for index, field_name in enumerate(self._CSI_DIMENSIONS):
             field = Report._fields[field_name]
             title = field._description_string(self.env)
+            if field.type == "selection":
+                labels = dict(field._description_selection(self.env))
+            else:
+                labels = {r.id: r.display_name for r in records.get(field.comodel_name, ())}
             lines = defaultdict(
                 lambda: {
                     "callbacks": 0,
@@ -589,17 +713,10 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
                     "overall_count": 0,
                 }
             )
-            for value, month, callbacks, csi_count, csi_sum, overall_sum, overall_count in Report._read_group(
-                self._csi_domain(previous_start, stop),
-                [field_name, "month:month"],
-                ["callback_count:sum", "csi_count:sum", "csi:sum", "overall_score:sum", "overall_score:count"],
-            ):
-                if field.type == "selection":
-                    label = dict(field._description_selection(self.env)).get(value, "") if value else ""
-                else:
-                    label = value.display_name if value else ""
+            for value, is_current, callbacks, csi_count, csi_sum, overall_sum, overall_count in grouped[index]:
+                label = labels.get(value, "") if value else ""
                 line = lines[label or _("Undefined")]
-                if month >= start:
+                if is_current:
                     line["callbacks"] += callbacks
                     line["csi_count"] += csi_count
                     line["csi_sum"] += csi_sum or 0.0
@@ -630,7 +747,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
     def _build_csi_xlsx(self, figures):
         self._check_xlsxwriter()
         output = io.BytesIO()
-        workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+        workbook = self._workbook(output)
         formats = self._formats(workbook)
         notes = [
             _(
