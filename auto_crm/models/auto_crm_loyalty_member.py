@@ -1,3 +1,4 @@
+import uuid
 
 from dateutil.relativedelta import relativedelta
 
@@ -10,8 +11,6 @@ from .auto_crm_job_run import JobStep
 from .auto_crm_service_visit import UNPAID_METHODS
 from .input_limits import check_vals
 
-#: Members handled per batch by the nightly jobs (one set of grouped queries per batch).
-BATCH_SIZE = 2000
 
 
 class AutoCrmLoyaltyMember(models.Model):
@@ -243,114 +242,208 @@ class AutoCrmLoyaltyMember(models.Model):
         return {"type": "ir.actions.client", "tag": "soft_reload"}
 
     # ------------------------------------------------------------------ tiers
-    def _tier_metrics(self, program, today):
-        """{member id: points earned or money paid over the qualification period}, one grouped query."""
-        since = today - relativedelta(months=program.qualification_months)
+    @api.model
+    def _tier_metrics_join(self, program, since):
+        """SQL joined to the member ``m`` whose ``SUM(x.value)`` is its points earned, or money paid, over
+        the qualification period (from ``since``): the ledger by its member index, or the store's visits
+        by their customer index, so that the join stays cheap whatever plan the statistics suggest."""
         if program.tier_basis == "points":
-            query = SQL(
-                "SELECT member_id, SUM(points) FROM auto_crm_loyalty_ledger "
-                "WHERE member_id = ANY(%s) AND kind = 'earn' AND date >= %s GROUP BY member_id",
-                list(self.ids),
+            return SQL(
+                "LEFT JOIN (SELECT member_id, points AS value FROM auto_crm_loyalty_ledger "
+                "WHERE kind = 'earn' AND date >= %s) x ON x.member_id = m.id",
                 since,
             )
+        return SQL(
+            "LEFT JOIN (SELECT partner_id, amount_paid AS value FROM auto_crm_service_visit "
+            "WHERE company_id = %s AND state = 'followup' AND date_delivered >= %s "
+            "AND COALESCE(payment_method, '') NOT IN %s) x ON x.partner_id = m.partner_id",
+            program.company_id.id,
+            since,
+            UNPAID_METHODS,
+        )
+
+    @api.model
+    def _evaluate_program_tiers_sql(self, program, today, member_ids=None, upgrade_only=False):
+        """One statement that moves the programme's active members (or ``member_ids``) between tiers
+        and records each move: the qualifying tier is a CASE over the programme's thresholds on the
+        metrics of one aggregate; a member moves up at once, down only when its review date has come
+        (never when ``upgrade_only``); a member qualifying again for its tier once its review date has
+        come keeps it for another period, without history. The UPDATE and the INSERT of the history
+        rows share one evaluation (a materialised CTE). Returns one row: (members written, changes
+        recorded)."""
+        tiers = program.tier_ids.sorted("threshold")
+        since = today - relativedelta(months=program.qualification_months)
+        review = today + relativedelta(months=program.qualification_months)
+        basis = dict(program._fields["tier_basis"]._description_selection(self.env))[program.tier_basis]
+        # The reason of each move, in the language of the run; SQL puts the member's value in place of
+        # the marker.
+        marker = f"\x1f{uuid.uuid4().hex}\x1f"
+        reasons = []
+        for tier in tiers:
+            reason = _(
+                "%(basis)s over %(months)s months: %(value)s; %(tier)s from %(threshold)s",
+                basis=basis,
+                months=program.qualification_months,
+                value=marker,
+                tier=tier.name,
+                threshold=format(tier.threshold, ",.0f"),
+            )
+            reasons.append(SQL("(%s, %s, %s)", tier.id, reason, reason + _(" (qualification period ended)")))
+        # The highest tier whose threshold the value reaches; below every threshold, the lowest tier.
+        whens = [SQL("WHEN x.value >= %s THEN %s", tier.threshold, tier.id) for tier in tiers[1:][::-1]]
+        qualified = SQL("CASE %s ELSE %s END", SQL(" ").join(whens), tiers[0].id) if whens else SQL("%s", tiers[0].id)
+        members = SQL("m.id = ANY(%s)", list(member_ids)) if member_ids is not None else SQL("m.active")
+        if upgrade_only:
+            down = extend = SQL("FALSE")
         else:
-            query = SQL(
-                "SELECT m.id, SUM(v.amount_paid) FROM auto_crm_loyalty_member m "
-                "JOIN auto_crm_service_visit v ON v.partner_id = m.partner_id AND v.company_id = %s "
-                "WHERE m.id = ANY(%s) AND v.state = 'followup' AND v.date_delivered >= %s "
-                "AND COALESCE(v.payment_method, '') NOT IN %s GROUP BY m.id",
-                program.company_id.id,
-                list(self.ids),
-                since,
-                UNPAID_METHODS,
+            down = SQL("(e.review_date IS NULL OR e.review_date <= %s)", today)
+            extend = SQL("(e.review_date IS NOT NULL AND e.review_date <= %s)", today)
+        return SQL(
+            """
+            WITH reasons(tier_id, reason_up, reason_down) AS (VALUES %(reasons)s),
+            measured AS (
+                SELECT m.id, m.partner_id, m.company_id, m.tier_id AS old_tier_id,
+                       m.tier_review_date AS review_date, COALESCE(SUM(x.value), 0) AS value
+                  FROM auto_crm_loyalty_member m
+                  %(metrics)s
+                 WHERE m.program_id = %(program)s AND %(members)s
+              GROUP BY m.id
+            ),
+            evaluated AS (
+                SELECT x.*, ct.threshold AS old_threshold, %(qualified)s AS new_tier_id
+                  FROM measured x
+                  LEFT JOIN auto_crm_loyalty_tier ct ON ct.id = x.old_tier_id
+            ),
+            decided AS MATERIALIZED (
+                SELECT e.*,
+                       CASE
+                           WHEN e.old_tier_id IS NOT NULL AND t.threshold = e.old_threshold THEN
+                               CASE WHEN %(extend)s THEN 'extend' END
+                           WHEN e.old_tier_id IS NULL OR t.threshold > e.old_threshold THEN 'up'
+                           WHEN %(down)s THEN 'down'
+                       END AS move
+                  FROM evaluated e
+                  JOIN auto_crm_loyalty_tier t ON t.id = e.new_tier_id
+            ),
+            moved AS (
+                UPDATE auto_crm_loyalty_member m
+                   SET tier_id = CASE WHEN d.move = 'extend' THEN m.tier_id ELSE d.new_tier_id END,
+                       tier_date = CASE WHEN d.move = 'extend' THEN m.tier_date ELSE %(today)s END,
+                       tier_review_date = %(review)s,
+                       write_uid = %(uid)s,
+                       write_date = NOW() AT TIME ZONE 'UTC'
+                  FROM decided d
+                 WHERE m.id = d.id AND d.move IS NOT NULL
+             RETURNING m.id
+            ),
+            history AS (
+                INSERT INTO auto_crm_loyalty_tier_history
+                    (member_id, partner_id, company_id, date, old_tier_id, new_tier_id, direction, metric,
+                     reason, create_uid, create_date, write_uid, write_date)
+                SELECT d.id, d.partner_id, d.company_id, %(today)s, d.old_tier_id, d.new_tier_id, d.move, d.value,
+                       replace(CASE d.move WHEN 'up' THEN r.reason_up ELSE r.reason_down END, %(marker)s,
+                               to_char(d.value, 'FM999,999,999,999,990')),
+                       %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
+                  FROM decided d
+                  JOIN reasons r ON r.tier_id = d.new_tier_id
+                 WHERE d.move IN ('up', 'down')
+             RETURNING member_id
             )
-        self.env.cr.execute(query)
-        return dict(self.env.cr.fetchall())
+            SELECT (SELECT COUNT(*) FROM moved), (SELECT COUNT(*) FROM history)
+            """,
+            reasons=SQL(", ").join(reasons),
+            metrics=self._tier_metrics_join(program, since),
+            qualified=qualified,
+            program=program.id,
+            members=members,
+            extend=extend,
+            down=down,
+            today=today,
+            review=review,
+            uid=self.env.uid,
+            marker=marker,
+        )
+
+    @api.model
+    def _evaluate_program_tiers(self, program, member_ids=None, upgrade_only=False):
+        """Move the programme's active members (or ``member_ids``) between tiers (see
+        ``_evaluate_program_tiers_sql``): one statement. Returns the number of tier changes recorded."""
+        program = program.sudo()
+        if not program.tier_ids:
+            return 0
+        today = (program.company_id or self.env.company)._auto_crm_today()
+        self.env.cr.execute(self._evaluate_program_tiers_sql(program, today, member_ids, upgrade_only))
+        _written, changed = self.env.cr.fetchone()
+        return changed
 
     def _evaluate_tiers(self, upgrade_only=False):
-        """Move members between tiers: up at once, down only when their qualification period ends.
-        Set-based: one metrics query per programme and batch, one write per new tier."""
+        """Move these members between tiers: up at once, down only when their qualification period ends.
+        Set-based: one statement per programme (``_evaluate_program_tiers``)."""
         self.env.flush_all()
-        History = self.env["auto_crm.loyalty.tier.history"].sudo()
-        basis_labels = dict(self.env["auto_crm.loyalty.program"]._fields["tier_basis"]._description_selection(self.env))
         changed = 0
         for program, members in self.sudo().grouped("program_id").items():
-            tiers = program.tier_ids.sorted("threshold")
-            if not tiers:
-                continue
-            today = (program.company_id or self.env.company)._auto_crm_today()
-            metrics = members._tier_metrics(program, today)
-            review = today + relativedelta(months=program.qualification_months)
-            moves = {}  # new tier -> members
-            extend = self.browse()
-            history = []
-            for member in members:
-                value = metrics.get(member.id) or 0
-                qualified = tiers.filtered(lambda t, value=value: t.threshold <= value)[-1:] or tiers[:1]
-                current = member.tier_id
-                if current and qualified.threshold == current.threshold:
-                    if member.tier_review_date and member.tier_review_date <= today and not upgrade_only:
-                        extend |= member
-                    continue
-                up = not current or qualified.threshold > current.threshold
-                if not up and (upgrade_only or (member.tier_review_date and member.tier_review_date > today)):
-                    continue
-                moves.setdefault(qualified, self.browse())
-                moves[qualified] |= member
-                history.append(
-                    {
-                        "member_id": member.id,
-                        "date": today,
-                        "old_tier_id": current.id,
-                        "new_tier_id": qualified.id,
-                        "direction": "up" if up else "down",
-                        "metric": value,
-                        "reason": _(
-                            "%(basis)s over %(months)s months: %(value)s; %(tier)s from %(threshold)s",
-                            basis=basis_labels[program.tier_basis],
-                            months=program.qualification_months,
-                            value=format(value, ",.0f"),
-                            tier=qualified.name,
-                            threshold=format(qualified.threshold, ",.0f"),
-                        )
-                        + ("" if up else _(" (qualification period ended)")),
-                    }
-                )
-            for tier, moved in moves.items():
-                moved.write({"tier_id": tier.id, "tier_date": today, "tier_review_date": review})
-            if extend:
-                extend.write({"tier_review_date": review})
-            if history:
-                History.create(history)
-            changed += len(history)
+            changed += self._evaluate_program_tiers(program, members.ids, upgrade_only)
+        self._tiers_invalidate()
         return changed
+
+    @api.model
+    def _tiers_invalidate(self):
+        """Tiers written in SQL, past the ORM: what is cached of them is stale. Nothing stored depends on
+        a member's tier (the visit's tier and benefits are computed when read)."""
+        self.invalidate_model(
+            [
+                "tier_id", "tier_date", "tier_review_date", "tier_benefits", "color", "tier_history_ids",
+                "write_uid", "write_date",
+            ]
+        )
+        self.env["auto_crm.loyalty.tier.history"].invalidate_model()
+        self.env["auto_crm.service.visit"].invalidate_model(
+            ["loyalty_member_id", "loyalty_tier_id", "loyalty_benefits", "loyalty_points_balance"]
+        )
 
     # ------------------------------------------------------------------ nightly
     @api.model
+    def _tier_programs(self):
+        """The programmes whose members the nightly job evaluates: those with tiers and active members."""
+        self.env.cr.execute(
+            """
+            SELECT p.id FROM auto_crm_loyalty_program p
+             WHERE EXISTS (SELECT 1 FROM auto_crm_loyalty_tier t WHERE t.program_id = p.id AND t.active)
+               AND EXISTS (SELECT 1 FROM auto_crm_loyalty_member m WHERE m.program_id = p.id AND m.active)
+          ORDER BY p.id
+            """
+        )
+        return self.env["auto_crm.loyalty.program"].sudo().browse([row[0] for row in self.env.cr.fetchall()])
+
+    @api.model
     def _cron_loyalty_nightly(self):
-        """Expire points (one statement per programme), then evaluate every member's tier, in batches.
-        Batches, savepoints, retries and the run log are the job runner's (auto_crm.job.run): a
-        failing programme or member is recorded on the run, the rest runs. True when nothing failed."""
+        """Expire points, then evaluate every active member's tier: one statement per programme for each
+        (a constant number of queries whatever the number of members). The lock, the savepoints and the
+        run log are the job runner's (auto_crm.job.run): a failing programme is recorded on the run, the
+        rest runs. True when nothing failed."""
         Ledger = self.env["auto_crm.loyalty.ledger"]
         run = self.env["auto_crm.job.run"]._run_job(
             "loyalty_nightly",
             [
                 JobStep(
                     units=lambda: Ledger._expiring_programs(),
-                    process=lambda batch: [Ledger._post_expiry_program(program, program.company_id._auto_crm_today()) for program in batch],
+                    process=lambda batch: [
+                        Ledger._post_expiry_program(program, program.company_id._auto_crm_today()) for program in batch
+                    ],
                     batch_size=1,
                 ),
                 JobStep(
-                    units=lambda: self.sudo().search([]).ids,
-                    process=lambda batch: self.sudo().browse(batch)._evaluate_tiers(),
-                    model=self._name,
-                    batch_size=BATCH_SIZE,
+                    units=self._tier_programs,
+                    process=lambda batch: [self._evaluate_program_tiers(program) for program in batch],
+                    batch_size=1,
                 ),
             ],
         )
-        # Expiry inserts in SQL, past the ORM: what is cached of the entries and the balances is stale.
+        # Expiry and tiers write in SQL, past the ORM: what is cached of the entries, the balances and
+        # the tiers is stale.
         Ledger.invalidate_model()
         self.invalidate_model(["ledger_ids", "points_balance"])
+        self._tiers_invalidate()
         self.env["auto_crm.loyalty.program"].invalidate_model(["loyalty_run_id"])
         return run.state == "done"
 

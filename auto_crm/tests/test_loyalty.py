@@ -3,7 +3,7 @@ from unittest.mock import patch
 import psycopg2
 from freezegun import freeze_time
 
-from odoo import models
+from odoo import Command, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged, warmup
 from odoo.tools import SQL, mute_logger
@@ -11,6 +11,7 @@ from odoo.tools import SQL, mute_logger
 from odoo.addons.base.controllers.rpc import dumps
 
 from .loyalty_common import LoyaltyCase
+from .nightly_common import NightlyBulkMixin
 
 #: An action that re-reads the current view: what a button answers when it has nothing to open.
 SOFT_RELOAD = {"type": "ir.actions.client", "tag": "soft_reload"}
@@ -26,9 +27,16 @@ LOYALTY_MODELS = (
 )
 
 #: Queries of earning points for delivered visits of enrolled members, whatever the number of visits:
-#: programmes, earlier entries, members, lock and balances, the entries, tier evaluation (by the
-#: store's day: its time zone, read once).
-EARN_QUERY_BUDGET = 19
+#: programmes, earlier entries, members, lock and balances, the entries, tier evaluation (one statement
+#: per programme, by the store's day: its time zone, read once).
+EARN_QUERY_BUDGET = 17
+#: Queries of one nightly expiry and tier evaluation run (at most; the same whatever the number of
+#: members): the run log's three (the job's advisory lock, the run created, then closed), per step the
+#: programmes to work on, a savepoint and its release per programme, the programme, its store and the
+#: store's address (its time zone) read, and per programme the expiry (the members who may lose points
+#: locked, so that a concurrent posting makes the run retry, then one INSERT ... UPDATE) and the tiers
+#: (the tiers read, then ONE statement that moves the members and records the changes).
+LOYALTY_QUERY_BUDGET = 18
 
 
 @tagged("post_install", "-at_install")
@@ -456,3 +464,163 @@ class TestLoyaltyPosting(LoyaltyCase):
     @warmup
     def test_earning_queries_12_visits(self):
         self._earning_queries(12)
+
+
+@tagged("post_install", "-at_install")
+class TestLoyaltyNightly(NightlyBulkMixin, LoyaltyCase):
+    """The nightly tier evaluation: one statement per programme moves every member by its own case."""
+
+    def paid(self, partner, amount, when):
+        """A delivered visit paid in cash, inserted in SQL: spend for the tiers without an earning."""
+        vehicle = partner.auto_vehicle_ids[:1] or self.env["auto_crm.vehicle"].create(
+            {"vin": self.make_vin(740000 + partner.id), "partner_id": partner.id}
+        )
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            INSERT INTO auto_crm_service_visit (name, company_id, partner_id, vehicle_id, state, visit_type,
+                        date_appointment, date_reception, date_delivered, amount_total, amount_paid, payment_method)
+            VALUES (%s, %s, %s, %s, 'followup', 'maintenance', %s, %s, %s, %s, %s, 'cash')
+            """,
+            [f"NIGHT-{partner.id}-{when}", self.company.id, partner.id, vehicle.id, when, when, when, amount, amount],
+        )
+
+    def member_in(self, name, tier, review, spend):
+        partner = self.env["res.partner"].create({"name": name, "auto_customer": True})
+        member = self.Member.create({"partner_id": partner.id, "program_id": self.program.id})
+        if spend:
+            self.paid(partner, spend, "2026-03-01 10:00:00")
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE auto_crm_loyalty_member SET tier_id = %s, tier_date = '2025-06-01', tier_review_date = %s "
+            "WHERE id = %s",
+            [tier.id or None, review, member.id],
+        )
+        return member
+
+    def test_every_member_moves_by_its_own_case(self):
+        cases = {
+            # name: (tier, review date, spend over the 12 months) -> (tier, tier since, review, direction)
+            "no tier yet": ((None, None, 2500), ("gold", "2026-06-15", "2027-06-15", "up")),
+            "period over, spent little": (("gold", "2026-06-01", 100), ("silver", "2026-06-15", "2027-06-15", "down")),
+            "period running, spent nothing": (("gold", "2026-12-01", 0), ("gold", "2025-06-01", "2026-12-01", None)),
+            "spent a lot": (("silver", "2026-12-01", 7000), ("platinum", "2026-06-15", "2027-06-15", "up")),
+            "requalified": (("gold", "2026-06-01", 2500), ("gold", "2025-06-01", "2027-06-15", None)),
+            "period running, qualifies": (("gold", "2026-12-01", 2500), ("gold", "2025-06-01", "2026-12-01", None)),
+            "no review date, nothing spent": (("gold", None, 0), ("silver", "2026-06-15", "2027-06-15", "down")),
+            "too old to count": (("platinum", "2026-06-15", 0), ("silver", "2026-06-15", "2027-06-15", "down")),
+        }
+        tiers = {"silver": self.silver, "gold": self.gold, "platinum": self.platinum, None: self.Member.tier_id}
+        members = {
+            name: self.member_in(name, tiers[tier], review, spend)
+            for name, ((tier, review, spend), _expected) in cases.items()
+        }
+        archived = self.member_in("archived", tiers[None], None, 2500)
+        archived.active = False
+        # A visit more than 12 months old does not count.
+        self.paid(members["too old to count"].partner_id, 9000, "2025-06-01 10:00:00")
+        with freeze_time("2026-06-15 10:00:00"):
+            self.assertTrue(self.Member._cron_loyalty_nightly())
+        for name, (_setup, (tier, since, review, direction)) in cases.items():
+            member = members[name]
+            with self.subTest(member=name):
+                self.assertEqual(
+                    (member.tier_id, str(member.tier_date), str(member.tier_review_date)), (tiers[tier], since, review)
+                )
+                history = member.tier_history_ids
+                self.assertEqual(history.mapped("direction"), [direction] if direction else [])
+        self.assertFalse(archived.tier_id, "an archived member is not evaluated")
+        up = members["no tier yet"].tier_history_ids
+        self.assertEqual(
+            (up.old_tier_id, up.new_tier_id, up.metric, str(up.date)),
+            (self.Member.tier_id, self.gold, 2500, "2026-06-15"),
+        )
+        self.assertEqual(up.reason, "Paid spend over 12 months: 2,500; T-Gold from 2,000")
+        self.assertEqual((up.partner_id, up.company_id), (members["no tier yet"].partner_id, self.company))
+        self.assertEqual((up.create_uid, up.write_uid), (self.env.user, self.env.user))
+        down = members["period over, spent little"].tier_history_ids
+        self.assertEqual(down.reason, "Paid spend over 12 months: 100; T-Silver from 10 (qualification period ended)")
+        self.assertEqual(members["spent a lot"].write_uid, self.env.user)
+        # The visit shows the new tier at once (nothing stale in the cache).
+        self.assertEqual(members["spent a lot"].tier_benefits, self.platinum._benefits_text())
+
+        # Run again the same day: nothing more moves.
+        with freeze_time("2026-06-15 10:00:00"):
+            self.Member._cron_loyalty_nightly()
+        History = self.env["auto_crm.loyalty.tier.history"]
+        self.assertEqual(History.search_count([("member_id", "in", [m.id for m in members.values()])]), 5)
+
+    def test_points_basis(self):
+        self.program.tier_basis = "points"
+        with freeze_time("2026-03-01 10:00:00"):
+            self.deliver(25000, when="2026-03-01 10:00:00")  # 2,500 points
+        member = self.member_of()
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE auto_crm_loyalty_member SET tier_id = %s WHERE id = %s", [self.silver.id, member.id]
+        )
+        self.env.invalidate_all()
+        with freeze_time("2026-06-15 10:00:00"):
+            self.Member._cron_loyalty_nightly()
+        self.assertEqual(member.tier_id, self.gold)
+        self.assertEqual(member.tier_history_ids[:1].reason, "Points earned over 12 months: 2,500; T-Gold from 2,000")
+
+    def test_one_bad_programme_does_not_stop_the_run(self):
+        other_program = self.env["auto_crm.loyalty.program"].create(
+            {
+                "name": "Second Store Programme",
+                "company_id": self.other_company.id,
+                "tier_basis": "points",
+                "tier_ids": [Command.create({"name": "O-Basic", "threshold": 0})],
+            }
+        )
+        partner = self.env["res.partner"].create({"name": "两店客户", "auto_customer": True})
+        here = self.Member.create({"partner_id": partner.id, "program_id": self.program.id})
+        there = self.Member.create({"partner_id": partner.id, "program_id": other_program.id})
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE auto_crm_loyalty_member SET tier_id = NULL WHERE id IN %s", [(here.id, there.id)])
+        self.env.invalidate_all()
+        # A broken customisation: the spend of the main store's programme cannot be read.
+        self.env.cr.execute("ALTER TABLE auto_crm_service_visit RENAME COLUMN amount_paid TO amount_paid_gone")
+        try:
+            with mute_logger("odoo.sql_db", "odoo.addons.auto_crm.models.auto_crm_job_run"):
+                self.assertFalse(self.Member._cron_loyalty_nightly())
+        finally:
+            self.env.cr.execute("ALTER TABLE auto_crm_service_visit RENAME COLUMN amount_paid_gone TO amount_paid")
+        run = self.program.loyalty_run_id
+        self.assertEqual(run.state, "failed")
+        failure = run.line_ids.filtered(lambda line: line.state == "failed")
+        self.assertEqual((failure.res_model, failure.res_id), ("auto_crm.loyalty.program", self.program.id))
+        self.assertIn("amount_paid", failure.message)
+        self.assertFalse(here.tier_id, "the failing programme's work is rolled back")
+        self.assertEqual(there.tier_id.name, "O-Basic", "the other programme ran")
+
+    def _evaluate_fresh_members(self, count):
+        """Evaluate ``count`` fresh members twice (the second run moves nobody); the queries of both."""
+        partner_ids = self.bulk_customers(count, self.program)
+        History = self.env["auto_crm.loyalty.tier.history"]
+        queries = []
+        for round_, changes in (("first run", count), ("nothing changed", 0)):
+            with self.subTest(members=count, run=round_):
+                before = History.search_count([("partner_id", "in", partner_ids)])
+                queries.append(self.count_queries(LOYALTY_QUERY_BUDGET, self.Member._cron_loyalty_nightly))
+                self.assertEqual(self.program.loyalty_run_id.state, "done")
+                self.assertEqual(History.search_count([("partner_id", "in", partner_ids)]) - before, changes)
+        self.env.cr.execute(
+            "SELECT tier_id, COUNT(*) FROM auto_crm_loyalty_member WHERE partner_id = ANY(%s) GROUP BY 1 ORDER BY 1",
+            [partner_ids],
+        )
+        visited = len([pid for pid in partner_ids if pid % 3 == 0])
+        expected = [(self.silver.id, count - visited), (self.gold.id, visited)]  # one visit of 2,500
+        self.assertEqual(self.env.cr.fetchall(), sorted(row for row in expected if row[1]))
+        return queries
+
+    @warmup
+    def test_query_budget_10_and_6000_members(self):
+        """The same queries for 10 fresh members as for 6,000 (bulk-inserted in SQL)."""
+        self.Member._cron_loyalty_nightly()  # the programmes and their tiers read once
+        small = self._evaluate_fresh_members(10)
+        big = self._evaluate_fresh_members(6000)
+        if self.warm:
+            self.assertEqual(small, big, "queries at 10 and at 6,000 members")
+            self.assertEqual(small[0], small[1], "queries when every member moves and when none does")

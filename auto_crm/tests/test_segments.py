@@ -5,17 +5,17 @@ from odoo.tests import tagged, warmup
 from odoo.tools import mute_logger
 
 from .loyalty_common import LoyaltyCase
+from .nightly_common import NightlyBulkMixin
 
-#: Queries of one nightly segmentation run, whatever the number of customers.
+#: Queries of one nightly segmentation run (at most; the same whatever the number of customers): the
+#: store's settings and address read, the run log's three (lock, run created, closed), the stores'
+#: thresholds and ONE UPDATE grading every customer, then the stores to score and per store its standard
+#: (four reads) and two UPDATEs (vehicles, customers), plus a savepoint and its release per unit.
 SEGMENT_QUERY_BUDGET = 20
-#: Queries of one nightly expiry and tier evaluation run, whatever the number of members: 13, plus the
-#: run log's three (the job's advisory lock, the run created, then closed) and one that locks each
-#: programme's members who may lose points, so that a concurrent posting makes the run retry.
-LOYALTY_QUERY_BUDGET = 17
 
 
 @tagged("post_install", "-at_install")
-class TestSegments(LoyaltyCase):
+class TestSegments(NightlyBulkMixin, LoyaltyCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -206,35 +206,45 @@ class TestSegments(LoyaltyCase):
         self.assertIn("gearbox_number", failure.message)
         self.assertEqual(partner.auto_lifecycle_stage, "potential", "the segments were still written")
 
-    def _query_budget(self, count):
-        # Warm up: the store's settings and standard are read once; then fresh customers are graded.
-        self.env["res.partner"]._cron_auto_crm_segments()
-        partners = self.env["res.partner"].create(
-            [{"name": f"批量客户 {i}", "auto_customer": True, "mobile": f"1390000{i:04d}"} for i in range(count)]
+    def _grade_fresh_customers(self, count):
+        """Grade ``count`` fresh customers twice (the second run has nothing to change); the queries of both."""
+        partner_ids = self.bulk_customers(count, self.program)
+        Partner = self.env["res.partner"]
+        queries = []
+        for round_, written in (("first run", count), ("nothing changed", 0)):
+            with self.subTest(customers=count, run=round_):
+                self.env.cr.execute(
+                    "UPDATE res_partner SET write_date = '2000-01-01' WHERE id = ANY(%s)", [partner_ids]
+                )
+                queries.append(self.count_queries(SEGMENT_QUERY_BUDGET, Partner._cron_auto_crm_segments))
+                self.assertEqual(self.program.segments_run_id.state, "done")
+                self.env.cr.execute(
+                    "SELECT COUNT(*) FROM res_partner WHERE id = ANY(%s) AND write_date > '2000-01-01'", [partner_ids]
+                )
+                self.assertEqual(self.env.cr.fetchone()[0], written, "only what changed is written")
+        self.env.cr.execute(
+            """
+            SELECT auto_value_grade, auto_lifecycle_stage, auto_segment_company_id, COUNT(*),
+                   COUNT(*) FILTER (WHERE auto_completeness_score > 0)
+              FROM res_partner WHERE id = ANY(%s) GROUP BY 1, 2, 3 ORDER BY 1, 2
+            """,
+            [partner_ids],
         )
-        self.env["auto_crm.vehicle"].create(
-            [{"vin": self.make_vin(710000 + i), "partner_id": partner.id} for i, partner in enumerate(partners)]
-        )
-        self.env.flush_all()
-        self.env.invalidate_all()
-        with self.assertQueryCount(SEGMENT_QUERY_BUDGET):
-            self.env["res.partner"]._cron_auto_crm_segments()
-        self.assertEqual(set(partners.mapped("auto_lifecycle_stage")), {"potential"})
-        self.assertTrue(all(score > 0 for score in partners.mapped("auto_completeness_score")))
-        members = self.env["auto_crm.loyalty.member"].create(
-            [{"partner_id": partner.id, "program_id": self.program.id} for partner in partners]
-        )
-        self.env["auto_crm.loyalty.member"]._cron_loyalty_nightly()
-        self.env.flush_all()
-        self.env.invalidate_all()
-        with self.assertQueryCount(LOYALTY_QUERY_BUDGET):
-            self.env["auto_crm.loyalty.member"]._cron_loyalty_nightly()
-        self.assertEqual(set(members.mapped("tier_id")), {self.silver})
+        visited = len([pid for pid in partner_ids if pid % 3 == 0])
+        expected = [
+            # one visit of 2,500 two months ago: below both B thresholds (3,000, 2 visits)
+            ("C", "new", self.company.id, visited, visited),
+            ("C", "potential", self.company.id, count - visited, count - visited),
+        ]
+        self.assertEqual(self.env.cr.fetchall(), [row for row in expected if row[3]])
+        return queries
 
     @warmup
-    def test_query_budget_10_customers(self):
-        self._query_budget(10)
-
-    @warmup
-    def test_query_budget_100_customers(self):
-        self._query_budget(100)
+    def test_query_budget_10_and_6000_customers(self):
+        """The same queries for 10 fresh customers as for 6,000 (bulk-inserted in SQL)."""
+        self.env["res.partner"]._cron_auto_crm_segments()  # the store's settings and standard read once
+        small = self._grade_fresh_customers(10)
+        big = self._grade_fresh_customers(6000)
+        if self.warm:
+            self.assertEqual(small, big, "queries at 10 and at 6,000 customers")
+            self.assertEqual(small[0], small[1], "queries when every customer changes and when none does")
