@@ -121,6 +121,10 @@ def run_case(case, source, baseline):
             floor_median=statistics.median(floors) if floors else None,
         )
         row["ratio"] = row["run_median"] / row["floor_median"] if floors and row["floor_median"] > 0 else None
+        # A case may leave figures of its own in its state (the XLSX case: its peak Python memory).
+        if isinstance(state, dict) and state.get("peak_mb") is not None:
+            row["peak_mb"] = state["peak_mb"]
+            print(f"    {name}: peak Python memory {state['peak_mb']:.1f} MB", flush=True)
     except Exception as error:
         message = str(error).strip()
         row["error"] = f"{type(error).__name__}: {message.splitlines()[0] if message else repr(error)}"
