@@ -76,13 +76,9 @@ def _run_rule(env, xmlid):
     return sum(run.line_ids.mapped("created_count"))
 
 
-def _service_floor_sql(env):
-    """The hand-written INSERT ... SELECT of the service rule's callbacks (the same rows)."""
-    rule = _rule(env, SERVICE_RULE)
-    today, tz = _day(env, rule)
-    low = today - datetime.timedelta(days=rule.window_days)
-    return (
-        """INSERT INTO auto_crm_callback (
+#: The head both floors share: the callback's columns and values, from a visit of an eligible customer
+#: (active, not do-not-disturb, consenting); each floor adds its due day and conditions.
+_INSERT_HEAD = """INSERT INTO auto_crm_callback (
                   name, rule_id, questionnaire_id, company_id, partner_id, vehicle_id, visit_id,
                   source_model, source_id, source_period, user_id, team_id, channel, state,
                   date_due, date_expiry, max_attempts, overall_score, customer_complains,
@@ -95,20 +91,37 @@ def _service_floor_sql(env):
              JOIN res_partner partner ON partner.id = visit.partner_id AND partner.active
                   AND NOT COALESCE(partner.auto_do_not_disturb, FALSE)
                   AND COALESCE(partner.auto_callback_consent, FALSE)
-             CROSS JOIN LATERAL (
+"""
+
+
+def _rule_params(rule, tz):
+    """The parameters of _INSERT_HEAD for this rule."""
+    return {
+        "name": rule.name,
+        "rule": rule.id,
+        "questionnaire": rule.questionnaire_id.id or None,
+        "team": rule.team_id.id or None,
+        "channel": rule.channel,
+        "window": rule.window_days,
+        "max_attempts": rule.max_attempts,
+        "tz": tz,
+    }
+
+
+def _service_floor_sql(env):
+    """The hand-written INSERT ... SELECT of the service rule's callbacks (the same rows)."""
+    rule = _rule(env, SERVICE_RULE)
+    today, tz = _day(env, rule)
+    low = today - datetime.timedelta(days=rule.window_days)
+    return (
+        _INSERT_HEAD
+        + """             CROSS JOIN LATERAL (
                   SELECT (visit.date_delivered AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date + %(delay)s AS day) due
             WHERE visit.state = 'followup' AND visit.date_delivered >= %(ts_low)s AND visit.date_delivered < %(ts_high)s
               AND due.day BETWEEN %(low)s AND %(today)s
            ON CONFLICT DO NOTHING""",
         {
-            "name": rule.name,
-            "rule": rule.id,
-            "questionnaire": rule.questionnaire_id.id or None,
-            "team": rule.team_id.id or None,
-            "channel": rule.channel,
-            "window": rule.window_days,
-            "max_attempts": rule.max_attempts,
-            "tz": tz,
+            **_rule_params(rule, tz),
             "delay": rule.delay_days,
             "ts_low": datetime.datetime.combine(low - datetime.timedelta(days=rule.delay_days + 1), datetime.time()),
             "ts_high": datetime.datetime.combine(today - datetime.timedelta(days=rule.delay_days - 2), datetime.time()),
@@ -145,20 +158,8 @@ def _win_back_floor_sql(env):
     ev_low = today - datetime.timedelta(days=rule.window_days + offset)
     ev_high = today - datetime.timedelta(days=offset)
     return (
-        """INSERT INTO auto_crm_callback (
-                  name, rule_id, questionnaire_id, company_id, partner_id, vehicle_id, visit_id,
-                  source_model, source_id, source_period, user_id, team_id, channel, state,
-                  date_due, date_expiry, max_attempts, overall_score, customer_complains,
-                  create_uid, create_date, write_uid, write_date)
-           SELECT %(name)s || ': ' || partner.name, %(rule)s, %(questionnaire)s, visit.company_id, visit.partner_id,
-                  visit.vehicle_id, visit.id, 'auto_crm.service.visit', visit.id, 0, NULL, %(team)s, %(channel)s,
-                  'todo', due.day, due.day + %(window)s, %(max_attempts)s, 0, FALSE,
-                  1, now() AT TIME ZONE 'UTC', 1, now() AT TIME ZONE 'UTC'
-             FROM auto_crm_service_visit visit
-             JOIN res_partner partner ON partner.id = visit.partner_id AND partner.active
-                  AND NOT COALESCE(partner.auto_do_not_disturb, FALSE)
-                  AND COALESCE(partner.auto_callback_consent, FALSE)
-             CROSS JOIN LATERAL (
+        _INSERT_HEAD
+        + """             CROSS JOIN LATERAL (
                   SELECT (visit.date_reception AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date + %(offset)s AS day) due
             WHERE visit.state != 'cancel' AND visit.date_reception >= %(ts_low)s AND visit.date_reception < %(ts_high)s
               AND due.day - %(offset)s BETWEEN %(ev_low)s AND %(ev_high)s
@@ -169,14 +170,7 @@ def _win_back_floor_sql(env):
                                WHERE booked.partner_id = visit.partner_id AND booked.state = 'appointment')
            ON CONFLICT DO NOTHING""",
         {
-            "name": rule.name,
-            "rule": rule.id,
-            "questionnaire": rule.questionnaire_id.id or None,
-            "team": rule.team_id.id or None,
-            "channel": rule.channel,
-            "window": rule.window_days,
-            "max_attempts": rule.max_attempts,
-            "tz": tz,
+            **_rule_params(rule, tz),
             "offset": offset,
             "ts_low": datetime.datetime.combine(ev_low - datetime.timedelta(days=1), datetime.time()),
             "ts_high": datetime.datetime.combine(ev_high + datetime.timedelta(days=2), datetime.time()),
