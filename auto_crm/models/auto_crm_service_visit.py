@@ -559,6 +559,9 @@ class AutoCrmServiceVisit(models.Model):
         unknown = values - set(dict(LATENESS))
         if unknown:
             raise UserError(_("Promise Status: %s is not a promise status.", ", ".join(map(str, sorted(unknown)))))
+        if operator in ("!=", "not in"):
+            # The other statuses, not a negated range (a negated range drops the visits without a promise).
+            values = set(dict(LATENESS)) - values
         now = fields.Datetime.now()
         margins = self.env["res.company"].sudo().with_context(active_test=False)._read_group(
             [], ["promise_risk_minutes"], ["id:array_agg"]
@@ -580,8 +583,7 @@ class AutoCrmServiceVisit(models.Model):
             "at_risk": [*is_open, ("date_promised", ">=", now), *risk("<=")],
             "on_time": [*is_open, *risk(">")],
         }
-        domain = expression.OR([domains[status] for status in values]) if values else expression.FALSE_DOMAIN
-        return domain if operator in ("=", "in") else ["!", *expression.normalize_domain(domain)]
+        return expression.OR([domains[status] for status in values]) if values else expression.FALSE_DOMAIN
 
     def _read_group_groupby(self, groupby_spec, query):
         """The promise status as SQL, so that the board's progress bar (a read_group on it) and the
