@@ -567,7 +567,7 @@ class AutoCrmCallback(models.Model):
 
     attempt_progress = fields.Char(
         compute="_compute_attempt_progress",
-        string="Attempts",
+        string="Attempts / Maximum",
         help="Attempts made so far, of the maximum the callback's rule allows.",
     )
     last_outcome = fields.Selection(OUTCOMES, compute="_compute_attempt_progress", string="Last Outcome")
