@@ -65,6 +65,7 @@
     ],
     "demo": [
         "demo/auto_crm_demo.xml",
+        "demo/auto_crm_board_demo.xml",
         "demo/auto_crm_loyalty_demo.xml",
         "demo/auto_crm_csi_demo.xml",
         "demo/auto_crm_callback_demo.xml",
