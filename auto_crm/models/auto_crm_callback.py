@@ -573,7 +573,8 @@ class AutoCrmCallback(models.Model):
     last_outcome = fields.Selection(OUTCOMES, compute="_compute_attempt_progress", string="Last Outcome")
 
     def _compute_attempt_progress(self):
-        """"1/3" and the outcome of the latest attempt, for a whole board column in one query."""
+        """Attempts made of the maximum ("1/3") and the latest attempt's outcome, for a whole board
+        column in one query."""
         counts = {}
         ids = tuple(self._origin.ids)
         if ids:

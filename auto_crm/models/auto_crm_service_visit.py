@@ -563,9 +563,8 @@ class AutoCrmServiceVisit(models.Model):
             # The other statuses, not a negated range (a negated range drops the visits without a promise).
             values = set(dict(LATENESS)) - values
         now = fields.Datetime.now()
-        margins = self.env["res.company"].sudo().with_context(active_test=False)._read_group(
-            [], ["promise_risk_minutes"], ["id:array_agg"]
-        )
+        stores = self.env["res.company"].sudo().with_context(active_test=False)
+        margins = stores._read_group([], ["promise_risk_minutes"], ["id:array_agg"])
 
         def risk(op):
             return expression.OR(

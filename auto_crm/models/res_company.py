@@ -158,8 +158,8 @@ class ResCompany(models.Model):
     promise_risk_minutes = fields.Integer(
         string="At Risk before Promise (minutes)",
         default=PROMISE_RISK_MINUTES,
-        help="On the workshop board an open visit turns \"at risk\" this many minutes before its promised "
-        "delivery time, and \"late\" once the promise has passed.",
+        help='On the workshop board an open visit turns "at risk" this many minutes before its promised '
+        'delivery time, and "late" once the promise has passed.',
     )
 
     _sql_constraints = [

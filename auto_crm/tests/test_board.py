@@ -269,8 +269,9 @@ class TestBoard(CallbackCase):
         self.assertEqual(self.company.promise_risk_minutes, 45)
         self.assertEqual(self.other_company.promise_risk_minutes, 180)
         for value in (-5, 24 * 60 + 1):
-            with self.subTest(value=value), self.assertRaisesRegex(
-                ValidationError, r"^At Risk before Promise \(minutes\): .* from 0 to 1440"
+            with (
+                self.subTest(value=value),
+                self.assertRaisesRegex(ValidationError, r"^At Risk before Promise \(minutes\): .* from 0 to 1440"),
             ):
                 Settings.create({"promise_risk_minutes": value}).execute()
         with self.assertRaises(AccessError):

@@ -28,7 +28,9 @@ class TestBoardTour(odoo.tests.HttpCase):
         advisor = odoo.tests.new_test_user(
             env, "board_advisor", groups="auto_crm.group_advisor", name="Board Advisor", password="board_advisor"
         )
-        technician = odoo.tests.new_test_user(env, "board_technician", groups="base.group_user", name="Board Technician")
+        technician = odoo.tests.new_test_user(
+            env, "board_technician", groups="base.group_user", name="Board Technician"
+        )
         now = fields.Datetime.now()
         customer, vehicle = self.make_car(1, "粤B·BOARD1", "看板客户甲", "+86 139 0000 0001")
         late = env["auto_crm.service.visit"].create(
