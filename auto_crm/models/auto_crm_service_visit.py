@@ -223,6 +223,12 @@ class AutoCrmServiceVisit(models.Model):
         create_index(
             self.env.cr, "auto_crm_service_visit_appointment_idx", self._table, ["date_appointment DESC", "id DESC"]
         )
+        # Visits delivered before the stamp existed (an upgrade) get it from their dates, once.
+        self.env.cr.execute(
+            """UPDATE auto_crm_service_visit SET delivered_on_time = (date_delivered <= date_promised)
+                WHERE state = 'followup' AND delivered_on_time IS NULL
+                  AND date_delivered IS NOT NULL AND date_promised IS NOT NULL"""
+        )
         # The board's "Late" / "At Risk" filters: a range on the promise of the open visits.
         create_index(
             self.env.cr,
@@ -621,7 +627,7 @@ class AutoCrmServiceVisit(models.Model):
             on_time = self.filtered(
                 lambda v: v.date_promised and v.date_delivered and v.date_delivered <= v.date_promised
             )
-            (self - on_time).filtered("delivered_on_time")._owned_write({"delivered_on_time": False})
+            (self - on_time)._owned_write({"delivered_on_time": False})
             on_time._owned_write({"delivered_on_time": True})
         else:
             self.filtered("delivered_on_time")._owned_write({"delivered_on_time": False})

@@ -9,7 +9,8 @@ class AutoCrmDeliveryReport(models.Model):
 
     One row per delivered visit that had a promised delivery time. A delivery is on time when the car
     left at or before the promise: the visit's ``delivered_on_time``, stamped by the add-on when the
-    visit is delivered (the promise of a delivered visit can no longer change). The on-time delivery
+    visit is delivered (the promise of a delivered visit can no longer change); rows written without
+    the ORM (a bulk load) that lack the stamp are judged by the same dates. The on-time delivery
     rate of a group of rows is the average of ``on_time_rate`` (100 for an on-time delivery, 0 for a
     late one). Visits delivered without a promise are not counted.
     """
@@ -57,15 +58,18 @@ class AutoCrmDeliveryReport(models.Model):
                    v.visit_type,
                    v.date_promised,
                    v.date_delivered,
-                   COALESCE(v.delivered_on_time, FALSE) AS delivered_on_time,
+                   t.on_time AS delivered_on_time,
                    1 AS delivery_count,
-                   CASE WHEN v.delivered_on_time THEN 1 ELSE 0 END AS on_time_count,
-                   CASE WHEN v.delivered_on_time THEN 0 ELSE 1 END AS late_count,
-                   CASE WHEN v.delivered_on_time THEN 100.0 ELSE 0.0 END AS on_time_rate,
-                   CASE WHEN v.delivered_on_time THEN 0.0
+                   CASE WHEN t.on_time THEN 1 ELSE 0 END AS on_time_count,
+                   CASE WHEN t.on_time THEN 0 ELSE 1 END AS late_count,
+                   CASE WHEN t.on_time THEN 100.0 ELSE 0.0 END AS on_time_rate,
+                   CASE WHEN t.on_time THEN 0.0
                         ELSE GREATEST(EXTRACT(EPOCH FROM (v.date_delivered - v.date_promised)) / 3600.0, 0.0)
                    END AS delay_hours
               FROM auto_crm_service_visit v
+             CROSS JOIN LATERAL (
+                   SELECT COALESCE(v.delivered_on_time, v.date_delivered <= v.date_promised) AS on_time
+             ) t
              WHERE v.state = 'followup' AND v.date_delivered IS NOT NULL AND v.date_promised IS NOT NULL
             """
         )

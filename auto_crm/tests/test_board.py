@@ -195,6 +195,20 @@ class TestBoard(CallbackCase):
         self.assertTrue(late.delivered_on_time)
         self.assertFalse(on_time.delivered_on_time, "delivered again after its promise: late")
 
+    def test_deliveries_without_the_stamp_are_judged_by_their_dates(self):
+        """Visits delivered before the upgrade (or loaded in bulk by SQL) have no stamp: the report
+        judges them by their dates, and the upgrade (the model's init) stamps them."""
+        early = self.make_promised(NOW + datetime.timedelta(hours=2), advisor_id=self.advisor2.id)
+        late = self.make_promised(NOW - datetime.timedelta(hours=2), advisor_id=self.advisor2.id)
+        self.set_visit_dates(early | late, state="followup", date_delivered=NOW, delivered_on_time=None)
+        report = self.env["auto_crm.delivery.report"].search([("visit_id", "in", (early | late).ids)])
+        self.assertEqual({row.visit_id: row.delivered_on_time for row in report}, {early: True, late: False})
+        self.Visit.init()
+        self.env.cr.execute(
+            "SELECT id, delivered_on_time FROM auto_crm_service_visit WHERE id IN %s", [tuple((early | late).ids)]
+        )
+        self.assertEqual(dict(self.env.cr.fetchall()), {early.id: True, late.id: False})
+
     def test_nobody_writes_the_stamp(self):
         visit = self.make_promised(NOW + datetime.timedelta(hours=2))
         with freeze_time(NOW):
