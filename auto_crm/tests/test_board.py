@@ -3,6 +3,7 @@ by the store's margin, searched and counted in the database; the delivered-on-ti
 writes; the on-time delivery rate per advisor and store; the cards of both boards."""
 
 import datetime
+import logging
 
 from freezegun import freeze_time
 from lxml import etree
@@ -11,7 +12,11 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
+from . import test_screens
 from .callback_common import CallbackCase
+from .screens_common import VISIT_BOARD, board_calls, on_board_domain
+
+_logger = logging.getLogger(__name__)
 
 NOW = datetime.datetime(2025, 6, 10, 4, 0)  # 12:00 in Shanghai, the store's time zone (CallbackCase)
 MINUTE = datetime.timedelta(minutes=1)
@@ -164,6 +169,46 @@ class TestBoard(CallbackCase):
         self.env.cr.execute(SQL("EXPLAIN %s", query.select()))
         plan = "\n".join(row[0] for row in self.env.cr.fetchall())
         self.assertIn("auto_crm_service_visit_open_promised_idx", plan)
+
+    def test_board_cost_does_not_grow_with_promises_tiers_and_technicians(self):
+        """Cards with a promise, a technician and a member tier: the board makes the same calls at 10
+        visits and at 2,000 more (one more count per full column, as in tests/test_screens.py)."""
+        Program = self.env["auto_crm.loyalty.program"]
+        program = Program._for_company(self.company) or Program.create(
+            {"name": "Board Programme", "company_id": self.company.id}
+        )
+        tier = program.tier_ids[:1] or self.env["auto_crm.loyalty.tier"].create(
+            {"name": "Board Silver", "program_id": program.id, "threshold": 0}
+        )
+        self.env["auto_crm.loyalty.member"].create(
+            {"program_id": program.id, "partner_id": self.customer.id, "tier_id": tier.id}
+        )
+        technician = new_test_user(self.env, "board_tech", groups="base.group_user", name="Board Tech")
+        visits = self.Visit
+        for index, state in enumerate(("appointment", "reception", "repair", "inspection", "delivery") * 2):
+            visits |= self.make_promised(
+                NOW + datetime.timedelta(hours=index - 4), technician_id=technician.id, advisor_id=self.advisor.id
+            )
+            self.set_visit_dates(visits[-1:], state=state)
+        self.assertEqual(visits.loyalty_tier_id, tier)
+
+        def counted():
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            with freeze_time(NOW):
+                _groups, cards = board_calls(self.Visit.with_user(self.advisor), VISIT_BOARD, on_board_domain())
+            return self.cr.sql_log_count - before, cards
+
+        counted()  # warm the caches
+        small, cards = counted()
+        self.assertGreaterEqual(sum(len(page) for page in cards.values()), 10)
+        for visit in visits[:5]:
+            test_screens.TestScreens.clone(self, visit, 400)  # SQL copies, as the screens' test makes them
+        big, cards = counted()
+        self.assertEqual([len(page) for page in cards.values()], [40] * 5)
+        self.assertEqual(big, small + 5)
+        _logger.info("workshop board with tiers and promises: %s queries, %s with 2,000 more visits", small, big)
 
     # ------------------------------------------------------------------ delivered on time
     def test_delivered_on_time_is_stamped_at_delivery(self):
@@ -335,6 +380,6 @@ class TestBoard(CallbackCase):
         both = Callback.with_user(self.agent).browse((first | second).ids)
         both.invalidate_recordset()
         self.env.flush_all()
-        with self.assertQueryCount(2):  # the callbacks' rows, then one query for both cards' attempts
+        with self.assertQueryCount(2):  # at most the callbacks' rows and one query for both cards' attempts
             values = [(c.attempt_progress, c.last_outcome) for c in both]
         self.assertEqual(values, [("2/3", "busy"), ("1/5", "no_answer")])
