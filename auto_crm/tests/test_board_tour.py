@@ -47,6 +47,12 @@ class TestBoardTour(odoo.tests.HttpCase):
         in_time = env["auto_crm.service.visit"].create(
             {"partner_id": customer2.id, "vehicle_id": vehicle2.id, "date_promised": now + datetime.timedelta(days=2)}
         )
+        # A cancelled visit: the seventh column, folded, when the Cancelled filter is on.
+        customer3, vehicle3 = self.make_car(4, "粤B·BOARD3", "看板客户丙", "+86 139 0000 0003")
+        cancelled = env["auto_crm.service.visit"].create(
+            {"partner_id": customer3.id, "vehicle_id": vehicle3.id, "cancel_reason": "客户改约"}
+        )
+        cancelled.action_cancel()
         env.flush_all()
         env.cr.execute("UPDATE auto_crm_service_visit SET state = 'repair' WHERE id = %s", (late.id,))
         env.invalidate_all()
