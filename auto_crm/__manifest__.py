@@ -70,6 +70,10 @@
         "demo/auto_crm_csi_report_demo.xml",
     ],
     "assets": {
+        # the pivot view is loaded lazily by the web client: its extension too
+        "web.assets_backend_lazy": [
+            "auto_crm/static/src/views/csi_pivot/*.js",
+        ],
         "web.assets_tests": [
             "auto_crm/static/tests/tours/*.js",
         ],
