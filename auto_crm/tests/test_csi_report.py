@@ -169,7 +169,8 @@ class TestCsiComputation(CsiReportCase):
         self.assertAlmostEqual(row.csi, 75.0, places=6)
 
 
-@freeze_time("2025-04-10 08:00:00")
+# (not decorated with freeze_time: freezegun binds a decorated class's setUpClass to that class,
+# so its subclasses would set up and tear down the base class; setUpClass freezes the clock itself)
 class MarchCase(CsiReportCase):
     """March 2025 of two stores, counted by hand:
 
@@ -637,3 +638,18 @@ class TestAnalysisGroupingSets(MarchCase):
         Report = self.env["auto_crm.csi.report"].with_user(self.manager)
         with self.assertRaises(UserError):
             Report.read_group_sets([], self.FIELDS, [["company_id"]] * (Report._READ_GROUP_SETS_MAX + 1))
+
+    def test_groups_in_read_group_order(self):
+        # read_group's own order is applied after aggregation (no join to the stores, agents...):
+        # the same order as Odoo's join gives (an explicit "ASC" order takes Odoo's own path)
+        Report = self.env["auto_crm.csi.report"].with_user(self.manager).with_context(
+            allowed_company_ids=self.stores.ids
+        )
+        self.other_company.sequence = 1  # the second store sorts first by its sequence, not its id
+        for groupby in (["company_id"], ["date_due:month", "company_id"], ["user_id", "date_due:month"]):
+            sorted_after = Report._read_group([], groupby, ["__count", "csi:avg"], order=",".join(groupby))
+            joined = Report._read_group([], groupby, ["__count", "csi:avg"], order=",".join(f"{g} ASC" for g in groupby))
+            self.assertEqual(sorted_after, joined, groupby)
+        stores = [store for store, _count, _csi in Report._read_group([], ["company_id"], ["__count", "csi:avg"],
+                                                                         order="company_id")]
+        self.assertEqual(stores, [self.other_company, self.company])
