@@ -76,6 +76,10 @@
         "web.assets_backend": [
             "auto_crm/static/src/scss/auto_crm_board.scss",
         ],
+        # the pivot view is loaded lazily by the web client: its extension too
+        "web.assets_backend_lazy": [
+            "auto_crm/static/src/views/csi_pivot/*.js",
+        ],
         "web.assets_tests": [
             "auto_crm/static/tests/tours/*.js",
         ],

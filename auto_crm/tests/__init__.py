@@ -19,6 +19,7 @@ from . import test_corrective_action
 from . import test_complaint_tour
 from . import test_complaint_loop
 from . import test_csi_report
+from . import test_csi_pivot_tour
 from . import test_security_review
 from . import test_workflow
 from . import test_i18n
