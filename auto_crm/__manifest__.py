@@ -62,12 +62,14 @@
         "views/auto_crm_menus.xml",
     ],
     "demo": [
+        "demo/auto_crm_store_demo.xml",
         "demo/auto_crm_demo.xml",
         "demo/auto_crm_loyalty_demo.xml",
         "demo/auto_crm_csi_demo.xml",
         "demo/auto_crm_callback_demo.xml",
         "demo/auto_crm_complaint_demo.xml",
         "demo/auto_crm_csi_report_demo.xml",
+        "demo/auto_crm_staff_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [
