@@ -7,7 +7,7 @@
     "author": "auto_crm developers",
     "website": "https://github.com/auto-crm/auto_crm",
     "license": "LGPL-3",
-    "depends": ["mail", "contacts", "fleet"],
+    "depends": ["mail", "contacts", "fleet", "spreadsheet_dashboard"],
     "external_dependencies": {"python": ["python-stdnum", "xlsxwriter"]},
     "data": [
         "security/auto_crm_security.xml",
@@ -60,6 +60,8 @@
         "report/auto_crm_csi_report_views.xml",
         "wizard/auto_crm_callback_report_wizard_views.xml",
         "views/auto_crm_menus.xml",
+        # after the menus: the dashboard's chart links to the satisfaction analysis menu
+        "data/auto_crm_dashboard.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",

@@ -32,3 +32,4 @@ from . import test_field_owners
 from . import test_store_day
 from . import test_screens
 from . import test_manager_day
+from . import test_dashboard
