@@ -5,6 +5,7 @@ its confirmation, report views without "New" and with bars by month, and the dem
 import base64
 import datetime
 import io
+import zipfile
 
 from freezegun import freeze_time
 from lxml import etree
@@ -263,8 +264,13 @@ class TestMonthlyReportPrint(CsiReportCase):
         return load_workbook(io.BytesIO(base64.b64decode(wizard.xlsx_file))), wizard
 
     def test_xlsx_prints_landscape_fitted(self):
-        book, _wizard = self._workbook()
+        book, wizard = self._workbook()
         self.assertEqual(book.sheetnames[:2], ["Summary", "Chart"])
+        # the chart sheet prints landscape on A4 (openpyxl does not read a chart sheet's page set-up)
+        with zipfile.ZipFile(io.BytesIO(base64.b64decode(wizard.xlsx_file))) as archive:
+            chart_sheet = archive.read("xl/chartsheets/sheet1.xml").decode()
+        self.assertIn('orientation="landscape"', chart_sheet)
+        self.assertIn('paperSize="9"', chart_sheet)
         summary = book["Summary"]
         self.assertEqual(summary.page_setup.orientation, "landscape")
         self.assertEqual(int(summary.page_setup.paperSize), 9)
