@@ -512,9 +512,9 @@ class AutoCrmCsiHierarchy(models.Model):
                 previous.message_post(body=_("Superseded by %s.", hierarchy.display_name))
                 previous.flush_recordset(["state"])
             hierarchy.sudo()._workflow_write({"state": "active"})
-            if self.env.context.get("install_mode"):
-                # Activated by the add-on's data at install: no note in the install's language (the
-                # activation date and the status say it in the reader's).
+            if self.env.su and self.env.context.get("install_mode"):
+                # Activated by the add-on's data at install (superuser code: no RPC caller is): no note in
+                # the install's language (the activation date and the status say it in the reader's).
                 continue
             hierarchy.message_post(
                 body=_("Activated with highest consistency ratio %s.", float_round(hierarchy.max_cr, 4))

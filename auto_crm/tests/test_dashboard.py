@@ -5,9 +5,10 @@ and nobody below."""
 import base64
 import json
 
-from odoo.addons.spreadsheet.utils.validate_data import fields_in_spreadsheet, odoo_charts
 from odoo.tests import tagged
 from odoo.tools.misc import file_open
+
+from odoo.addons.spreadsheet.utils.validate_data import fields_in_spreadsheet, odoo_charts
 
 from .common import AutoCrmCase
 
@@ -51,8 +52,12 @@ class TestDashboard(AutoCrmCase):
         for pivot in self.data["pivots"].values():
             Model = self.env[pivot["model"]].with_user(self.manager)
             groupby = [row["fieldName"] for row in pivot["rows"]]
-            aggregates = [f"{m['fieldName']}:{Model._fields[m['fieldName']].aggregator}" if m["fieldName"] != "__count"
-                          else "__count" for m in pivot["measures"]]
+            aggregates = [
+                f"{m['fieldName']}:{Model._fields[m['fieldName']].aggregator}"
+                if m["fieldName"] != "__count"
+                else "__count"
+                for m in pivot["measures"]
+            ]
             Model._read_group(pivot["domain"], groupby, aggregates)
             for filter_id, matching in pivot["fieldMatching"].items():
                 self.assertIn(filter_id, {f["id"] for f in self.data["globalFilters"]})

@@ -12,7 +12,7 @@ from lxml import etree
 from openpyxl import load_workbook
 
 from odoo import Command
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 
 from .common import AutoCrmCase
@@ -145,8 +145,11 @@ class TestManagerDay(AutoCrmCase):
         criteria_list = form.xpath("//field[@name='criterion_ids']/list")[0]
         self.assertEqual(criteria_list.get("default_order"), "tree_key")
         # the tree key is the add-on's
-        with self.assertRaises(Exception):
-            criteria[0].with_user(self.dealer_admin).write({"tree_key": "0"})
+        draft = self.env["auto_crm.csi.hierarchy"].create(
+            {"name": "Draft", "company_id": self.company.id, "criterion_ids": [Command.create({"name": "A"})]}
+        )
+        with self.assertRaisesRegex(UserError, "Position in the Tree"):
+            draft.criterion_ids.with_user(self.dealer_admin).write({"tree_key": "0"})
 
     # ------------------------------------------------------------------ activation refused before "Continue?"
 
@@ -183,6 +186,10 @@ class TestManagerDay(AutoCrmCase):
         self.assertEqual(len(confirmed), 1)
         self.assertIn("or activation_problem", confirmed[0].get("invisible"))
         self.assertIn("not activation_problem", plain[0].get("invisible"))
+        # activated by a person, the chatter says so, whatever context the caller sends
+        hierarchy.with_user(self.dealer_admin).with_context(install_mode=True).action_activate()
+        self.assertEqual(hierarchy.state, "active")
+        self.assertTrue(any("Activated with" in str(m.body) for m in hierarchy.message_ids))
         # the same in a form, before anything is saved
         with Form(self.env["auto_crm.csi.hierarchy"].with_user(self.dealer_admin)) as form_:
             form_.name = "Draft in a form"
@@ -222,9 +229,7 @@ class TestManagerDay(AutoCrmCase):
         for xmlid in ("user_advisor_demo", "user_agent_demo", "user_technician_demo", "user_manager_demo"):
             user = self.env.ref(f"auto_crm.{xmlid}")
             self.assertTrue(user.action_id, xmlid)
-            menus = self.env["ir.ui.menu"].search(
-                [("action", "=", f"{user.action_id.type},{user.action_id.id}")]
-            )
+            menus = self.env["ir.ui.menu"].search([("action", "=", f"{user.action_id.type},{user.action_id.id}")])
             self.assertTrue(menus, xmlid)
             self.assertTrue(any(m.parent_path.startswith(f"{root.id}/") for m in menus), xmlid)
             # and the user sees the app
@@ -256,10 +261,9 @@ class TestMonthlyReportPrint(CsiReportCase):
         self.assertTrue(view.xpath("//field[@name='period_month']"))
 
     def _workbook(self, lang="en_US"):
-        wizard = (
-            self.env(user=self.manager, context=dict(self.env.context, lang=lang))["auto_crm.callback.report.wizard"]
-            .create({"month": "2025-03-15", "company_ids": [Command.set(self.company.ids)]})
-        )
+        wizard = self.env(user=self.manager, context=dict(self.env.context, lang=lang))[
+            "auto_crm.callback.report.wizard"
+        ].create({"month": "2025-03-15", "company_ids": [Command.set(self.company.ids)]})
         wizard.action_export_xlsx()
         return load_workbook(io.BytesIO(base64.b64decode(wizard.xlsx_file))), wizard
 
