@@ -147,8 +147,9 @@ data_rows = [
     ("Open complaints", '=PIVOT.VALUE(6,"__count")', None),
     ("Past their SLA", '=PIVOT.VALUE(7,"__count")', None),
     ("Within their SLA", "=B9-B10", None),
-    ("CSI this month", '=IFERROR(PIVOT.VALUE(8,"csi"),0)', 2),
-    ("CSI last month", '=IFERROR(PIVOT.VALUE(9,"csi"),0)', 2),
+    # a month without a done callback has no index: a dash, not 0
+    ("CSI this month", '=IF(PIVOT.VALUE(8,"callback_count")+0>0,PIVOT.VALUE(8,"csi"),"-")', 2),
+    ("CSI last month", '=IF(PIVOT.VALUE(9,"callback_count")+0>0,PIVOT.VALUE(9,"csi"),"-")', 2),
     ("Vehicles due for service", '=PIVOT.VALUE(10,"due_count")+0', None),
     ("Came back", '=PIVOT.VALUE(10,"returned_count")+0', None),
     ("Service retention", "=IFERROR(B15/B14,0)", 1),
@@ -236,9 +237,9 @@ figures = [
     {
         "id": "auto-crm-csi-trend",
         "x": 0,
-        "y": 300,
+        "y": 296,
         "width": 1050,
-        "height": 330,
+        "height": 270,
         "tag": "chart",
         "data": {
             "type": "odoo_bar",
@@ -266,17 +267,16 @@ figures = [
     },
 ]
 
+# Below the tiles and the chart (rows 1-2: 34 + 26 px, then 23 px each: row 26 starts at 589 px).
 dash_cells = {
-    "A1": {"content": '=_t("After-Sales")', "style": 1},
-    "A2": {
-        "content": '=_t("Figures of the month chosen above (this month by default); calls due today as of now.")',
-        "style": 3,
-    },
-    "A35": {"content": '=_t("CSI per store")', "style": 2},
-    "A36": {"content": "=PIVOT(11)"},
-    "F35": {"content": '=_t("CSI per service advisor")', "style": 2},
-    "F36": {"content": "=PIVOT(12)"},
+    "A1": {"content": '=_t("After-Sales")'},
+    "A2": {"content": '=_t("Figures of the month chosen above (this month by default); calls due today as of now.")'},
+    "A26": {"content": '=_t("CSI per store")'},
+    "A27": {"content": "=PIVOT(11)"},
+    "F26": {"content": '=_t("CSI per service advisor")'},
+    "F27": {"content": "=PIVOT(12)"},
 }
+dash_styles = {"A1": 1, "A2": 3, "A26": 2, "F26": 2}
 
 spreadsheet = {
     "version": 21,
@@ -290,7 +290,7 @@ spreadsheet = {
             "cols": {"0": {"size": 200}, "5": {"size": 200}},
             "merges": [],
             "cells": dash_cells,
-            "styles": {},
+            "styles": dash_styles,
             "formats": {},
             "borders": {},
             "conditionalFormats": [],
