@@ -267,16 +267,31 @@ figures = [
     },
 ]
 
-# Below the tiles and the chart (rows 1-2: 34 + 26 px, then 23 px each: row 26 starts at 589 px).
+# Below the tiles and the chart (rows 1-2: 34 + 26 px, then 23 px each: row 26 starts at 589 px): the CSI
+# per store and per service advisor, best first (the pivots' sort), ten lines each, with translated headers.
 dash_cells = {
     "A1": {"content": '=_t("After-Sales")'},
     "A2": {"content": '=_t("Figures of the month chosen above (this month by default); calls due today as of now.")'},
-    "A26": {"content": '=_t("CSI per store")'},
-    "A27": {"content": "=PIVOT(11)"},
-    "F26": {"content": '=_t("CSI per service advisor")'},
-    "F27": {"content": "=PIVOT(12)"},
 }
-dash_styles = {"A1": 1, "A2": 3, "A26": 2, "F26": 2}
+dash_styles = {"A1": 1, "A2": 3}
+dash_formats = {}
+for pivot_id, field, title, header, first_col in (
+    (11, "company_id", "CSI per store", "Store", "A"),
+    (12, "advisor_id", "CSI per service advisor", "Service Advisor", "F"),
+):
+    cols = [first_col, chr(ord(first_col) + 1), chr(ord(first_col) + 2)]
+    dash_cells[f"{cols[0]}26"] = {"content": f'=_t("{title}")'}
+    dash_styles[f"{cols[0]}26"] = 2
+    for col, label in zip(cols, (header, "CSI", "Done Callbacks"), strict=True):
+        dash_cells[f"{col}27"] = {"content": f'=_t("{label}")'}
+        dash_styles[f"{col}27"] = 4
+    for i in range(1, 11):
+        row = 27 + i
+        position = f'"#{field}",{i}'
+        dash_cells[f"{cols[0]}{row}"] = {"content": f'=IFERROR(PIVOT.HEADER({pivot_id},{position}),"")'}
+        dash_cells[f"{cols[1]}{row}"] = {"content": f'=IFERROR(PIVOT.VALUE({pivot_id},"csi",{position}),"")'}
+        dash_formats[f"{cols[1]}{row}"] = 2
+        dash_cells[f"{cols[2]}{row}"] = {"content": f'=IFERROR(PIVOT.VALUE({pivot_id},"callback_count",{position}),"")'}
 
 spreadsheet = {
     "version": 21,
@@ -291,7 +306,7 @@ spreadsheet = {
             "merges": [],
             "cells": dash_cells,
             "styles": dash_styles,
-            "formats": {},
+            "formats": dash_formats,
             "borders": {},
             "conditionalFormats": [],
             "figures": figures,
@@ -324,7 +339,12 @@ spreadsheet = {
             "comments": {},
         },
     ],
-    "styles": {"1": {"bold": True, "fontSize": 18}, "2": {"bold": True, "fontSize": 12}, "3": {"textColor": "#666666"}},
+    "styles": {
+        "1": {"bold": True, "fontSize": 18},
+        "2": {"bold": True, "fontSize": 12},
+        "3": {"textColor": "#666666"},
+        "4": {"bold": True, "fillColor": "#F2F2F2"},
+    },
     "formats": {"1": "0.0%", "2": "0.0"},
     "borders": {},
     "revisionId": "START_REVISION",
