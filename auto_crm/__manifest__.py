@@ -16,6 +16,7 @@
         "security/auto_crm_callback_security.xml",
         "security/auto_crm_complaint_security.xml",
         "security/auto_crm_csi_report_security.xml",
+        "security/auto_crm_delivery_report_security.xml",
         "security/ir.model.access.csv",
         "data/auto_crm_sequence_data.xml",
         "data/auto_crm_loyalty_data.xml",
@@ -58,6 +59,7 @@
         "views/auto_crm_corrective_action_views.xml",
         "views/res_config_settings_views.xml",
         "report/auto_crm_csi_report_views.xml",
+        "report/auto_crm_delivery_report_views.xml",
         "wizard/auto_crm_callback_report_wizard_views.xml",
         "views/auto_crm_menus.xml",
         # after the menus: the dashboard's chart links to the satisfaction analysis menu
@@ -66,6 +68,7 @@
     "demo": [
         "demo/auto_crm_store_demo.xml",
         "demo/auto_crm_demo.xml",
+        "demo/auto_crm_board_demo.xml",
         "demo/auto_crm_loyalty_demo.xml",
         "demo/auto_crm_csi_demo.xml",
         "demo/auto_crm_callback_demo.xml",
@@ -74,6 +77,9 @@
         "demo/auto_crm_staff_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "auto_crm/static/src/scss/auto_crm_board.scss",
+        ],
         "web.assets_tests": [
             "auto_crm/static/tests/tours/*.js",
         ],

@@ -5,6 +5,7 @@ from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
 from ..lib.workflow import CALLBACK_INITIAL, CALLBACK_TRANSITIONS
+from .auto_crm_callback_attempt import OUTCOMES
 from .input_limits import check_vals
 from .res_partner import CONTACT_CHANNELS
 
@@ -561,6 +562,35 @@ class AutoCrmCallback(models.Model):
         ids = [row[0] for row in self.env.cr.fetchall()]
         self.browse(ids)._compute_csi_sql()
         return len(ids)
+
+    # ------------------------------------------------------------------ the callback card: attempts at a glance
+
+    attempt_progress = fields.Char(
+        compute="_compute_attempt_progress",
+        string="Attempts / Maximum",
+        help="Attempts made so far, of the maximum the callback's rule allows.",
+    )
+    last_outcome = fields.Selection(OUTCOMES, compute="_compute_attempt_progress", string="Last Outcome")
+
+    def _compute_attempt_progress(self):
+        """Attempts made of the maximum ("1/3") and the latest attempt's outcome, for a whole board
+        column in one query."""
+        counts = {}
+        ids = tuple(self._origin.ids)
+        if ids:
+            self.env["auto_crm.callback.attempt"].flush_model(["callback_id", "outcome", "date"])
+            self.env.cr.execute(
+                """SELECT DISTINCT ON (callback_id) callback_id, COUNT(*) OVER (PARTITION BY callback_id), outcome
+                     FROM auto_crm_callback_attempt
+                    WHERE callback_id IN %s
+                 ORDER BY callback_id, date DESC, id DESC""",
+                (ids,),
+            )
+            counts = {callback_id: (count, outcome) for callback_id, count, outcome in self.env.cr.fetchall()}
+        for callback in self:
+            count, outcome = counts.get(callback._origin.id, (0, False))
+            callback.attempt_progress = f"{count}/{callback.max_attempts}"
+            callback.last_outcome = outcome
 
     # ------------------------------------------------------------------ complaints
 

@@ -6,7 +6,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
-from odoo.tools import float_compare
+from odoo.tools import SQL, float_compare
 from odoo.tools.sql import create_index
 
 from ..lib.workflow import VISIT_INITIAL, VISIT_TRANSITIONS
@@ -69,6 +69,16 @@ PLANNING_YEARS_AHEAD = 2
 #: in the store's last this many days; the older history is one click away (the Delivered filter).
 OPEN_STATES = ("appointment", "reception", "repair", "inspection", "delivery")
 BOARD_DELIVERED_DAYS = 7
+#: The promised delivery as a commitment (the workshop board's card colour, progress bar and "Late"
+#: filter): an open visit with a promise is on time, at risk (within the store's margin before it,
+#: ``res.company.promise_risk_minutes``) or late (past it); delivered and cancelled visits are closed.
+LATENESS = [
+    ("no_promise", "No Promise"),
+    ("on_time", "On Time"),
+    ("at_risk", "At Risk of Delay"),
+    ("late", "Late"),
+    ("closed", "Closed"),
+]
 
 
 class AutoCrmServiceVisit(models.Model):
@@ -212,6 +222,20 @@ class AutoCrmServiceVisit(models.Model):
         )
         create_index(
             self.env.cr, "auto_crm_service_visit_appointment_idx", self._table, ["date_appointment DESC", "id DESC"]
+        )
+        # Visits delivered before the stamp existed (an upgrade) get it from their dates, once.
+        self.env.cr.execute(
+            """UPDATE auto_crm_service_visit SET delivered_on_time = (date_delivered <= date_promised)
+                WHERE state = 'followup' AND delivered_on_time IS NULL
+                  AND date_delivered IS NOT NULL AND date_promised IS NOT NULL"""
+        )
+        # The board's "Late" / "At Risk" filters: a range on the promise of the open visits.
+        create_index(
+            self.env.cr,
+            "auto_crm_service_visit_open_promised_idx",
+            self._table,
+            ["date_promised", "id"],
+            where="state IN ('appointment', 'reception', 'repair', 'inspection', 'delivery')",
         )
 
     # ------------------------------------------------------------------ computes
@@ -370,6 +394,8 @@ class AutoCrmServiceVisit(models.Model):
                 raise UserError(self._amount_computed_message(fname))
         if any(fname in vals for fname in MONEY_FIELDS):
             self._check_money_open()
+        if "date_promised" in vals:
+            self._board_check_promise_open()
         if "amount_paid" in vals and "line_ids" not in vals:
             # Before writing (the constraint also runs when the lines change the total).
             self._check_amount_paid(float(vals["amount_paid"] or 0.0))
@@ -434,6 +460,7 @@ class AutoCrmServiceVisit(models.Model):
         cleared cancellation and the inspection failures are the mixin's tables above)."""
         if not self:
             return
+        self._board_stamp_delivery(state)
         if state == "reception":
             self._record_odometer()
         # Points follow the visit: delivered (follow-up) earns; back to settlement takes the earning
@@ -495,6 +522,127 @@ class AutoCrmServiceVisit(models.Model):
 
     def action_reopen_delivery(self):
         self.write({"state": "delivery"})
+
+    # ------------------------------------------------------------------ workshop board: the promised time
+
+    lateness = fields.Selection(
+        LATENESS,
+        string="Promise Status",
+        compute="_compute_lateness",
+        search="_search_lateness",
+        help="Open visits with a promised delivery: on time, at risk (within the store's margin before the "
+        "promise, Settings > Dealer CRM) or late (the promise has passed).",
+    )
+    delivered_on_time = fields.Boolean(
+        string="Delivered on Time",
+        readonly=True,
+        copy=False,
+        help="Stamped at delivery: the car was delivered at or before the promised time.",
+    )
+    board_phone = fields.Char(compute="_compute_board_phone", string="Customer Phone")
+
+    @api.depends("state", "date_promised", "company_id.promise_risk_minutes")
+    def _compute_lateness(self):
+        now = fields.Datetime.now()
+        for visit in self:
+            if visit.state not in OPEN_STATES:
+                visit.lateness = "closed"
+            elif not visit.date_promised:
+                visit.lateness = "no_promise"
+            elif visit.date_promised < now:
+                visit.lateness = "late"
+            elif visit.date_promised <= now + timedelta(minutes=visit.company_id.promise_risk_minutes):
+                visit.lateness = "at_risk"
+            else:
+                visit.lateness = "on_time"
+
+    def _search_lateness(self, operator, value):
+        """The board's "Late" and "At Risk" filters: ranges on the promise of the open visits (the
+        partial index of open promises), with each store's margin; the same clock as the card's."""
+        if operator not in ("=", "!=", "in", "not in"):
+            raise UserError(_("Promise Status: search with 'is', 'is not', 'is in' or 'is not in' only."))
+        values = {value} if operator in ("=", "!=") else set(value)
+        unknown = values - set(dict(LATENESS))
+        if unknown:
+            raise UserError(_("Promise Status: %s is not a promise status.", ", ".join(map(str, sorted(unknown)))))
+        if operator in ("!=", "not in"):
+            # The other statuses, not a negated range (a negated range drops the visits without a promise).
+            values = set(dict(LATENESS)) - values
+        now = fields.Datetime.now()
+        stores = self.env["res.company"].sudo().with_context(active_test=False)
+        margins = stores._read_group([], ["promise_risk_minutes"], ["id:array_agg"])
+
+        def risk(op):
+            return expression.OR(
+                [
+                    [("company_id", "in", ids), ("date_promised", op, now + timedelta(minutes=minutes or 0))]
+                    for minutes, ids in margins
+                ]
+            )
+
+        is_open = [("state", "in", OPEN_STATES)]
+        domains = {
+            "closed": [("state", "not in", OPEN_STATES)],
+            "no_promise": [*is_open, ("date_promised", "=", False)],
+            "late": [*is_open, ("date_promised", "<", now)],
+            "at_risk": [*is_open, ("date_promised", ">=", now), *risk("<=")],
+            "on_time": [*is_open, *risk(">")],
+        }
+        return expression.OR([domains[status] for status in values]) if values else expression.FALSE_DOMAIN
+
+    def _read_group_groupby(self, groupby_spec, query):
+        """The promise status as SQL, so that the board's progress bar (a read_group on it) and the
+        "Promise Status" grouping count in the database, as Odoo does for ``activity_state``."""
+        if groupby_spec != "lateness":
+            return super()._read_group_groupby(groupby_spec, query)
+        self.check_field_access_rights("read", ["lateness"])
+        self.flush_model(["company_id"])
+        self.env["res.company"].flush_model(["promise_risk_minutes"])
+        table = self._table
+        store = query.left_join(table, "company_id", "res_company", "id", "promise_store")
+        promised = self._field_to_sql(table, "date_promised", query)
+        now = fields.Datetime.now()
+        return SQL(
+            """CASE WHEN %(state)s NOT IN %(open)s THEN 'closed'
+                    WHEN %(promised)s IS NULL THEN 'no_promise'
+                    WHEN %(promised)s < %(now)s THEN 'late'
+                    WHEN %(promised)s <= %(now)s + make_interval(mins => COALESCE(%(margin)s, 0)) THEN 'at_risk'
+                    ELSE 'on_time' END""",
+            state=self._field_to_sql(table, "state", query),
+            open=OPEN_STATES,
+            promised=promised,
+            now=now,
+            margin=SQL.identifier(store, "promise_risk_minutes"),
+        )
+
+    @api.depends("partner_id.mobile", "partner_id.phone")
+    def _compute_board_phone(self):
+        for visit in self:
+            visit.board_phone = visit.partner_id.mobile or visit.partner_id.phone
+
+    def _board_stamp_delivery(self, state):
+        """Delivered: on time when the car left at or before the promise (no promise: not on time, and
+        out of the on-time rate). Back from delivery (Re-open Settlement): the stamp goes."""
+        if state == "followup":
+            on_time = self.filtered(
+                lambda v: v.date_promised and v.date_delivered and v.date_delivered <= v.date_promised
+            )
+            (self - on_time)._owned_write({"delivered_on_time": False})
+            on_time._owned_write({"delivered_on_time": True})
+        else:
+            self.filtered("delivered_on_time")._owned_write({"delivered_on_time": False})
+
+    def _board_check_promise_open(self):
+        """The promise of a delivered visit is the measure of its delivery: it stays as it was."""
+        delivered = self.filtered(lambda v: v.state == "followup")
+        if delivered:
+            raise UserError(
+                _(
+                    "Promised Delivery: %s is delivered; the promise it was delivered against stays on record. A "
+                    "manager re-opens the settlement (Re-open Settlement) to correct it.",
+                    delivered[0].name,
+                )
+            )
 
     # ------------------------------------------------------------------ loyalty
 

@@ -24,6 +24,11 @@ AMOUNT_RANGES = {
     "value_grade_a_spend": (0, None),
     "value_grade_b_spend": (0, None),
 }
+# ---------------------------------------------------------------- the workshop board (promised time)
+#: A visit is "at risk" this many minutes before its promised delivery, unless the store sets its own.
+PROMISE_RISK_MINUTES = 60
+#: The margin lies from 0 (no warning) to one day.
+AMOUNT_RANGES["promise_risk_minutes"] = (0, 24 * 60)
 COUNTABLE_TTYPES = (
     "char",
     "text",
@@ -52,6 +57,9 @@ class ResCompany(models.Model):
         "retention_service_interval_months", "retention_return_grace_months", "completeness_partner_field_ids",
         "completeness_vehicle_field_ids", "completeness_profile",
     }
+
+    # The workshop board's margin before a promise is the store's setting (a person's field).
+    _user_fields = {*_user_fields, "promise_risk_minutes"}
 
     # ---------------------------------------------------------------- the store's day
     auto_crm_tz = fields.Selection(
@@ -144,6 +152,14 @@ class ResCompany(models.Model):
         string="Count Profile Confirmation",
         default=True,
         help="A filed profile counts as one more complete item, a verified one as half.",
+    )
+
+    # ---------------------------------------------------------------- the workshop board
+    promise_risk_minutes = fields.Integer(
+        string="At Risk before Promise (minutes)",
+        default=PROMISE_RISK_MINUTES,
+        help='On the workshop board an open visit turns "at risk" this many minutes before its promised '
+        'delivery time, and "late" once the promise has passed.',
     )
 
     _sql_constraints = [

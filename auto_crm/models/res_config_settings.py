@@ -27,6 +27,9 @@ DEALER_SETTINGS = (
     "auto_crm_tz",
 )
 
+# The workshop board's margin before a promised delivery.
+DEALER_SETTINGS = (*DEALER_SETTINGS, "promise_risk_minutes")
+
 
 class ResConfigSettings(models.TransientModel):
     """Settings → Dealer CRM: the store's complaint, segment, lifecycle, retention and data-quality
@@ -76,6 +79,7 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.completeness_vehicle_field_ids", readonly=False, groups=ADMIN
     )
     completeness_profile = fields.Boolean(related="company_id.completeness_profile", readonly=False, groups=ADMIN)
+    promise_risk_minutes = fields.Integer(related="company_id.promise_risk_minutes", readonly=False, groups=ADMIN)
 
     @api.model_create_multi
     def create(self, vals_list):

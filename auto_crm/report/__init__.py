@@ -1,2 +1,3 @@
 from . import auto_crm_retention_report
 from . import auto_crm_csi_report
+from . import auto_crm_delivery_report

@@ -31,5 +31,7 @@ from . import test_history
 from . import test_field_owners
 from . import test_store_day
 from . import test_screens
+from . import test_board
+from . import test_board_tour
 from . import test_manager_day
 from . import test_dashboard

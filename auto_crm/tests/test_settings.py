@@ -25,6 +25,7 @@ NON_DEFAULT = {
     "retention_return_grace_months": 2,
     "completeness_profile": False,
     "auto_crm_tz": "Asia/Shanghai",
+    "promise_risk_minutes": 90,
 }
 
 

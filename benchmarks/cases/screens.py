@@ -137,23 +137,35 @@ def _users(env):
 def _visit_board_floor_sql(cr, company, since):
     where = VISIT_ON_BOARD
     params = {"company": company, "open": VISIT_OPEN, "since": since}
+    # The progress bar: the promise status by the store's margin (the model's _read_group_groupby).
     cr.execute(
-        f"""SELECT v.state, v.kanban_state, count(*), sum(v.amount_total)
-              FROM auto_crm_service_visit v WHERE {where} GROUP BY 1, 2""",
+        f"""SELECT v.state,
+                   CASE WHEN v.state NOT IN %(open)s THEN 'closed' WHEN v.date_promised IS NULL THEN 'no_promise'
+                        WHEN v.date_promised < now() AT TIME ZONE 'UTC' THEN 'late'
+                        WHEN v.date_promised <= now() AT TIME ZONE 'UTC'
+                             + make_interval(mins => COALESCE(co.promise_risk_minutes, 0)) THEN 'at_risk'
+                        ELSE 'on_time' END,
+                   count(*), sum(v.amount_total)
+              FROM auto_crm_service_visit v LEFT JOIN res_company co ON co.id = v.company_id
+             WHERE {where} GROUP BY 1, 2""",
         params,
     )
     groups = cr.fetchall()
     cr.execute(
-        f"""SELECT s.state, c.*, p.name, veh.plate, veh.vin, ap.name
+        f"""SELECT s.state, c.*, p.name, p.mobile, p.phone, veh.plate, veh.vin, ap.name, tp.name, tier.name
               FROM unnest(%(states)s::varchar[]) AS s(state) CROSS JOIN LATERAL (
-                SELECT v.id, v.name, v.visit_type, v.date_appointment, v.kanban_state, v.amount_total, v.color,
-                       v.partner_id, v.vehicle_id, v.advisor_id
+                SELECT v.id, v.name, v.visit_type, v.date_appointment, v.date_promised, v.kanban_state,
+                       v.amount_total, v.color, v.partner_id, v.vehicle_id, v.advisor_id, v.technician_id,
+                       v.company_id
                   FROM auto_crm_service_visit v
                  WHERE {where} AND v.state = s.state
                  ORDER BY v.date_appointment DESC, v.id DESC LIMIT 40) c
               JOIN res_partner p ON p.id = c.partner_id
               JOIN auto_crm_vehicle veh ON veh.id = c.vehicle_id
-              LEFT JOIN res_users a ON a.id = c.advisor_id LEFT JOIN res_partner ap ON ap.id = a.partner_id""",
+              LEFT JOIN res_users a ON a.id = c.advisor_id LEFT JOIN res_partner ap ON ap.id = a.partner_id
+              LEFT JOIN res_users t ON t.id = c.technician_id LEFT JOIN res_partner tp ON tp.id = t.partner_id
+              LEFT JOIN auto_crm_loyalty_member m ON m.partner_id = c.partner_id AND m.company_id = c.company_id
+              LEFT JOIN auto_crm_loyalty_tier tier ON tier.id = m.tier_id""",
         dict(params, states=list(VISIT_OPEN)),
     )
     return groups, cr.fetchall()
@@ -176,12 +188,16 @@ def _callback_board_floor_sql(cr, company, agent, today):
     )
     groups = cr.fetchall()
     cr.execute(
-        f"""SELECT s.state, r.*, p.name, p.mobile, veh.plate, rule.name, up.name
+        f"""SELECT s.state, r.*, p.name, p.mobile, p.phone, veh.plate, rule.name, up.name, att.*
               FROM unnest(%(states)s::varchar[]) AS s(state) CROSS JOIN LATERAL (
-                SELECT c.id, c.channel, c.date_due, c.overall_score, c.partner_id, c.vehicle_id, c.rule_id, c.user_id
+                SELECT c.id, c.channel, c.date_due, c.overall_score, c.partner_id, c.vehicle_id, c.rule_id, c.user_id,
+                       c.max_attempts
                   FROM auto_crm_callback c
                  WHERE {where} AND c.state = s.state
                  ORDER BY c.date_due, c.id LIMIT 40) r
+              LEFT JOIN LATERAL (
+                SELECT count(*) OVER (), a.outcome FROM auto_crm_callback_attempt a
+                 WHERE a.callback_id = r.id ORDER BY a.date DESC, a.id DESC LIMIT 1) att ON TRUE
               JOIN res_partner p ON p.id = r.partner_id
               LEFT JOIN auto_crm_vehicle veh ON veh.id = r.vehicle_id
               LEFT JOIN auto_crm_callback_rule rule ON rule.id = r.rule_id
