@@ -133,6 +133,19 @@ pivots = [
         matching={MONTH: month("date_due"), STORE: rel("company_id"), ADVISOR: rel("advisor_id")},
         sort="csi",
     ),
+    # on-time delivery: the visits delivered in the month, and those delivered by their promised time
+    pivot(
+        13,
+        "auto_crm.delivery.report",
+        "On-time delivery of the month",
+        [],
+        measures=("delivery_count", "on_time_count"),
+        matching={
+            MONTH: month("date_delivered", typ="datetime"),
+            STORE: rel("company_id"),
+            ADVISOR: rel("advisor_id"),
+        },
+    ),
 ]
 
 # The Data sheet: one figure per row, computed from the pivots.
@@ -153,6 +166,9 @@ data_rows = [
     ("Vehicles due for service", '=PIVOT.VALUE(10,"due_count")+0', None),
     ("Came back", '=PIVOT.VALUE(10,"returned_count")+0', None),
     ("Service retention", "=IFERROR(B15/B14,0)", 1),
+    ("Deliveries", '=PIVOT.VALUE(13,"delivery_count")+0', None),
+    ("Delivered on time", '=PIVOT.VALUE(13,"on_time_count")+0', None),
+    ("On-time delivery", '=IF(B17>0,B18/B17,"-")', 1),
 ]
 data_cells = {"A1": {"content": '=_t("Figure")'}, "B1": {"content": '=_t("Value")'}}
 data_formats = {}
@@ -224,13 +240,13 @@ figures = [
         "#F0FDF4",
     ),
     scorecard(
-        "auto-crm-due-service",
+        "auto-crm-on-time",
         3 * W,
         175,
-        "Vehicles due for service",
-        "Vehicles due for service",
-        None,
-        None,
+        "On-time delivery",
+        "On-time delivery",
+        "Delivered on time",
+        "delivered on time",
         "text",
         "#F0FDF4",
     ),

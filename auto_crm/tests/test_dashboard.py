@@ -76,7 +76,7 @@ class TestDashboard(AutoCrmCase):
         titles = {f["data"]["title"]["text"] for f in figures if f["data"]["type"] == "scorecard"}
         for title in (
             "Calls due today", "Execution rate", "Success rate", "CSI this month", "Open complaints",
-            "Service retention",
+            "Service retention", "On-time delivery",
         ):  # fmt: skip
             self.assertIn(title, titles)
         data_cells = self.data["sheets"][1]["cells"]
@@ -90,6 +90,10 @@ class TestDashboard(AutoCrmCase):
         month_filter = next(f["id"] for f in self.data["globalFilters"] if f["type"] == "date")
         offsets = [pivots[c.split("(")[2].split(",")[0]]["fieldMatching"][month_filter]["offset"] for c in (this, last)]
         self.assertEqual(offsets, [0, -1])
+        # on-time delivery from the stamped deliveries of the month
+        on_time = next(p for p in pivots.values() if p["model"] == "auto_crm.delivery.report")
+        self.assertEqual({m["fieldName"] for m in on_time["measures"]}, {"delivery_count", "on_time_count"})
+        self.assertEqual(on_time["fieldMatching"][month_filter]["chain"], "date_delivered")
         per = {p["rows"][0]["fieldName"] for p in pivots.values() if p["rows"]}
         self.assertEqual(per, {"company_id", "advisor_id"})
 
