@@ -7,7 +7,7 @@
     "author": "auto_crm developers",
     "website": "https://github.com/auto-crm/auto_crm",
     "license": "LGPL-3",
-    "depends": ["mail", "contacts", "fleet"],
+    "depends": ["mail", "contacts", "fleet", "spreadsheet_dashboard"],
     "external_dependencies": {"python": ["python-stdnum", "xlsxwriter"]},
     "data": [
         "security/auto_crm_security.xml",
@@ -62,8 +62,11 @@
         "report/auto_crm_delivery_report_views.xml",
         "wizard/auto_crm_callback_report_wizard_views.xml",
         "views/auto_crm_menus.xml",
+        # after the menus: the dashboard's chart links to the satisfaction analysis menu
+        "data/auto_crm_dashboard.xml",
     ],
     "demo": [
+        "demo/auto_crm_store_demo.xml",
         "demo/auto_crm_demo.xml",
         "demo/auto_crm_board_demo.xml",
         "demo/auto_crm_loyalty_demo.xml",
@@ -71,6 +74,7 @@
         "demo/auto_crm_callback_demo.xml",
         "demo/auto_crm_complaint_demo.xml",
         "demo/auto_crm_csi_report_demo.xml",
+        "demo/auto_crm_staff_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

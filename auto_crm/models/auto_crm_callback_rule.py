@@ -66,7 +66,7 @@ class AutoCrmCallbackRule(models.Model):
 
     # The rule is configuration: the engine (auto_crm.callback.engine) plans and runs it.
 
-    name = fields.Char(required=True, tracking=True)
+    name = fields.Char(required=True, translate=True, tracking=True)
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True, tracking=True, help="Only active rules are run by the engine.")
     company_id = fields.Many2one(

@@ -34,3 +34,5 @@ from . import test_store_day
 from . import test_screens
 from . import test_board
 from . import test_board_tour
+from . import test_manager_day
+from . import test_dashboard

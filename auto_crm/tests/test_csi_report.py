@@ -267,8 +267,10 @@ class TestMonthlyReport(MarchCase):
 
     def test_on_screen_summary(self):
         with Form(self.env(user=self.manager)["auto_crm.callback.report.wizard"]) as form:
-            form.month = datetime.date(2025, 3, 31)
+            form.period_month = "3"
+            form.period_year = 2025
         wizard = form.record
+        self.assertEqual(wizard.month, datetime.date(2025, 3, 1))
         wizard.company_ids = self.stores
         action = wizard.action_compute()
         self.assertEqual(action["res_id"], wizard.id)
@@ -286,7 +288,7 @@ class TestMonthlyReport(MarchCase):
         self.assertEqual(wizard.xlsx_name, "callback_report_2025_03.xlsx")
         content = base64.b64decode(wizard.xlsx_file)
         book = load_workbook(io.BytesIO(content))
-        self.assertEqual(book.sheetnames, ["Summary", "Questions", "Issues", "Callbacks"])
+        self.assertEqual(book.sheetnames, ["Summary", "Chart", "Questions", "Issues", "Callbacks"])
         summary = book["Summary"]
         header = next(r for r in range(1, 30) if summary.cell(r, 1).value == "Store")
         self.assertEqual(summary.freeze_panes, f"B{header + 1}")
