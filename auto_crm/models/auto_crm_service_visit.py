@@ -298,7 +298,9 @@ class AutoCrmServiceVisit(models.Model):
 
     @api.onchange("vehicle_id")
     def _onchange_vehicle_id(self):
-        if self.vehicle_id and self.vehicle_id.partner_id:
+        if self.vehicle_id and self.vehicle_id.partner_id and self.vehicle_id.partner_id != self.partner_id:
+            # Only a different owner: re-assigning the same customer would reset what the advisor just
+            # typed in the customer's fields on this form (mobile, consent).
             self.partner_id = self.vehicle_id.partner_id
         if self.vehicle_id and not self.mileage_in:
             self.mileage_in = self.vehicle_id.odometer

@@ -5,9 +5,10 @@ from freezegun import freeze_time
 from lxml import etree
 
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import Form, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 from odoo.tools.misc import format_amount
 
+from ..lib.vin import with_check_digit
 from .callback_common import CallbackCase
 from .common import AutoCrmCase
 from .loyalty_common import LoyaltyCase
@@ -328,3 +329,58 @@ class TestDeskVehicle(AutoCrmCase):
         with Form(new) as form:
             form.model_year_pick = "2022"
         self.assertEqual(new.model_year, 2022)
+
+
+@tagged("post_install", "-at_install")
+class TestDeskTour(HttpCase):
+    def test_new_customer_and_car_from_the_visit(self):
+        advisor = new_test_user(
+            self.env, "desk_advisor", groups="auto_crm.group_advisor", name="Desk Advisor", password="desk_advisor"
+        )
+        self.start_tour("/odoo", "auto_crm_desk_tour", login=advisor.login)
+        visit = self.env["auto_crm.service.visit"].search([("partner_id.name", "=", "Desk Tour Customer")])
+        self.assertEqual(len(visit), 1)
+        customer = visit.partner_id
+        self.assertEqual(customer.mobile, "139 0000 0099")
+        self.assertTrue(customer.auto_customer)
+        self.assertTrue(customer.auto_callback_consent)
+        self.assertEqual(visit.vehicle_id.plate, "粤B54321")
+        self.assertEqual(visit.vehicle_id.partner_id, customer)
+        self.assertFalse(visit.callback_warning)
+
+    def test_settlement_applies_the_member_discount(self):
+        advisor = new_test_user(
+            self.env, "desk_advisor2", groups="auto_crm.group_advisor", name="Desk Advisor 2", password="desk_advisor2"
+        )
+        company = self.env.company
+        Program = self.env["auto_crm.loyalty.program"]
+        program = Program._for_company(company) or Program.create({"name": "Desk Programme", "company_id": company.id})
+        program.write({"earn_rate": 0.1, "point_value": 1.0})
+        tier = self.env["auto_crm.loyalty.tier"].create(
+            {"name": "Desk Gold", "program_id": program.id, "threshold": 987654, "labour_discount": 5}
+        )
+        customer = self.env["res.partner"].create(
+            {"name": "Desk Member", "auto_customer": True, "mobile": "+86 138 0000 0042", "auto_callback_consent": True}
+        )
+        member = self.env["auto_crm.loyalty.member"].create({"partner_id": customer.id, "program_id": program.id})
+        member._owned_write({"tier_id": tier.id})
+        member.action_adjust(100, "Welcome")
+        vehicle = self.env["auto_crm.vehicle"].create({"vin": with_check_digit("LSVAU2180N2777777"), "partner_id": customer.id})
+        visit = self.env["auto_crm.service.visit"].create(
+            {"partner_id": customer.id, "vehicle_id": vehicle.id, "mileage_in": 3000, "advisor_id": advisor.id}
+        )
+        visit.action_receive()
+        visit.action_start_repair()
+        visit.action_request_inspection()
+        visit.action_inspection_pass()
+        visit.payment_method = "cash"
+        self.start_tour(
+            f"/odoo/action-auto_crm.auto_crm_service_visit_action/{visit.id}",
+            "auto_crm_settlement_tour",
+            login=advisor.login,
+        )
+        self.assertEqual(visit.state, "followup")
+        self.assertEqual(visit.line_ids.discount, 5)
+        self.assertEqual(visit.amount_total, 950)
+        self.assertEqual(visit.amount_paid, 950)
+        self.assertEqual(visit.loyalty_points_earned, 95)
