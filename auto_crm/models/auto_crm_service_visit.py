@@ -643,7 +643,9 @@ class AutoCrmServiceVisit(models.Model):
     def action_open_redeem(self):
         self.ensure_one()
         if self.currency_id.is_zero(self.amount_due):
-            raise UserError(_("Amount Due: nothing is left to pay on %s; there is nothing to redeem points on.", self.name))
+            raise UserError(
+                _("Amount Due: nothing is left to pay on %s; there is nothing to redeem points on.", self.name)
+            )
         return {
             "type": "ir.actions.act_window",
             "name": _("Redeem Points"),
@@ -807,6 +809,7 @@ class AutoCrmServiceVisit(models.Model):
         self.ensure_one()
         if not value:
             return ""
-        lang = self.env["res.lang"]._get_data(code=self.env.lang or "en_US") or self.env["res.lang"]._get_data(code="en_US")
+        Lang = self.env["res.lang"]
+        lang = Lang._get_data(code=self.env.lang or "en_US") or Lang._get_data(code="en_US")
         pattern = posix_to_ldml(f"{lang.date_format} {lang.short_time_format}", locale=babel_locale_parse(lang.code))
         return format_datetime(self.env, value, tz=self.company_id._auto_crm_tz_name(), dt_format=pattern)

@@ -551,7 +551,10 @@ class ResPartner(models.Model):
         list when it will)."""
         self.ensure_one()
         return self._auto_crm_callback_blocker_texts(
-            self.auto_do_not_disturb, self.auto_do_not_disturb_reason, self.auto_callback_consent, self.mobile or self.phone
+            self.auto_do_not_disturb,
+            self.auto_do_not_disturb_reason,
+            self.auto_callback_consent,
+            self.mobile or self.phone,
         )
 
     @api.model

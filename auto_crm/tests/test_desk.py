@@ -1,6 +1,8 @@
 """The advisor's day at the desk (issue 12): the customer's consent captured and warned about, the member
 discount applied to the lines, and errors worded in the customer's terms."""
 
+import logging
+
 from freezegun import freeze_time
 from lxml import etree
 
@@ -285,13 +287,30 @@ class TestDeskMessages(LoyaltyCase):
         with self.assertRaisesRegex(UserError, "Amount Due: nothing is left to pay"):
             visit.with_user(self.advisor).action_open_redeem()
         self.add_line(visit, "labour", 785)
-        self.assertEqual(visit.with_user(self.advisor).action_open_redeem()["res_model"], "auto_crm.loyalty.points.wizard")
+        action = visit.with_user(self.advisor).action_open_redeem()
+        self.assertEqual(action["res_model"], "auto_crm.loyalty.points.wizard")
         with self.assertRaises(UserError) as caught:
             visit.with_user(self.advisor)._loyalty_redeem(80)
         message = str(caught.exception)
         self.assertIn("50 points available (Points Available)", message)
         self.assertNotIn("left to pay", message)
         self.assertEqual(member.points_balance, 50)
+        # The wizard of the button warns while the points are typed, and refuses with the same words.
+        Wizard = self.env["auto_crm.loyalty.points.wizard"].with_user(self.advisor).with_context(**action["context"])
+        form = Form(Wizard)
+        with self.assertLogs("odoo.tests.form.onchange", "WARNING") as logs:
+            form.points = 80
+        self.assertIn("50 points available (Points Available)", "\n".join(logs.output))
+        wizard = form.save()
+        with self.assertRaisesRegex(UserError, r"50 points available \(Points Available\)"):
+            wizard.action_confirm()
+        with self.assertLogs("odoo.tests.form.onchange", "WARNING") as logs:
+            form.points = 0
+            form.points = 10
+            logging.getLogger("odoo.tests.form.onchange").warning("no warning above")
+        self.assertEqual(len(logs.output), 1, "10 points are within the balance and the amount due")
+        form.save().action_confirm()
+        self.assertEqual(member.points_balance, 40)
 
 
 @tagged("post_install", "-at_install")
@@ -319,9 +338,9 @@ class TestDeskVehicle(AutoCrmCase):
             self.assertFalse(new.segment)
             self.assertEqual(bought.segment, "out_of_warranty")
             mine = [("id", "in", (new | bought).ids)]
-            self.assertEqual(Vehicle.search(mine + [("segment", "=", "out_of_warranty")]), bought)
-            self.assertEqual(Vehicle.search(mine + [("segment", "=", False)]), new)
-            self.assertEqual(Vehicle.search(mine + [("segment", "!=", False)]), bought)
+            self.assertEqual(Vehicle.search([*mine, ("segment", "=", "out_of_warranty")]), bought)
+            self.assertEqual(Vehicle.search([*mine, ("segment", "=", False)]), new)
+            self.assertEqual(Vehicle.search([*mine, ("segment", "!=", False)]), bought)
         self.assertFalse(new.model_year_pick, "no model year 0")
         form_arch = Vehicle.get_views([(False, "form")])["views"]["form"]["arch"]
         self.assertIn('name="model_year_pick"', form_arch)
@@ -365,7 +384,9 @@ class TestDeskTour(HttpCase):
         member = self.env["auto_crm.loyalty.member"].create({"partner_id": customer.id, "program_id": program.id})
         member._owned_write({"tier_id": tier.id})
         member.action_adjust(100, "Welcome")
-        vehicle = self.env["auto_crm.vehicle"].create({"vin": with_check_digit("LSVAU2180N2777777"), "partner_id": customer.id})
+        vehicle = self.env["auto_crm.vehicle"].create(
+            {"vin": with_check_digit("LSVAU2180N2777777"), "partner_id": customer.id}
+        )
         visit = self.env["auto_crm.service.visit"].create(
             {"partner_id": customer.id, "vehicle_id": vehicle.id, "mileage_in": 3000, "advisor_id": advisor.id}
         )

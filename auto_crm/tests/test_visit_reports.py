@@ -125,12 +125,18 @@ class TestVisitReports(LoyaltyCase):
         self.customer.lang = "zh_CN"
         visit = self.make_repair()
         text = self.render("auto_crm.auto_crm_service_visit_report_repair_order", visit)
-        for expected in ("派工单", visit.name, "粤B·T0001", "客户签字", "工时与配件", "单价", "工时", "配件", "合计", "Brake pad set"):
+        chinese = ("派工单", "客户签字", "工时与配件", "单价", "工时", "配件", "合计")
+        for expected in (*chinese, visit.name, "粤B·T0001", "Brake pad set"):
             with self.subTest(expected=expected):
                 self.assertIn(expected, text)
         self.assertNotIn("Repair Order", text)
         self.assertRegex(text, r"预约时间： \d{4}年\d{2}月\d{2}日 \d{2}时\d{2}分 ", "Chinese dates, no seconds")
         self.assertNotIn("秒", text)
+        # The messages of the desk are loaded in Chinese too (a term missing from the POT would be dropped).
+        engine = self.env["auto_crm.callback.engine"].with_context(lang="zh_CN")
+        self.assertEqual(engine._created_message(1, 1), "1 条规则共创建了 1 条回访任务。")
+        self.customer.auto_callback_consent = False
+        self.assertIn("未同意接受回访", self.customer.with_context(lang="zh_CN")._auto_crm_callback_blockers()[0])
         visit.payment_method = "mobile"
         text = self.render("auto_crm.auto_crm_service_visit_report_settlement", visit)
         for expected in ("结算单", visit.name, "移动支付", "应付金额"):
