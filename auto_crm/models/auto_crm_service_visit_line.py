@@ -87,6 +87,18 @@ class AutoCrmServiceVisitLine(models.Model):
             line.subtotal = line.currency_id.round(amount) if line.currency_id else amount
 
     # ------------------------------------------------------------------ member discount
+    discount_editable = fields.Boolean(
+        compute="_compute_discount_editable",
+        string="Discount Editable",
+        help="After-sales managers change a line's discount; for everyone else it is the member discount.",
+    )
+
+    @api.depends_context("uid")
+    def _compute_discount_editable(self):
+        editable = self.env.user.has_group("auto_crm.group_manager")
+        for line in self:
+            line.discount_editable = editable
+
     @api.depends("line_type", "visit_id.partner_id", "visit_id.company_id")
     def _compute_discount(self):
         """A line takes the member discount of the customer's tier (labour or parts); the lines of a

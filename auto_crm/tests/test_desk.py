@@ -213,9 +213,16 @@ class TestDeskDiscount(LoyaltyCase):
                 line.with_user(user).write({"discount": 20})
                 self.assertEqual(line.discount, 20)
                 self.assertEqual(line.subtotal, 320)
+        # The form shows the column read-only to the advisor, editable to the manager (presentation only).
+        self.assertFalse(line.with_user(self.advisor).discount_editable)
+        self.assertTrue(line.with_user(self.manager).discount_editable)
+        with Form(visit.with_user(self.manager)) as form:
+            with form.line_ids.edit(0) as row:
+                row.discount = 15
+        self.assertEqual(visit.line_ids.sorted("id")[0].discount, 15)
         # The override stays when an advisor changes the quantity.
         line.with_user(self.advisor).write({"quantity": 2})
-        self.assertEqual(line.discount, 20)
+        self.assertEqual(line.discount, 15)
 
     def test_delivered_lines_keep_their_discount(self):
         visit = self.gold_visit()

@@ -28,8 +28,8 @@ registry.category("web_tour.tours").add("auto_crm_settlement_tour", {
             run: "edit 1000",
         },
         {
-            content: "The line takes the member's labour discount",
-            trigger: '.o_field_widget[name="line_ids"] .o_selected_row .o_field_widget[name="discount"] input:value("5.00")',
+            content: "The line takes the member's labour discount, read-only for the advisor",
+            trigger: '.o_field_widget[name="line_ids"] .o_selected_row .o_field_widget[name="discount"]:not(:has(input)):contains("5.00")',
         },
         {
             content: "Save the visit",
