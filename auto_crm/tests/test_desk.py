@@ -279,6 +279,18 @@ class TestDeskMessages(LoyaltyCase):
             visit.action_receive()
             self.assertEqual(visit.state, "reception")
 
+    def test_odometer_readings_dated_in_the_users_format(self):
+        """The vehicle's own readings speak the same way (their like, on the car's form)."""
+        Odometer = self.env["auto_crm.vehicle.odometer"]
+        first = Odometer.create({"vehicle_id": self.vehicle.id, "date": "2026-03-01", "value": 15000})
+        self.env.user.lang = "en_US"
+        self.assertEqual(first.display_name, "15000 km on 03/01/2026")
+        with self.assertRaises(ValidationError) as caught:
+            Odometer.create({"vehicle_id": self.vehicle.id, "date": "2026-03-05", "value": 14000})
+        self.assertIn("03/05/2026", str(caught.exception))
+        self.assertIn("03/01/2026", str(caught.exception))
+        self.assertNotIn("2026-03-01", str(caught.exception))
+
     def test_callbacks_created_in_the_right_number(self):
         Engine = self.env["auto_crm.callback.engine"]
         self.assertEqual(Engine._created_message(1, 1), "1 callback created by 1 rule.")
