@@ -31,6 +31,8 @@
         "views/auto_crm_vehicle_odometer_views.xml",
         "views/auto_crm_vehicle_ownership_views.xml",
         "views/auto_crm_service_visit_views.xml",
+        "report/auto_crm_service_visit_reports.xml",
+        "report/auto_crm_service_visit_templates.xml",
         "views/auto_crm_loyalty_program_views.xml",
         "views/auto_crm_loyalty_tier_views.xml",
         "views/auto_crm_loyalty_member_views.xml",

@@ -437,14 +437,20 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         return "\n".join(lines)
 
     @api.model
+    def _created_message(self, created, rules):
+        """"1 callback created by 1 rule.", in the right number for each count."""
+        callbacks = _("1 callback") if created == 1 else _("%s callbacks", created)
+        if rules == 1:
+            return _("%s created by 1 rule.", callbacks)
+        return _("%(callbacks)s created by %(rules)s rules.", callbacks=callbacks, rules=rules)
+
+    @api.model
     def _notify_runs(self, run):
         """The notification of a run started by hand (the run, see auto_crm.job.run)."""
         runs = run.line_ids
         created = sum(runs.mapped("created_count"))
         failed = runs.filtered(lambda r: r.state == "failed")
-        message = _(
-            "%(created)s callbacks created by %(rules)s rules.", created=created, rules=len(runs.filtered("rule_id"))
-        )
+        message = self._created_message(created, len(runs.filtered("rule_id")))
         if run.state == "skipped":
             message = _("Another run of the callback engine is in progress: nothing was done; try again later.")
         if failed:

@@ -546,6 +546,31 @@ class ResPartner(models.Model):
                     _("Customer: %s asked not to be disturbed; no callback is planned.", partner.display_name)
                 )
 
+    def _auto_crm_callback_blockers(self):
+        """Why the callback engine will not call this customer, as sentences for the advisor (an empty
+        list when it will)."""
+        self.ensure_one()
+        return self._auto_crm_callback_blocker_texts(
+            self.auto_do_not_disturb,
+            self.auto_do_not_disturb_reason,
+            self.auto_callback_consent,
+            self.mobile or self.phone,
+        )
+
+    @api.model
+    def _auto_crm_callback_blocker_texts(self, do_not_disturb, reason, consent, number):
+        """The engine's own rule (``auto_crm.callback.engine._due_sql``: a due source is called when its
+        customer is not do-not-disturb and agreed to callbacks; do-not-disturb is told first), worded for
+        one customer, plus the number an agent dials: a customer with no mobile or phone cannot be called."""
+        reasons = []
+        if do_not_disturb:
+            reasons.append(_("asked not to be disturbed (%s)", reason) if reason else _("asked not to be disturbed"))
+        elif not consent:
+            reasons.append(_("has not agreed to callbacks"))
+        if not number:
+            reasons.append(_("has no mobile or phone number"))
+        return reasons
+
     @api.model
     def _auto_crm_callback_action(self):
         return self.env["ir.actions.act_window"]._for_xml_id("auto_crm.auto_crm_callback_action")

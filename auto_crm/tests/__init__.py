@@ -36,3 +36,5 @@ from . import test_board
 from . import test_board_tour
 from . import test_manager_day
 from . import test_dashboard
+from . import test_desk
+from . import test_visit_reports
