@@ -181,8 +181,12 @@ class AutoCrmOwnedMixin(models.AbstractModel):
         result = super()._read_group_format_result(rows_dict, lazy_groupby)
         if raw:
             lang = get_lang(self.env).code
+            labels = {}  # a few distinct periods for many groups (a year of months by 200 stores)
             for group, (granularity, pairs) in raw.items():
                 for row, value in pairs:
                     if value and isinstance(value, datetime.date):
-                        row[group] = format_period(value, lang, granularity)
+                        key = (value, granularity)
+                        if key not in labels:
+                            labels[key] = format_period(value, lang, granularity)
+                        row[group] = labels[key]
         return result

@@ -240,7 +240,9 @@ class AutoCrmCsiReport(models.Model):
                     keys.append(lambda row, i=index: not row[i])
                     continue
                 comodel = self.env[field.comodel_name].sudo().with_context(active_test=False)
-                rank = {record_id: position for position, record_id in enumerate(comodel.search([("id", "in", ids)]).ids)}
+                # their order and their names in one query (the names are what the groups show next)
+                ordered = comodel.search_fetch([("id", "in", ids)], [comodel._rec_name or "id"])
+                rank = {record_id: position for position, record_id in enumerate(ordered.ids)}
                 keys.append(lambda row, i=index, rank=rank: (not row[i], rank.get(row[i].id, 0) if row[i] else 0))
             else:
                 keys.append(lambda row, i=index: (row[i] is None or row[i] is False, row[i] if row[i] not in (None, False) else 0))
