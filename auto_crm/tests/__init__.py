@@ -31,3 +31,5 @@ from . import test_history
 from . import test_field_owners
 from . import test_store_day
 from . import test_screens
+from . import test_agent_day
+from . import test_contact_pressure

@@ -25,6 +25,12 @@ NON_DEFAULT = {
     "retention_return_grace_months": 2,
     "completeness_profile": False,
     "auto_crm_tz": "Asia/Shanghai",
+    # the agent's day (issue 12)
+    "callback_retry_mode": "next_day",
+    "callback_retry_hours": 3,
+    "callback_opening_hour": 9.0,
+    "callback_pressure_calls": 3,
+    "callback_pressure_days": 14,
 }
 
 
