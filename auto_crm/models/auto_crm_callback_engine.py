@@ -106,6 +106,10 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                 -- The engine's plans are index probes: just-in-time compilation, triggered by
                 -- inflated cost estimates, only adds its compile time (this transaction only).
                 PERFORM set_config('jit', 'off', TRUE);
+                -- The due rows are sorted by customer (one call per customer, issue 12): in memory.
+                IF pg_size_bytes(current_setting('work_mem')) < 64 * 1024 * 1024 THEN
+                    PERFORM set_config('work_mem', '64MB', TRUE);
+                END IF;
                 PERFORM pg_stat_clear_snapshot();
                 FOR tab IN
                     SELECT relname, xact_mods
@@ -234,16 +238,16 @@ class AutoCrmCallbackEngine(models.AbstractModel):
              due AS MATERIALIZED (%(due)s),
              %(checked)s
             SELECT (SELECT count(*) FROM todo), count(*) FILTER (WHERE dnd),
-                   count(*) FILTER (WHERE NOT dnd AND NOT consent),
-                   count(*) FILTER (WHERE eligible) - (SELECT count(*) FROM ranked),
-                   (SELECT count(*) FILTER (WHERE has_open OR nth > 1) FROM ranked),
-                   (SELECT count(*) FILTER (WHERE NOT has_open AND nth = 1 AND over_pressure) FROM ranked)
+                   count(*) FILTER (WHERE NOT dnd AND NOT consent), count(*) FILTER (WHERE eligible),
+                   %(skipped)s
               FROM due""",
                 due=plan["due"],
                 checked=self._checked_sql(rule),
+                skipped=self._skipped_sql(),
             )
         )
-        created, dnd, no_consent, already, open_call, pressure = self.env.cr.fetchone()
+        created, dnd, no_consent, eligible, fresh, open_call, pressure = self.env.cr.fetchone()
+        already = eligible - fresh
         return {
             "created": created,
             "dnd": dnd,
@@ -358,40 +362,58 @@ class AutoCrmCallbackEngine(models.AbstractModel):
     @api.model
     def _checked_sql(self, rule):
         """The CTEs after ``due`` (and ``lock``) that pick the rows to insert, as ``todo``: the
-        eligible due rows not yet called (``fresh``), each with its store and whether its customer
-        already has an open callback there, its rank among the customer's due rows of this run and
-        whether the customer reached the store's contact pressure limit (``ranked``, materialised:
-        read once for the insert and the counts). A customer gets at most one open callback per
-        store, whatever the rules, and at most N calls in D days (the store's settings, issue 12).
-        The probes are index look-ups per due row: the one-open exclusion constraint's index and
-        the (customer, store, due date) index of callbacks not cancelled."""
+        eligible due rows not yet called (``fresh``) with their store, ranked among their customer's
+        due rows of this run (``ranked``, with how many they are: ``dues``); each customer's first
+        (``checked``, materialised: one row per customer due, read for the insert and the counts)
+        with whether the customer already has an open callback in the store and whether they
+        reached the store's contact pressure limit (N calls due within D days). A customer gets at
+        most one open callback per store, whatever the rules, and at most N calls in D days (issue
+        12). The two probes are index look-ups per customer due: the one-open exclusion
+        constraint's index and the (customer, store, due date) index of callbacks not cancelled."""
         return SQL(
             """fresh AS (
-                SELECT due.*, COALESCE(due.company_id, %(rule_company)s, %(default_company)s) AS store
+                -- (only what the insert needs: the rows are sorted by customer; the source model is the rule's)
+                SELECT due.source_id, due.source_period, due.partner_id, due.vehicle_id, due.visit_id, due.date_due,
+                       due.partner_name, due.manager_id,
+                       COALESCE(due.company_id, %(rule_company)s, %(default_company)s) AS store
                   FROM due
                  WHERE eligible AND (SELECT held FROM lock) AND NOT %(called)s),
-             ranked AS MATERIALIZED (
-                SELECT fresh.*,
+             ranked AS (
+                SELECT fresh.*, row_number() OVER customer AS nth,
+                       count(*) OVER (PARTITION BY fresh.partner_id, fresh.store) AS dues
+                  FROM fresh
+                WINDOW customer AS (PARTITION BY fresh.partner_id, fresh.store ORDER BY fresh.date_due, fresh.source_id)),
+             checked AS MATERIALIZED (
+                SELECT ranked.*,
                        EXISTS (SELECT 1 FROM auto_crm_callback open_call
-                                WHERE open_call.partner_id = fresh.partner_id AND open_call.company_id = fresh.store
+                                WHERE open_call.partner_id = ranked.partner_id AND open_call.company_id = ranked.store
                                   AND open_call.state IN ('todo', 'in_progress')) AS has_open,
-                       row_number() OVER (PARTITION BY fresh.partner_id, fresh.store
-                                          ORDER BY fresh.date_due, fresh.source_id) AS nth,
                        COALESCE(shop.callback_pressure_calls, 0) > 0
                            AND (SELECT count(*) FROM auto_crm_callback recent
-                                 WHERE recent.partner_id = fresh.partner_id AND recent.company_id = fresh.store
+                                 WHERE recent.partner_id = ranked.partner_id AND recent.company_id = ranked.store
                                    AND recent.state != 'cancel'
-                                   AND recent.date_due > fresh.date_due - COALESCE(shop.callback_pressure_days, 1))
+                                   AND recent.date_due > ranked.date_due - COALESCE(shop.callback_pressure_days, 1))
                                >= shop.callback_pressure_calls AS over_pressure
-                  FROM fresh
-                  JOIN res_company shop ON shop.id = fresh.store),
-             todo AS (
-                SELECT ranked.*, row_number() OVER (ORDER BY date_due, source_id) AS rn
                   FROM ranked
-                 WHERE NOT has_open AND nth = 1 AND NOT over_pressure)""",
+                  JOIN res_company shop ON shop.id = ranked.store
+                 WHERE ranked.nth = 1),
+             todo AS (
+                SELECT checked.*, row_number() OVER (ORDER BY date_due, source_id) AS rn
+                  FROM checked
+                 WHERE NOT has_open AND NOT over_pressure)""",
             rule_company=rule.company_id.id or None,
             default_company=self.env.company.id,
             called=self._called_sql(rule),
+        )
+
+    @api.model
+    def _skipped_sql(self):
+        """The counts of the rows ``_checked_sql`` left out: (fresh rows, skipped for an open
+        callback, skipped for the contact pressure)."""
+        return SQL(
+            """(SELECT COALESCE(sum(dues), 0)::int FROM checked),
+                   (SELECT COALESCE(sum(dues - 1), 0)::int + count(*) FILTER (WHERE has_open) FROM checked),
+                   (SELECT count(*) FILTER (WHERE NOT has_open AND over_pressure) FROM checked)"""
         )
 
     # ------------------------------------------------------------------ execution
@@ -414,7 +436,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                        create_uid, create_date, write_uid, write_date)
                 SELECT %(rule_name)s || ': ' || partner_name, %(rule)s, %(questionnaire)s,
                        store, partner_id, vehicle_id,
-                       visit_id, source_model, source_id, source_period, %(user)s, %(team)s, %(channel)s,
+                       visit_id, %(source_model)s, source_id, source_period, %(user)s, %(team)s, %(channel)s,
                        'todo', date_due, date_due + %(window)s, %(max_attempts)s, 0, FALSE,
                        %(uid)s, %(now)s, %(uid)s, %(now)s
                   FROM todo
@@ -428,17 +450,16 @@ class AutoCrmCallbackEngine(models.AbstractModel):
              RETURNING 1)
             SELECT (SELECT held FROM lock), (SELECT n FROM created),
                    count(*) FILTER (WHERE dnd), count(*) FILTER (WHERE NOT dnd AND NOT consent),
-                   count(*) FILTER (WHERE eligible) - (SELECT count(*) FROM ranked),
+                   count(*) FILTER (WHERE eligible),
                    (array_agg(partner_name ORDER BY partner_name) FILTER (WHERE NOT eligible))[1:20],
-                   (SELECT count(*) FROM rotated),
-                   (SELECT count(*) FILTER (WHERE has_open OR nth > 1) FROM ranked),
-                   (SELECT count(*) FILTER (WHERE NOT has_open AND nth = 1 AND over_pressure) FROM ranked),
-                   (SELECT count(*) FROM todo)
+                   (SELECT count(*) FROM rotated), (SELECT count(*) FROM todo), %(skipped)s
               FROM due
              WHERE (SELECT held FROM lock)""",
                 lock_key=LOCK_KEY,
                 due=plan["due"],
                 checked=self._checked_sql(rule),
+                skipped=self._skipped_sql(),
+                source_model=TRIGGER_SOURCE_MODELS[rule.trigger],
                 rule_name=rule.name,
                 rule=rule.id,
                 questionnaire=rule.questionnaire_id.id or None,
@@ -452,7 +473,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                 now=now,
             )
         )
-        locked, created, dnd, no_consent, already, names, rotated, open_call, pressure, todo_count = (
+        locked, created, dnd, no_consent, eligible, names, rotated, todo_count, fresh, open_call, pressure = (
             self.env.cr.fetchone()
         )
         if not locked:
@@ -470,7 +491,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             "dnd": dnd,
             "no_consent": no_consent,
             # (a row another transaction inserted meanwhile, skipped by ON CONFLICT, counts as already called)
-            "already": already + todo_count - created,
+            "already": eligible - fresh + todo_count - created,
             "open": open_call,
             "pressure": pressure,
             "skipped_names": names or [],
