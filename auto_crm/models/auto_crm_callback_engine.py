@@ -382,7 +382,8 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                 SELECT fresh.*, row_number() OVER customer AS nth,
                        count(*) OVER (PARTITION BY fresh.partner_id, fresh.store) AS dues
                   FROM fresh
-                WINDOW customer AS (PARTITION BY fresh.partner_id, fresh.store ORDER BY fresh.date_due, fresh.source_id)),
+                WINDOW customer AS (PARTITION BY fresh.partner_id, fresh.store
+                                    ORDER BY fresh.date_due, fresh.source_id)),
              checked AS MATERIALIZED (
                 SELECT ranked.*,
                        EXISTS (SELECT 1 FROM auto_crm_callback open_call

@@ -71,7 +71,8 @@ class AutoCrmCallbackRule(models.Model):
     active = fields.Boolean(
         default=False,
         tracking=True,
-        help="Only active rules are run by the engine. A new rule starts inactive: check its preview, then switch it on.",
+        help="Only active rules are run by the engine. A new rule starts inactive: check its preview, "
+        "then switch it on.",
     )
     date_start = fields.Date(
         string="Include Calls Due From",

@@ -197,7 +197,8 @@ class ResCompany(models.Model):
         ),
         (
             "auto_crm_callback_retry_range",
-            "CHECK(callback_retry_hours BETWEEN 0 AND 720 AND callback_opening_hour >= 0 AND callback_opening_hour < 24)",
+            "CHECK(callback_retry_hours BETWEEN 0 AND 720 "
+            "AND callback_opening_hour >= 0 AND callback_opening_hour < 24)",
             "Retry After (hours): from 0 to 720; Opening Time: from 00:00 to 23:59.",
         ),
         (

@@ -33,6 +33,12 @@ class TestContactPressure(CallbackCase):
         cls.service = cls.make_rule(name="After service")
         cls.second = cls.make_rule(name="After service, second rule")
 
+    def deliver_again(self, partner_id, vehicle_id, day, mileage):
+        """Another visit of this customer's car, delivered on ``day`` at 10:00 UTC."""
+        visit = self.make_visit(partner_id=partner_id, vehicle_id=vehicle_id, mileage_in=mileage)
+        self.set_visit_dates(visit, state="followup", date_reception=self.at(day), date_delivered=self.at(day))
+        return visit
+
     def run_rule(self, rule, day="2025-03-04"):
         with freeze_time(f"{day} 02:00:00"):
             return rule._run_engine()
@@ -69,19 +75,16 @@ class TestContactPressure(CallbackCase):
         partner, vehicle = visits.partner_id, visits.vehicle_id
         self.run_rule(self.service)
         self.callbacks(self.service).write({"state": "failed", "close_reason": "refused"})
-        later = self.make_visit(partner_id=partner.id, vehicle_id=vehicle.id, mileage_in=12000)
-        self.set_visit_dates(later, state="followup", date_reception=self.at("2025-03-05"), date_delivered=self.at("2025-03-05"))
+        self.deliver_again(partner.id, vehicle.id, "2025-03-05", 12000)
         self.assertEqual(self.run_rule(self.service, "2025-03-08").created_count, 1, "the second call in 30 days")
         self.close_calls(self.callbacks(self.service))
-        third = self.make_visit(partner_id=partner.id, vehicle_id=vehicle.id, mileage_in=14000)
-        self.set_visit_dates(third, state="followup", date_reception=self.at("2025-03-10"), date_delivered=self.at("2025-03-10"))
+        third = self.deliver_again(partner.id, vehicle.id, "2025-03-10", 14000)
         # A cancelled call was never made: it does not count (the failed one does).
         self.assertEqual(self.run_rule(self.service, "2025-03-13").created_count, 1)
         self.callbacks(self.service).filtered(lambda c: c.visit_id == third).write(
             {"state": "failed", "close_reason": "refused"}
         )
-        fourth = self.make_visit(partner_id=partner.id, vehicle_id=vehicle.id, mileage_in=16000)
-        self.set_visit_dates(fourth, state="followup", date_reception=self.at("2025-03-15"), date_delivered=self.at("2025-03-15"))
+        self.deliver_again(partner.id, vehicle.id, "2025-03-15", 16000)
         with freeze_time("2025-03-18 02:00:00"):
             preview = self.preview(self.service)
         self.assertEqual((preview["created"], preview["pressure"]), (0, 1))
@@ -97,8 +100,7 @@ class TestContactPressure(CallbackCase):
         visits = self.make_delivered_visits(1, self.at("2025-03-01"))
         self.run_rule(self.service)
         self.callbacks(self.service).write({"state": "failed", "close_reason": "refused"})
-        later = self.make_visit(partner_id=visits.partner_id.id, vehicle_id=visits.vehicle_id.id, mileage_in=12000)
-        self.set_visit_dates(later, state="followup", date_reception=self.at("2025-03-11"), date_delivered=self.at("2025-03-11"))
+        self.deliver_again(visits.partner_id.id, visits.vehicle_id.id, "2025-03-11", 12000)
         # Due on the 14th: the call due on the 4th is 10 days before, out of the period.
         self.assertEqual(self.run_rule(self.service, "2025-03-14").created_count, 1)
 

@@ -84,7 +84,8 @@ def _run_rule(env, xmlid):
 #: in the store and fewer than the store's N calls due within D days (contact pressure, issue 12).
 _INSERT = """WITH due_visit AS (
              SELECT DISTINCT ON (visit.partner_id, visit.company_id)
-                    visit.id, visit.partner_id, visit.company_id, visit.vehicle_id, partner.name AS partner_name, due.day
+                    visit.id, visit.partner_id, visit.company_id, visit.vehicle_id, partner.name AS partner_name,
+                    due.day
                FROM auto_crm_service_visit visit
                JOIN res_partner partner ON partner.id = visit.partner_id AND partner.active
                     AND NOT COALESCE(partner.auto_do_not_disturb, FALSE)
@@ -143,7 +144,8 @@ def _service_floor_sql(env):
     query = _INSERT % {
         "day": "(visit.date_delivered AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date + %(delay)s",
         "since": "%(since)s",
-        "where": """visit.state = 'followup' AND visit.date_delivered >= %(ts_low)s AND visit.date_delivered < %(ts_high)s
+        "where": """visit.state = 'followup'
+                AND visit.date_delivered >= %(ts_low)s AND visit.date_delivered < %(ts_high)s
                 AND due.day BETWEEN %(low)s AND %(today)s""",
     }
     return (
@@ -182,7 +184,8 @@ def _win_back_floor_sql(env):
     query = _INSERT % {
         "day": "(visit.date_reception AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date + %(offset)s",
         "since": "%(since)s",
-        "where": """visit.state != 'cancel' AND visit.date_reception >= %(ts_low)s AND visit.date_reception < %(ts_high)s
+        "where": """visit.state != 'cancel'
+                AND visit.date_reception >= %(ts_low)s AND visit.date_reception < %(ts_high)s
                 AND due.day - %(offset)s BETWEEN %(ev_low)s AND %(ev_high)s
                 AND NOT EXISTS (SELECT 1 FROM auto_crm_service_visit later
                                  WHERE later.partner_id = visit.partner_id AND later.state != 'cancel'
