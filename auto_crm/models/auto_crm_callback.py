@@ -186,24 +186,30 @@ class AutoCrmCallback(models.Model):
     ]
 
     def _auto_init(self):
-        # Before the one-open-callback constraint is added (the first upgrade that has it): the
-        # customers' extra open callbacks are cancelled as duplicates, the call in progress (else
-        # the earliest due) kept.
+        # Before the one-open-callback constraint is added (the first upgrade that has it).
         cr = self.env.cr
         cr.execute("SELECT 1 FROM pg_constraint WHERE conname = 'auto_crm_callback_auto_crm_callback_one_open'")
         if not cr.rowcount:
             cr.execute("SELECT to_regclass('auto_crm_callback') IS NOT NULL")
             if cr.fetchone()[0]:
-                cr.execute(
-                    """UPDATE auto_crm_callback callback
-                          SET state = 'cancel', close_reason = 'duplicate',
-                              close_note = 'Another open callback of this customer is kept.'
-                         FROM (SELECT id, row_number() OVER (PARTITION BY partner_id, company_id
-                                                             ORDER BY state = 'in_progress' DESC, date_due, id) AS rn
-                                 FROM auto_crm_callback WHERE state IN ('todo', 'in_progress')) extra
-                        WHERE extra.id = callback.id AND extra.rn > 1"""
-                )
+                self._cancel_extra_open_callbacks()
         return super()._auto_init()
+
+    @api.model
+    def _cancel_extra_open_callbacks(self):
+        """The upgrade to one open callback per customer and store (issue 12): a customer's extra
+        open callbacks are cancelled as duplicates, the call in progress (else the earliest due)
+        kept. Returns how many were cancelled (SQL: it runs before the constraint and the ORM)."""
+        self.env.cr.execute(
+            """UPDATE auto_crm_callback callback
+                  SET state = 'cancel', close_reason = 'duplicate',
+                      close_note = 'Another open callback of this customer is kept.'
+                 FROM (SELECT id, row_number() OVER (PARTITION BY partner_id, company_id
+                                                     ORDER BY state = 'in_progress' DESC, date_due, id) AS rn
+                         FROM auto_crm_callback WHERE state IN ('todo', 'in_progress')) extra
+                WHERE extra.id = callback.id AND extra.rn > 1"""
+        )
+        return self.env.cr.rowcount
 
     def init(self):
         # The agents' board (My Calls Today: open, due today or overdue, mine or my team's unassigned)

@@ -3,6 +3,7 @@ import logging
 import time
 
 from dateutil.relativedelta import relativedelta
+from psycopg2 import errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -208,7 +209,19 @@ class AutoCrmCallbackEngine(models.AbstractModel):
     def _run_rule(self, rule, today):
         """Run one rule: its run line's values (raises when the rule cannot run)."""
         started = time.monotonic()
-        stats = self._execute(rule, self._plan(rule, today))
+        plan = self._plan(rule, today)
+        try:
+            stats = self._execute(rule, plan)
+        except errors.SerializationFailure:
+            # Its snapshot older than a callback committed meanwhile for one of its customers (made
+            # by hand, one open call per customer): nothing of the rule is created in this run.
+            raise UserError(
+                _(
+                    "Rule %s: a customer it would call was given a callback by someone else during this run; "
+                    "nothing was created, the next run calls the others.",
+                    rule.name,
+                )
+            ) from None
         if not stats["locked"]:
             _logger.info("Callback rule %s (id %s) skipped: another run holds it", rule.name, rule.id)
         return {

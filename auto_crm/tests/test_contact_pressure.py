@@ -140,6 +140,44 @@ class TestContactPressure(CallbackCase):
                 )
             )
 
+    def test_the_upgrade_keeps_one_open_call_per_customer(self):
+        """A database from before issue 12 may hold several open callbacks of one customer: the
+        upgrade cancels the extra ones as duplicates (the one in progress, else the earliest due,
+        is kept) before the constraint is added."""
+        Callback = self.env["auto_crm.callback"]
+        self.env.flush_all()
+        cr = self.env.cr
+        cr.execute("ALTER TABLE auto_crm_callback DROP CONSTRAINT auto_crm_callback_auto_crm_callback_one_open")
+        partner = self.make_customers(1)[0]
+        rows = [
+            (self.company.id, "todo", "2025-03-04"),
+            (self.company.id, "in_progress", "2025-03-06"),
+            (self.company.id, "todo", "2025-03-05"),
+            (self.other_company.id, "todo", "2025-03-07"),
+            (self.company.id, "done", "2025-02-01"),
+        ]
+        ids = []
+        for company, state, due in rows:
+            cr.execute(
+                SQL(
+                    """INSERT INTO auto_crm_callback (name, company_id, partner_id, channel, state, date_due,
+                                                      max_attempts, overall_score, source_period)
+                       VALUES ('old', %s, %s, 'phone', %s, %s, 3, 0, 0) RETURNING id""",
+                    company,
+                    partner.id,
+                    state,
+                    due,
+                )
+            )
+            ids.append(cr.fetchone()[0])
+        self.assertEqual(Callback._cancel_extra_open_callbacks(), 2)
+        Callback._add_sql_constraints()
+        cr.execute("SELECT 1 FROM pg_constraint WHERE conname = 'auto_crm_callback_auto_crm_callback_one_open'")
+        self.assertTrue(cr.rowcount, "the constraint is back")
+        callbacks = Callback.browse(ids)
+        self.assertEqual(callbacks.mapped("state"), ["cancel", "in_progress", "cancel", "todo", "done"])
+        self.assertEqual(callbacks[0].close_reason, "duplicate")
+
     def test_a_new_rule_starts_from_its_first_day(self):
         self.make_delivered_visits(1, self.at("2025-02-27"))  # due 2025-03-02: in the window, overdue
         self.make_delivered_visits(1, self.at("2025-03-01"))  # due today
@@ -342,7 +380,7 @@ class TestContactPressureConcurrency(TransactionCase):
                 # person's commit) its rule's statement met the constraint: a serialization failure,
                 # the rule's line failed and nothing was created; the next run skips the customer.
                 if engine_result[1] == "failed":
-                    self.assertIn("could not serialize", engine_result[4])
+                    self.assertIn("was given a callback by someone else during this run", engine_result[4])
                     self.assertEqual(engine_result[2], 0)
                     key = "by hand won, the engine's line failed"
                 else:
