@@ -801,16 +801,15 @@ class AutoCrmCallback(models.Model):
         said = self.answer_ids.filtered(lambda a: a.comment or (a.score and a.score_value <= threshold))
         if said:
             parts.append(Markup("<p><strong>%s</strong></p>") % _("What the customer said"))
-            items = Markup("").join(
-                Markup("<li>%s</li>")
-                % (
+            items = Markup("")
+            for answer in said.sorted("sequence"):
+                line = (
                     _("%(question)s: %(score)s of 5", question=answer.question_id.name, score=answer.score_value)
                     if answer.score
                     else answer.question_id.name
                 )
-                + (Markup(" — %s") % answer.comment if answer.comment else "")
-                for answer in said.sorted("sequence")
-            )
+                comment = Markup(" — %s") % answer.comment if answer.comment else ""
+                items += Markup("<li>%s%s</li>") % (line, comment)
             parts.append(Markup("<ul>%s</ul>") % items)
         if self.issue_tag_ids:
             parts.append(

@@ -188,6 +188,23 @@ class TestAgentDay(CallbackCase):
         self.assertFalse(self.third.complaint_ids)
         self.assertEqual(self.third.action_view_complaints()["domain"], [("callback_id", "=", self.third.id)])
 
+    @freeze_time("2025-03-04 02:00:00")
+    def test_the_complaint_speaks_the_agents_language(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"].search([("name", "=", "auto_crm")])._update_translations(["zh_CN"])
+        callback = self.third.with_user(self.agent).with_context(lang="zh_CN")  # (the RPC context of a Chinese user)
+        self.finish(callback, {"overall": {"score": "1", "comment": "异响没修好"}, "greeting": {"score": "4"}})
+        complaint = callback.complaint_ids
+        customer = callback.partner_id.name
+        self.assertEqual(complaint.subject, f"{customer} 在回访中只给了 1 分（满分 5 分），对服务不满意")
+        self.assertIn("Overall?：1 分（满分 5 分） — 异响没修好", str(complaint.description))
+        self.assertIn("客户反馈", str(complaint.description))
+        # The new labels are loaded too (the catalogue names the fields and views they belong to).
+        Fields = self.env["ir.model.fields"].with_context(lang="zh_CN")
+        self.assertEqual(Fields._get("res.company", "callback_pressure_calls").field_description, "每位客户最多回访次数")
+        self.assertEqual(Fields._get("auto_crm.callback", "date_next_try").field_description, "下次拨打")
+        self.assertEqual(Fields._get("auto_crm.callback.rule", "preview_summary").field_description, "预览")
+
     # ------------------------------------------------------------------ the rule form
     @freeze_time("2025-03-04 02:00:00")
     def test_a_new_rule_starts_inactive_from_today_and_previews_as_you_edit(self):
