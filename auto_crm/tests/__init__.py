@@ -38,3 +38,5 @@ from . import test_manager_day
 from . import test_dashboard
 from . import test_desk
 from . import test_visit_reports
+from . import test_agent_day
+from . import test_contact_pressure

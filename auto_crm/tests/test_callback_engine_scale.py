@@ -140,6 +140,7 @@ class TestCallbackEngineScale(CallbackCase):
         self.assertFalse(expected & set(edge_out + old + came_back[1:]))
         with freeze_time("2025-03-05 02:00:00"):
             run = rule._run_engine()
+            self.close_calls(self.callbacks(rule))  # (one open call per customer, issue 12)
             store_run = store_rule._run_engine()
         self.assertEqual(set(self.callbacks(rule).visit_id.ids), expected)
         self.assertEqual(run.created_count, len(expected))

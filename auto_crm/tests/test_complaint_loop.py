@@ -37,7 +37,7 @@ class TestComplaintLoop(CallbackCase):
         self.assertEqual(complaint.callback_id, self.low)
         self.assertEqual(complaint.partner_id, self.low.partner_id)
         self.assertEqual(complaint.visit_id, self.low.visit_id)
-        self.assertIn("2 of 5", complaint.subject)
+        self.assertIn("2 out of 5", complaint.subject)
         # Done twice (the hook run again) still gives one complaint.
         self.low._open_complaints()
         self.assertEqual(self.low.complaint_count, 1)

@@ -436,7 +436,9 @@ class TestMonthlyReportQueries(CsiReportCase):
                                            source_period, customer_complains, create_date, write_date,
                                            create_uid, write_uid)
             SELECT 'TEST-CB-' || n || '-' || m.due, %(company)s, %(partner)s, %(questionnaire)s, %(user)s, 'phone',
-                   CASE WHEN m.previous OR n %% 2 = 0 THEN 'done' ELSE 'todo' END,
+                   -- (closed, not open: one customer has one open callback at a time, issue 12; an
+                   -- expired call counts in the report as an open one does)
+                   CASE WHEN m.previous OR n %% 2 = 0 THEN 'done' ELSE 'expired' END,
                    m.due + (n %% 28),
                    CASE WHEN m.previous OR n %% 2 = 0 THEN m.due + (n %% 28) + interval '10 hours' END,
                    3, CASE WHEN m.previous OR n %% 2 = 0 THEN 4 ELSE 0 END,
@@ -475,7 +477,7 @@ class TestMonthlyReportQueries(CsiReportCase):
                                                    create_date, write_date, create_uid, write_uid)
             SELECT id, company_id, partner_id, date_due + interval '9 hours', user_id, 'phone', 'no_answer',
                    now(), now(), 1, 1
-              FROM auto_crm_callback WHERE id = ANY(%s) AND state = 'todo'
+              FROM auto_crm_callback WHERE id = ANY(%s) AND state = 'expired'
             """,
             (march,),
         )
