@@ -47,6 +47,8 @@ from dateutil.relativedelta import relativedelta
 from psycopg2.extras import execute_values
 from stdnum.cn import ric
 
+from odoo.tools import float_round
+
 from odoo.addons.auto_crm.lib.vin import with_check_digit
 
 env = globals()["env"]  # provided by `odoo-bin shell`
@@ -298,6 +300,7 @@ def generate_store(share, models, vin_base, counts, seconds, serial, started):
     """`share` customers of the current store, in batches, with their cars, visits, members and callbacks."""
     program = loyalty_program()
     tiers = [(t.id, t.name, t.threshold) for t in program.tier_ids.sorted("threshold")]
+    tier_discounts = {t.id: (t.labour_discount, t.parts_discount) for t in program.tier_ids}
     basis_label = dict(program._fields["tier_basis"]._description_selection(env))[program.tier_basis]
     rules = callback_rules()
     threshold = company.complaint_callback_score_threshold
@@ -492,6 +495,30 @@ def generate_store(share, models, vin_base, counts, seconds, serial, started):
                                       tier_review_date=day + relativedelta(months=program.qualification_months))
             rows["auto_crm.loyalty.member"].append(member)
 
+        # The lines of the cars still in the workshop carry their member's tier discount (labour / parts),
+        # as the line's compute gives it; delivered and cancelled visits keep the prices they were paid at.
+        member_tier = {member["partner_id"]: member["tier_id"] for member in rows["auto_crm.loyalty.member"]}
+        open_visits = {
+            visit["id"]: visit
+            for visit in rows["auto_crm.service.visit"]
+            if visit["state"] not in ("followup", "cancel") and member_tier.get(visit["partner_id"])
+        }
+        for line in rows["auto_crm.service.visit.line"]:
+            visit = open_visits.get(line["visit_id"])
+            if not visit:
+                continue
+            labour_discount, parts_discount = tier_discounts[member_tier[visit["partner_id"]]]
+            line["discount"] = labour_discount if line["line_type"] == "labour" else parts_discount
+            # rounded as the store's currency rounds (half up), not Python's round()
+            line["subtotal"] = float_round(
+                line["unit_price"] * line["quantity"] * (1 - line["discount"] / 100), precision_rounding=0.01
+            )
+            visit["amount_labour" if line["line_type"] == "labour" else "amount_parts"] = line["subtotal"]
+        for visit in open_visits.values():
+            visit["amount_total"] = round(visit["amount_labour"] + visit["amount_parts"], 2)
+            if visit["amount_paid"]:
+                visit["amount_paid"] = visit["amount_total"]
+
         # Callbacks, as the engine's rules would have made them for customers who may be called.
         def add_callback(trigger, source_model, source_id, partner, vehicle_id, visit, event_day):
             rule, questions, agents = rules[trigger]
@@ -501,6 +528,10 @@ def generate_store(share, models, vin_base, counts, seconds, serial, started):
             if due > today:
                 return
             expiry = due + timedelta(days=rule.window_days)
+            if expiry >= today:  # still open: one open callback per customer and store, as the engine keeps
+                if partner["id"] in open_partners:
+                    return
+                open_partners.add(partner["id"])
             agent = agents[rr[rule.id] % len(agents)]
             rr[rule.id] += 1
             callback = {
@@ -515,6 +546,7 @@ def generate_store(share, models, vin_base, counts, seconds, serial, started):
             }
             rows["callback_plan"].append((callback, questions, visit))  # noqa: B023 - used in this batch only
 
+        open_partners = set()  # the customers of this batch (of one store) with an open callback
         partner_vehicles = defaultdict(list)
         for vehicle in rows["auto_crm.vehicle"]:
             partner_vehicles[vehicle["partner_id"]].append(vehicle)
