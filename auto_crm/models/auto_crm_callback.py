@@ -226,6 +226,11 @@ class AutoCrmCallback(models.Model):
             ["partner_id", "company_id", "date_due"],
             where="state != 'cancel'",
         )
+        # A period of some stores (the monthly report, the exports): the stores' months, read by one
+        # index. Without it, a manager choosing every store of a group gets the due-date index ANDed
+        # with the whole store index (the store filter and the store rule together look selective to
+        # the planner): measured at 1m callbacks in 20 stores, the report's query 290 ms -> 155 ms.
+        create_index(self.env.cr, "auto_crm_callback_company_due_idx", self._table, ["company_id", "date_due"])
         create_index(
             self.env.cr,
             "auto_crm_callback_open_user_due_idx",
