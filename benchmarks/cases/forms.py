@@ -56,16 +56,22 @@ def prepare(env):
             "company_ids": [(6, 0, [env.company.id])],
         }
     )
-    # A customer in the middle of the table with two cars and several visits.
+    # A customer of the advisor's store in the middle of its table, with two cars and several visits.
     env.cr.execute(
         """SELECT v.partner_id, min(v.id) FROM auto_crm_vehicle v
-            WHERE v.partner_id IS NOT NULL
+            WHERE v.partner_id IS NOT NULL AND v.company_id = %(store)s
          GROUP BY v.partner_id HAVING count(*) >= 2
-         ORDER BY v.partner_id OFFSET (SELECT count(*) / 2 FROM res_partner WHERE auto_customer) / 8 LIMIT 1"""
+         ORDER BY v.partner_id
+         OFFSET (SELECT count(*) / 2 FROM res_partner WHERE auto_customer AND company_id = %(store)s) / 8 LIMIT 1""",
+        {"store": env.company.id},
     )
     row = env.cr.fetchone()
     if not row:
-        env.cr.execute("SELECT partner_id, id FROM auto_crm_vehicle WHERE partner_id IS NOT NULL ORDER BY id LIMIT 1")
+        env.cr.execute(
+            "SELECT partner_id, id FROM auto_crm_vehicle WHERE partner_id IS NOT NULL AND company_id = %s "
+            "ORDER BY id LIMIT 1",
+            [env.company.id],
+        )
         row = env.cr.fetchone()
     partner_id, vehicle_id = row
     Partner = env["res.partner"].with_user(advisor).with_context(lang="en_US", tz="Asia/Shanghai", bin_size=True)
