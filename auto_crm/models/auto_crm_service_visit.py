@@ -248,6 +248,29 @@ class AutoCrmServiceVisit(models.Model):
         create_index(
             self.env.cr, "auto_crm_service_visit_appointment_idx", self._table, ["date_appointment DESC", "id DESC"]
         )
+        # The same per store (a store's advisors, the store rule): in a group of stores, a store's board
+        # and lists read their own store's rows, not every store's open visits filtered afterwards
+        # (measured at 685,000 visits in 20 stores: the board's SQL 2.5x faster). The store-less
+        # indexes above stay for those who work across stores.
+        create_index(
+            self.env.cr,
+            "auto_crm_service_visit_company_state_appointment_idx",
+            self._table,
+            ["company_id", "state", "date_appointment DESC", "id DESC"],
+        )
+        create_index(
+            self.env.cr,
+            "auto_crm_service_visit_company_appointment_idx",
+            self._table,
+            ["company_id", "date_appointment DESC", "id DESC"],
+        )
+        create_index(
+            self.env.cr,
+            "auto_crm_service_visit_company_delivered_idx",
+            self._table,
+            ["company_id", "date_delivered"],
+            where="state = 'followup'",
+        )
         # Visits delivered before the stamp existed (an upgrade) get it from their dates, once.
         self.env.cr.execute(
             """UPDATE auto_crm_service_visit SET delivered_on_time = (date_delivered <= date_promised)
