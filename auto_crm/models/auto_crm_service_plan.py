@@ -241,6 +241,7 @@ class AutoCrmServicePlan(models.Model):
     @api.model
     def _for_vehicle(self, vehicle):
         """The plan record that applies to a car (empty when the store has no plan at all)."""
+        self.flush_model()
         row = self._pick(
             self.sudo()._plans_sql(), vehicle.company_id.id or None, vehicle.brand_id.id, vehicle.model_id.id
         )

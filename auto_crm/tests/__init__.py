@@ -33,3 +33,5 @@ from . import test_store_day
 from . import test_screens
 from . import test_board
 from . import test_board_tour
+from . import test_service_plan
+from . import test_forecast
