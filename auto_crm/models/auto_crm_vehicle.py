@@ -428,11 +428,9 @@ class AutoCrmVehicle(models.Model):
                 when = _("today")
             else:
                 when = _("overdue by %s days", -days)
+            km = format(vehicle.next_service_mileage, ",")
             vehicle.service_forecast_display = _(
-                "next service ~%(date)s, at %(km)s km, %(when)s",
-                date=vehicle.next_service_date,
-                km=f"{vehicle.next_service_mileage:,}",
-                when=when,
+                "next service ~%(date)s, at %(km)s km, %(when)s", date=vehicle.next_service_date, km=km, when=when
             )
 
     def _care_init_indexes(self):
@@ -584,23 +582,23 @@ class AutoCrmVehicle(models.Model):
 
     def _care_note(self, result, source, plan, purchase_date):
         """How the forecast was made, in the store's language (the environment's)."""
-        _t = self.env._
-        rate = f"{result.km_per_day or 0:,.0f}"
+        rate = format(result.km_per_day or 0, ",.0f")
+        km = format(result.next_mileage, ",")
         parts = [
             {
-                "own": _t("~%(rate)s km/day from %(count)s readings", rate=rate, count=result.readings_used),
-                "model": _t("~%(rate)s km/day, the average of this model (fewer than two readings)", rate=rate),
-                "store": _t("~%(rate)s km/day, the average of the store (fewer than two readings)", rate=rate),
-                "plan": _t("~%(rate)s km/day assumed by the service plan (fewer than two readings)", rate=rate),
+                "own": self.env._("~%(rate)s km/day from %(count)s readings", rate=rate, count=result.readings_used),
+                "model": self.env._("~%(rate)s km/day, the average of this model (fewer than two readings)", rate=rate),
+                "store": self.env._("~%(rate)s km/day, the average of the store (fewer than two readings)", rate=rate),
+                "plan": self.env._("~%(rate)s km/day assumed by the service plan (fewer than two readings)", rate=rate),
             }[source]
         ]
         if result.mileage_date:
-            parts.append(_t("%(km)s km around %(date)s", km=f"{result.next_mileage:,}", date=result.mileage_date))
+            parts.append(self.env._("%(km)s km around %(date)s", km=km, date=result.mileage_date))
         elif result.km_per_day == 0:
-            parts.append(_t("not driven: no date by mileage (%(km)s km)", km=f"{result.next_mileage:,}"))
+            parts.append(self.env._("not driven: no date by mileage (%(km)s km)", km=km))
         if result.time_date and result.last_service_date:
             parts.append(
-                _t(
+                self.env._(
                     "%(months)s months after the last service on %(service)s: %(date)s",
                     months=plan.interval_months,
                     service=result.last_service_date,
@@ -609,7 +607,7 @@ class AutoCrmVehicle(models.Model):
             )
         elif result.time_date and result.first_service:
             parts.append(
-                _t(
+                self.env._(
                     "first maintenance %(months)s months after the purchase on %(purchase)s: %(date)s",
                     months=plan.first_months,
                     purchase=purchase_date,
@@ -618,7 +616,7 @@ class AutoCrmVehicle(models.Model):
             )
         elif result.time_date:
             parts.append(
-                _t(
+                self.env._(
                     "no service on record: the plan's next date from the purchase on %(purchase)s: %(date)s",
                     purchase=purchase_date,
                     date=result.time_date,
