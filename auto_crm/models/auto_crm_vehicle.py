@@ -475,24 +475,28 @@ class AutoCrmVehicle(models.Model):
         return by_model, by_company
 
     @api.model
-    def _care_forecast_batch(self, ids, averages=None, plans=None):
+    def _care_forecast_batch(self, ids, averages=None, plans=None, defer=None):
         """Forecast the next service of the cars ``ids`` and store it: a constant number of queries
         whatever the number of cars (fetch, averages unless given, plans unless given, one UPDATE of
-        the cars whose forecast changed). Returns the number of cars written."""
+        the cars whose forecast changed). ``defer``: a list that receives, unwritten, the cars without
+        readings of their own (the nightly job forecasts them once every car's own rate is known).
+        Returns the number of cars written."""
         if not ids:
             return 0
         cr = self.env.cr
+        # The readings come as arrays (dates parsed by the driver), newest first, at most MAX_READINGS.
         cr.execute(
             """
             SELECT v.id, v.company_id, v.brand_id, v.model_id, v.purchase_date, p.lang,
-                   r.readings, s.date AS service_date, s.value AS service_km,
+                   r.dates, r.values, r.replaced, s.date, s.value,
                    v.next_service_date, v.next_service_mileage, v.km_per_day::float8, v.km_per_day_source,
                    v.service_forecast_note
               FROM auto_crm_vehicle v
               LEFT JOIN res_company c ON c.id = v.company_id
               LEFT JOIN res_partner p ON p.id = c.partner_id
               LEFT JOIN LATERAL (
-                    SELECT json_agg(json_build_array(o.date, o.value, o.is_replacement)) AS readings
+                    SELECT array_agg(o.date) AS dates, array_agg(o.value) AS values,
+                           array_agg(o.is_replacement) AS replaced
                       FROM (SELECT date, value, is_replacement FROM auto_crm_vehicle_odometer
                              WHERE vehicle_id = v.id ORDER BY date DESC, id DESC LIMIT %(max)s) o
                    ) r ON TRUE
@@ -506,20 +510,26 @@ class AutoCrmVehicle(models.Model):
             """,
             {"ids": list(ids), "max": forecastlib.MAX_READINGS},
         )
-        rows = cr.dictfetchall()
+        rows = cr.fetchall()
         if averages is None:
-            averages = self._care_averages({r["model_id"] for r in rows if r["model_id"]},
-                                           {r["company_id"] for r in rows if r["company_id"]})
+            averages = self._care_averages({row[3] for row in rows if row[3]}, {row[1] for row in rows if row[1]})
         if plans is None:
             plans = self.env["auto_crm.service.plan"]._plans_sql()
         Plan = self.env["auto_crm.service.plan"]
-        updates = []
+        picked, texts, updates = {}, {}, []
         for row in rows:
-            vals = self._care_forecast_row(row, averages, Plan._pick(plans, row["company_id"], row["brand_id"],
-                                                                      row["model_id"]))
-            current = (row["next_service_date"], row["next_service_mileage"], row["km_per_day"],
-                       row["km_per_day_source"], row["service_forecast_note"])
-            if vals[1:] != current:
+            vehicle_id, company_id, brand_id, model_id, purchase_date, lang = row[:6]
+            key = (company_id, brand_id, model_id)
+            if key not in picked:
+                plan_row = Plan._pick(plans, company_id, brand_id, model_id)
+                picked[key] = (plan_row, Plan._as_plan(plan_row) if plan_row else None)
+            lang = lang or self.env.lang or "en_US"
+            if lang not in texts:
+                texts[lang] = self.with_context(lang=lang)._care_note_texts()
+            vals = self._care_forecast_row(row, averages, *picked[key], texts[lang], defer is not None)
+            if vals is None:
+                defer.append(vehicle_id)
+            elif vals[1:] != tuple(row[11:16]):
                 updates.append(vals)
         if updates:
             columns = list(zip(*updates, strict=True))
@@ -542,85 +552,73 @@ class AutoCrmVehicle(models.Model):
         return len(updates)
 
     @api.model
-    def _care_forecast_row(self, row, averages, plan_row):
-        """``(id, due date, next km, km/day, source, note)`` of one fetched car."""
-        readings = [
-            forecastlib.Reading(fields.Date.to_date(d), value, bool(replaced))
-            for d, value, replaced in (row["readings"] or [])
-        ]
+    def _care_forecast_row(self, row, averages, plan_row, plan, texts, own_only=False):
+        """``(id, due date, next km, km/day, source, note)`` of one fetched car (None when ``own_only``
+        and the car has no readings of its own)."""
+        vehicle_id, company_id, _brand_id, model_id, purchase_date = row[:5]
+        dates, values, replaced, service_date, service_km = row[6:11]
+        Reading = forecastlib.Reading
+        readings = [Reading(*reading) for reading in zip(dates or (), values or (), replaced or (), strict=True)]
         rate, used = forecastlib.km_per_day(readings)
         source = "own"
+        if rate is None and own_only:
+            return None
         if rate is None:
             by_model, by_company = averages
-            if row["model_id"] in by_model:
-                rate, source = by_model[row["model_id"]], "model"
-            elif row["company_id"] in by_company:
-                rate, source = by_company[row["company_id"]], "store"
+            if model_id in by_model:
+                rate, source = by_model[model_id], "model"
+            elif company_id in by_company:
+                rate, source = by_company[company_id], "store"
             elif plan_row:
                 rate, source = plan_row["default_km_per_day"], "plan"
             else:
-                source = False
+                source = None
         if not plan_row:
-            return (row["id"], None, 0, rate or 0.0, source or None, None)
-        rate = round(rate, 1) if rate is not None else None
-        service = (
-            forecastlib.Reading(row["service_date"], row["service_km"]) if row["service_date"] else None
-        )
-        plan = self.env["auto_crm.service.plan"]._as_plan(plan_row)
+            return (vehicle_id, None, 0, rate or 0.0, source, None)
+        rate = round(rate, 1)
+        service = Reading(service_date, service_km) if service_date else None
         result = forecastlib.next_service(
-            plan,
-            readings,
-            rate,
-            purchase_date=row["purchase_date"],
-            last_service=service,
-            readings_used=used,
+            plan, readings, rate, purchase_date=purchase_date, last_service=service, readings_used=used
         )
-        note = self.with_context(lang=row["lang"] or self.env.lang)._care_note(
-            result, source, plan, row["purchase_date"]
-        )
-        return (row["id"], result.due_date, result.next_mileage, rate or 0.0, source or None, note)
+        note = self._care_note(texts, result, source, plan, purchase_date)
+        return (vehicle_id, result.due_date, result.next_mileage, rate, source, note)
 
-    def _care_note(self, result, source, plan, purchase_date):
-        """How the forecast was made, in the store's language (the environment's)."""
-        rate = format(result.km_per_day or 0, ",.0f")
+    @api.model
+    def _care_note_texts(self):
+        """The phrases of the forecast's explanation in the environment's language (the store's),
+        translated once per batch."""
+        return {
+            "own": self.env._("~%(rate)s km/day from %(count)s readings"),
+            "model": self.env._("~%(rate)s km/day, the average of this model (fewer than two readings)"),
+            "store": self.env._("~%(rate)s km/day, the average of the store (fewer than two readings)"),
+            "plan": self.env._("~%(rate)s km/day assumed by the service plan (fewer than two readings)"),
+            "km": self.env._("%(km)s km around %(date)s"),
+            "still": self.env._("not driven: no date by mileage (%(km)s km)"),
+            "service": self.env._("%(months)s months after the last service on %(service)s: %(date)s"),
+            "first": self.env._("first maintenance %(months)s months after the purchase on %(purchase)s: %(date)s"),
+            "milestone": self.env._(
+                "no service on record: the plan's next date from the purchase on %(purchase)s: %(date)s"
+            ),
+        }
+
+    @api.model
+    def _care_note(self, texts, result, source, plan, purchase_date):
+        """How the forecast was made: ``texts`` are the phrases of ``_care_note_texts``."""
         km = format(result.next_mileage, ",")
-        parts = [
-            {
-                "own": self.env._("~%(rate)s km/day from %(count)s readings", rate=rate, count=result.readings_used),
-                "model": self.env._("~%(rate)s km/day, the average of this model (fewer than two readings)", rate=rate),
-                "store": self.env._("~%(rate)s km/day, the average of the store (fewer than two readings)", rate=rate),
-                "plan": self.env._("~%(rate)s km/day assumed by the service plan (fewer than two readings)", rate=rate),
-            }[source]
-        ]
+        parts = [texts[source] % {"rate": format(result.km_per_day or 0, ",.0f"), "count": result.readings_used}]
         if result.mileage_date:
-            parts.append(self.env._("%(km)s km around %(date)s", km=km, date=result.mileage_date))
+            parts.append(texts["km"] % {"km": km, "date": result.mileage_date})
         elif result.km_per_day == 0:
-            parts.append(self.env._("not driven: no date by mileage (%(km)s km)", km=km))
+            parts.append(texts["still"] % {"km": km})
         if result.time_date and result.last_service_date:
             parts.append(
-                self.env._(
-                    "%(months)s months after the last service on %(service)s: %(date)s",
-                    months=plan.interval_months,
-                    service=result.last_service_date,
-                    date=result.time_date,
-                )
-            )
-        elif result.time_date and result.first_service:
-            parts.append(
-                self.env._(
-                    "first maintenance %(months)s months after the purchase on %(purchase)s: %(date)s",
-                    months=plan.first_months,
-                    purchase=purchase_date,
-                    date=result.time_date,
-                )
+                texts["service"]
+                % {"months": plan.interval_months, "service": result.last_service_date, "date": result.time_date}
             )
         elif result.time_date:
             parts.append(
-                self.env._(
-                    "no service on record: the plan's next date from the purchase on %(purchase)s: %(date)s",
-                    purchase=purchase_date,
-                    date=result.time_date,
-                )
+                texts["first" if result.first_service else "milestone"]
+                % {"months": plan.first_months, "purchase": purchase_date, "date": result.time_date}
             )
         return "; ".join(parts)
 
@@ -633,37 +631,32 @@ class AutoCrmVehicle(models.Model):
     @api.model
     def _cron_service_forecast(self, batch_size=FORECAST_BATCH):
         """Forecast every active car, nightly, through the job runner (lock, batches, run log): first
-        every car (a car with readings of its own gets its own rate), then the cars without readings of
-        their own again, with the averages the first pass made. Constant queries per batch. True when
-        nothing failed."""
+        the cars with readings of their own (the others are set aside, unwritten), then the others with
+        the model's and the store's averages of what the first pass wrote. Each car is fetched once or
+        twice and written at most once; constant queries per batch. True when nothing failed."""
         plans = self.env["auto_crm.service.plan"]._plans_sql()
-        first = {}
+        deferred, state = [], {}
 
         def every_car():
             self.env.cr.execute("SELECT id FROM auto_crm_vehicle WHERE active ORDER BY id")
-            first["averages"] = self._care_averages()
             return [row[0] for row in self.env.cr.fetchall()]
 
-        def fallback_cars():
-            self.env.flush_all()
-            first["averages"] = self._care_averages()
-            self.env.cr.execute(
-                "SELECT id FROM auto_crm_vehicle WHERE active AND km_per_day_source IS DISTINCT FROM 'own' ORDER BY id"
-            )
-            return [row[0] for row in self.env.cr.fetchall()]
+        def without_own_rate():
+            state["averages"] = self._care_averages()
+            return sorted(set(deferred))
 
         run = self.env["auto_crm.job.run"]._run_job(
             "service_forecast",
             [
                 JobStep(
                     units=every_car,
-                    process=lambda batch: self._care_forecast_batch(batch, first["averages"], plans),
+                    process=lambda batch: self._care_forecast_batch(batch, ({}, {}), plans, defer=deferred),
                     model=self._name,
                     batch_size=batch_size,
                 ),
                 JobStep(
-                    units=fallback_cars,
-                    process=lambda batch: self._care_forecast_batch(batch, first["averages"], plans),
+                    units=without_own_rate,
+                    process=lambda batch: self._care_forecast_batch(batch, state["averages"], plans),
                     model=self._name,
                     batch_size=batch_size,
                 ),

@@ -151,6 +151,21 @@ class TestForecast(AutoCrmCase):
         run = self.env["auto_crm.job.run"].search([("job", "=", "service_forecast")], limit=1)
         self.assertEqual((run.state, run.failed_count), ("done", 0))
         self.assertGreaterEqual(run.processed_count, 1)
+        # In one run, a car with one reading takes the average its model's cars get in that run.
+        driven = self.make_car(112, purchase_date=date(2025, 1, 1))
+        single = self.make_car(113, purchase_date=date(2025, 1, 1))
+        self.read(single, date(2026, 5, 1), 6000)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "INSERT INTO auto_crm_vehicle_odometer (vehicle_id, company_id, date, value, source) "
+            "VALUES (%(car)s, %(company)s, '2026-01-01', 10000, 'import'), "
+            "(%(car)s, %(company)s, '2026-05-01', 13600, 'import')",
+            {"car": driven.id, "company": self.company.id},
+        )
+        self.assertEqual(single.km_per_day_source, "plan", "the imported readings are not known yet")
+        self.assertTrue(self.Vehicle._cron_service_forecast())
+        self.assertEqual((driven.km_per_day_source, driven.km_per_day), ("own", 30.0))
+        self.assertEqual((single.km_per_day_source, single.km_per_day), ("model", 30.0))
         # Twice: nothing changes, nothing is written.
         self.env.flush_all()
         self.assertEqual(self.Vehicle._care_forecast_batch(self.Vehicle.search([]).ids), 0)
