@@ -213,7 +213,9 @@ class AutoCrmServicePlan(models.Model):
         self.env.cr.execute(
             """
             SELECT id, company_id, brand_id, model_id, first_service_km, first_service_months, interval_km,
-                   interval_months, default_km_per_day::float8 AS default_km_per_day
+                   interval_months, default_km_per_day::float8 AS default_km_per_day, inspection_first_years,
+                   inspection_second_years, inspection_interval_months, inspection_old_years,
+                   inspection_old_interval_months
               FROM auto_crm_service_plan
              WHERE active
              ORDER BY sequence, id
@@ -256,15 +258,19 @@ class AutoCrmServicePlan(models.Model):
             interval_months=row["interval_months"],
         )
 
+    @staticmethod
+    def _as_inspection_rule(row):
+        return forecast.InspectionRule(
+            first_years=row["inspection_first_years"],
+            second_years=row["inspection_second_years"],
+            interval_months=row["inspection_interval_months"],
+            old_years=row["inspection_old_years"],
+            old_interval_months=row["inspection_old_interval_months"],
+        )
+
     def _inspection_rule(self):
         self.ensure_one()
-        return forecast.InspectionRule(
-            first_years=self.inspection_first_years,
-            second_years=self.inspection_second_years,
-            interval_months=self.inspection_interval_months,
-            old_years=self.inspection_old_years,
-            old_interval_months=self.inspection_old_interval_months,
-        )
+        return self._as_inspection_rule(self)
 
     def _next_inspection(self, registered, today):
         """The next on-site inspection of a private car registered on ``registered`` (lib/forecast.py)."""

@@ -1,3 +1,4 @@
+import pytz
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
@@ -411,6 +412,13 @@ class AutoCrmVehicle(models.Model):
         FORECAST_SOURCES, string="km per Day From", readonly=True, copy=False
     )
     service_forecast_note = fields.Text(string="How the Forecast Was Made", readonly=True, copy=False)
+    next_inspection_date = fields.Date(
+        string="Next Annual Inspection",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The next on-site inspection of a private car by its service plan, counted from the purchase date.",
+    )
     service_forecast_display = fields.Char(string="Next Service Forecast", compute="_compute_service_forecast_display")
 
     @api.depends("next_service_date", "next_service_mileage")
@@ -490,7 +498,7 @@ class AutoCrmVehicle(models.Model):
             SELECT v.id, v.company_id, v.brand_id, v.model_id, v.purchase_date, p.lang,
                    r.dates, r.values, r.replaced, s.date, s.value,
                    v.next_service_date, v.next_service_mileage, v.km_per_day::float8, v.km_per_day_source,
-                   v.service_forecast_note
+                   v.service_forecast_note, v.next_inspection_date, p.tz
               FROM auto_crm_vehicle v
               LEFT JOIN res_company c ON c.id = v.company_id
               LEFT JOIN res_partner p ON p.id = c.partner_id
@@ -516,20 +524,35 @@ class AutoCrmVehicle(models.Model):
         if plans is None:
             plans = self.env["auto_crm.service.plan"]._plans_sql()
         Plan = self.env["auto_crm.service.plan"]
-        picked, texts, updates = {}, {}, []
+        picked, texts, today, updates = {}, {}, {}, []
         for row in rows:
             vehicle_id, company_id, brand_id, model_id, purchase_date, lang = row[:6]
             key = (company_id, brand_id, model_id)
             if key not in picked:
                 plan_row = Plan._pick(plans, company_id, brand_id, model_id)
                 picked[key] = (plan_row, Plan._as_plan(plan_row) if plan_row else None)
+            store_tz = row[17] if company_id else False
+            if store_tz not in today:
+                # The store's day (res.company._auto_crm_today) from the time zone fetched with the car.
+                zone = store_tz if store_tz in pytz.all_timezones_set else "UTC"
+                if store_tz is False:  # a car shared by the group: the current store's day
+                    zone = self.env.company._auto_crm_tz_name()
+                today[store_tz] = pytz.utc.localize(fields.Datetime.now()).astimezone(pytz.timezone(zone)).date()
             lang = lang or self.env.lang or "en_US"
             if lang not in texts:
                 texts[lang] = self.with_context(lang=lang)._care_note_texts()
             vals = self._care_forecast_row(row, averages, *picked[key], texts[lang], defer is not None)
             if vals is None:
                 defer.append(vehicle_id)
-            elif vals[1:] != tuple(row[11:16]):
+                continue
+            plan_row = picked[key][0]
+            inspection = None
+            if plan_row and purchase_date:
+                inspection = forecastlib.next_inspection(
+                    Plan._as_inspection_rule(plan_row), purchase_date, today[store_tz]
+                )
+            vals = (*vals, inspection)
+            if vals[1:] != tuple(row[11:17]):
                 updates.append(vals)
         if updates:
             columns = list(zip(*updates, strict=True))
@@ -538,16 +561,17 @@ class AutoCrmVehicle(models.Model):
                 UPDATE auto_crm_vehicle v
                    SET next_service_date = u.due, next_service_mileage = u.km, km_per_day = u.rate,
                        km_per_day_source = u.source, service_forecast_note = u.note,
+                       next_inspection_date = u.inspection,
                        write_uid = %s, write_date = NOW() AT TIME ZONE 'UTC'
-                  FROM unnest(%s::int[], %s::date[], %s::int[], %s::float8[], %s::varchar[], %s::text[])
-                       AS u(id, due, km, rate, source, note)
+                  FROM unnest(%s::int[], %s::date[], %s::int[], %s::float8[], %s::varchar[], %s::text[], %s::date[])
+                       AS u(id, due, km, rate, source, note, inspection)
                  WHERE v.id = u.id
                 """,
                 [self.env.uid, *[list(column) for column in columns]],
             )
         self.invalidate_model(
             ["next_service_date", "next_service_mileage", "km_per_day", "km_per_day_source",
-             "service_forecast_note", "write_uid", "write_date"]
+             "service_forecast_note", "next_inspection_date", "write_uid", "write_date"]
         )
         return len(updates)
 

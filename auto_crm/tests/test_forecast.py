@@ -11,6 +11,7 @@ from odoo.tests import tagged
 from odoo.tools import SQL, mute_logger
 
 from ..models.auto_crm_job_run import job_lock_key
+from .callback_common import CallbackCase
 from .common import AutoCrmCase
 
 FORECAST_FIELDS = ("next_service_date", "next_service_mileage", "km_per_day", "km_per_day_source",
@@ -259,3 +260,41 @@ class TestForecast(AutoCrmCase):
             self.Vehicle._cron_service_forecast(batch_size=100000)
             counts.append(self.env.cr.sql_log_count - before)
         self.assertEqual(counts[0], counts[1])
+
+
+@tagged("post_install", "-at_install")
+class TestForecastTriggers(CallbackCase):
+    """The callback engine's triggers on the forecast: the next service (a new car without visits is
+    called for its first maintenance) and the annual inspection."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        default = cls.env.ref("auto_crm.auto_crm_service_plan_default")
+        (cls.env["auto_crm.service.plan"].search([]) - default).write({"active": False})
+        cls.env["auto_crm.vehicle"].search([]).write({"active": False})
+
+    def test_new_car_called_for_its_first_maintenance(self):
+        rule = self.make_rule(trigger="service_due", days_before=7, window_days=5)
+        with freeze_time("2026-01-01 02:00:00"):
+            _partners, car = self.make_customers(1)
+            car.purchase_date = date(2026, 1, 1)
+        # 5,000 km at the plan's 35 km/day from 0 km at the purchase: 2026-05-24; called 7 days before.
+        self.assertEqual(car.next_service_date, date(2026, 5, 24))
+        self.assertFalse(car.visit_ids)
+        with freeze_time("2026-05-17 02:00:00"):
+            self.assertEqual(rule._run_engine().created_count, 1)
+            self.assertEqual(rule._run_engine().created_count, 0, "once per service")
+        callback = self.callbacks(rule)
+        self.assertEqual((callback.vehicle_id, callback.source_period), (car, 5000))
+        self.assertEqual(str(callback.date_due), "2026-05-17")
+
+    def test_annual_inspection(self):
+        rule = self.make_rule(trigger="annual_inspection", days_before=20, window_days=5)
+        with freeze_time("2026-04-20 02:00:00"):
+            _partners, car = self.make_customers(1)
+            car.purchase_date = date(2020, 5, 10)
+            # Year 6 of a private car bought on 2020-05-10: 2026-05-10, called 20 days before.
+            self.assertEqual(car.next_inspection_date, date(2026, 5, 10))
+            self.assertEqual(rule._run_engine().created_count, 1)
+        self.assertEqual(self.callbacks(rule).source_period, 202605)
