@@ -746,7 +746,8 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         # the inspection's year and month).
         return self._forecast_date_sql(
             "next_inspection_date",
-            SQL("(EXTRACT(YEAR FROM src.next_inspection_date) * 100 + EXTRACT(MONTH FROM src.next_inspection_date))::int"),
+            SQL("(EXTRACT(YEAR FROM src.next_inspection_date) * 100 "
+                "+ EXTRACT(MONTH FROM src.next_inspection_date))::int"),
             in_domain,
             offset,
             ev_low,

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from freezegun import freeze_time
 
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import SQL, mute_logger
 
@@ -282,6 +282,10 @@ class TestForecastTriggers(CallbackCase):
         # 5,000 km at the plan's 35 km/day from 0 km at the purchase: 2026-05-24; called 7 days before.
         self.assertEqual(car.next_service_date, date(2026, 5, 24))
         self.assertFalse(car.visit_ids)
+        # The store's day: at 23:30 UTC it is already the next morning in Shanghai.
+        with freeze_time("2026-05-16 23:30:00"):
+            car.invalidate_recordset(["service_forecast_display"])
+            self.assertEqual(car.service_forecast_display, "next service ~2026-05-24, at 5,000 km, in 7 days")
         with freeze_time("2026-05-17 02:00:00"):
             self.assertEqual(rule._run_engine().created_count, 1)
             self.assertEqual(rule._run_engine().created_count, 0, "once per service")

@@ -53,7 +53,9 @@ class TestServicePlan(AutoCrmCase):
         other = self.vehicle.copy({"vin": self.make_vin(77), "model_id": self.other_model.id})
         self.assertEqual(self.plan_of(other), brand, "another model of the brand takes the brand's plan")
         # A store's own plan of the brand comes before the group's one of the same scope.
-        store_brand = self.Plan.create({"name": "Store brand", "brand_id": self.brand.id, "company_id": self.company.id})
+        store_brand = self.Plan.create(
+            {"name": "Store brand", "brand_id": self.brand.id, "company_id": self.company.id}
+        )
         self.assertEqual(self.plan_of(other), store_brand)
         # An archived plan does not count.
         model.active = False
