@@ -12,12 +12,11 @@ the mileage date is the day the car is expected to reach the service mileage at 
 after the purchase for the first service).
 """
 
+import calendar
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from statistics import median
-
-from dateutil.relativedelta import relativedelta
 
 #: Only the most recent readings count: a car's use changes over the years, and the pairs grow as n².
 MAX_READINGS = 24
@@ -54,6 +53,35 @@ class Forecast:
     due_date: date | None
     last_service_date: date | None
     first_service: bool = False
+
+
+def add_months(day, months):
+    """``day`` plus ``months`` months, the day of the month clamped to the month's last (as
+    dateutil's relativedelta does; this is the nightly job's inner loop, so plain arithmetic)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def months_between(start, end):
+    """Whole months from ``start`` to ``end`` (rounded down; ``end`` before ``start`` gives a negative)."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if add_months(start, months) > end:
+        months -= 1
+    return months
+
+
+def first_step_on_or_after(start, every_months, since):
+    """The first of ``start``, ``start`` + ``every_months``, + 2 x ``every_months``... on or after ``since``."""
+    if start >= since:
+        return start
+    step = -(-months_between(start, since) // every_months)
+    due = add_months(start, step * every_months)
+    while due < since:  # a clamped month end can fall a few days short
+        step += 1
+        due = add_months(start, step * every_months)
+    return due
 
 
 def series(readings):
@@ -115,7 +143,7 @@ def next_service(plan, readings, rate, purchase_date=None, last_service=None, re
     last = current[-1] if current else (Reading(purchase_date, 0) if purchase_date else None)
     if last_service:
         next_km = last_service.value + plan.interval_km
-        time_date = last_service.date + relativedelta(months=plan.interval_months)
+        time_date = add_months(last_service.date, plan.interval_months)
         if current and last_service.date < current[0].date:
             # The odometer was replaced after the last service: what was driven on the old one since the
             # service counts against the interval, the rest is on the new one.
@@ -132,10 +160,16 @@ def next_service(plan, readings, rate, purchase_date=None, last_service=None, re
         time_date = None
         if purchase_date:
             since = last.date if last else purchase_date
-            time_date, step = purchase_date + relativedelta(months=plan.first_months), 0
-            while time_date < since:
-                step += 1
-                time_date = purchase_date + relativedelta(months=plan.first_months + step * plan.interval_months)
+            first = add_months(purchase_date, plan.first_months)
+            if first >= since:
+                time_date = first
+            else:
+                # purchase + first + k x interval months (from the purchase date, as the plan counts)
+                step = -(-(months_between(purchase_date, since) - plan.first_months) // plan.interval_months)
+                time_date = add_months(purchase_date, plan.first_months + step * plan.interval_months)
+                while time_date < since:
+                    step += 1
+                    time_date = add_months(purchase_date, plan.first_months + step * plan.interval_months)
     when_km = mileage_date(last, next_km, rate) if last else None
     due = min((d for d in (when_km, time_date) if d), default=None)
     return Forecast(
@@ -167,25 +201,16 @@ def next_inspection(rule, registered, today):
     every ``old_interval_months``. (0 for ``second_years`` means no second exemption step.)"""
     if not registered:
         return None
-    steps = [registered + relativedelta(years=rule.first_years)]
+    steps = [add_months(registered, 12 * rule.first_years)]
     if rule.second_years and rule.second_years > rule.first_years:
-        steps.append(registered + relativedelta(years=rule.second_years))
+        steps.append(add_months(registered, 12 * rule.second_years))
     for due in steps:
         if due >= today:
             return due
-    start, old = steps[-1], registered + relativedelta(years=rule.old_years)
-    step = 1
-    due = start + relativedelta(months=max(rule.interval_months, 1))
-    while due < old and due < today:
-        step += 1
-        due = start + relativedelta(months=step * max(rule.interval_months, 1))
-    if due >= today:
+    start, old = steps[-1], add_months(registered, 12 * rule.old_years)
+    # Every interval_months from the last exempt step, until the old-car age.
+    due = first_step_on_or_after(start, max(rule.interval_months, 1), min(today, old) if old > start else today)
+    if due >= today and (due <= old or old <= start):
         return due
     # Past the old-car age: every old_interval_months from that age.
-    base = max(old, start)
-    step = 0
-    due = base
-    while due < today:
-        step += 1
-        due = base + relativedelta(months=step * max(rule.old_interval_months, 1))
-    return due
+    return first_step_on_or_after(max(old, start), max(rule.old_interval_months, 1), today)

@@ -9,7 +9,8 @@ set-based floor written by hand.
 - The floor: the same figures in ONE statement with the default plan's intervals pasted in (the
   generator makes no other plan): the readings numbered per car, the series by a running count of
   replacements, every pair's slope, the median by ``percentile_cont``, the last maintenance reading,
-  the milestones, and the UPDATE with a short note made by ``format()``.
+  the milestones, the next annual inspection by the default plan's schedule, and the UPDATE with a
+  short note made by ``format()``.
 
 Runs and floors are rolled back after each repetition (every repetition writes every car).
 
@@ -29,8 +30,10 @@ def prepare(env):
         "plan": {
             name: plan[name]
             for name in ("first_service_km", "first_service_months", "interval_km", "interval_months",
-                         "default_km_per_day")
+                         "default_km_per_day", "inspection_first_years", "inspection_second_years",
+                         "inspection_interval_months", "inspection_old_years", "inspection_old_interval_months")
         },
+        "today": env.company._auto_crm_today(),
         "uid": env.uid,
     }
 
@@ -108,6 +111,21 @@ def floor(cr, state):
             UPDATE auto_crm_vehicle v
                SET next_service_date = LEAST(f.km_date, f.time_date), next_service_mileage = f.next_km,
                    km_per_day = f.rate, km_per_day_source = f.source,
+                   next_inspection_date = CASE
+                       WHEN f.purchase_date IS NULL THEN NULL
+                       WHEN f.purchase_date + make_interval(years => %(i_first)s) >= %(today)s
+                       THEN (f.purchase_date + make_interval(years => %(i_first)s))::date
+                       WHEN f.purchase_date + make_interval(years => %(i_second)s) >= %(today)s
+                       THEN (f.purchase_date + make_interval(years => %(i_second)s))::date
+                       WHEN f.purchase_date + make_interval(years => %(i_old)s) >= %(today)s
+                       THEN (f.purchase_date + make_interval(years => %(i_second)s, months => %(i_every)s
+                             * CEIL((EXTRACT(YEAR FROM AGE(%(today)s, f.purchase_date)) * 12
+                                     + EXTRACT(MONTH FROM AGE(%(today)s, f.purchase_date)) + 1
+                                     - 12 * %(i_second)s) / %(i_every)s)::int))::date
+                       ELSE (f.purchase_date + make_interval(years => %(i_old)s, months => %(i_old_every)s
+                             * CEIL((EXTRACT(YEAR FROM AGE(%(today)s, f.purchase_date)) * 12
+                                     + EXTRACT(MONTH FROM AGE(%(today)s, f.purchase_date)) + 1
+                                     - 12 * %(i_old)s) / %(i_old_every)s)::int))::date END,
                    service_forecast_note = format(%(note)s,
                                                   round(f.rate::numeric), f.used, f.next_km, f.km_date, f.time_date),
                    write_uid = %(uid)s, write_date = NOW() AT TIME ZONE 'UTC'
@@ -124,6 +142,12 @@ def floor(cr, state):
             interval_months=p["interval_months"],
             uid=state["uid"],
             note="~%s km/day from %s readings; %s km around %s; %s",
+            today=state["today"],
+            i_first=p["inspection_first_years"],
+            i_second=p["inspection_second_years"],
+            i_every=p["inspection_interval_months"],
+            i_old=p["inspection_old_years"],
+            i_old_every=p["inspection_old_interval_months"],
         )
     )
 
