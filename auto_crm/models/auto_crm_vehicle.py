@@ -441,6 +441,24 @@ class AutoCrmVehicle(models.Model):
                 "next service ~%(date)s, at %(km)s km, %(when)s", date=vehicle.next_service_date, km=km, when=when
             )
 
+    @api.onchange("purchase_date", "model_id", "brand_id")
+    def _onchange_care_plan(self):
+        """Propose the warranty end and the first maintenance of the car's service plan (only where
+        empty: what a person typed stays)."""
+        if not self.purchase_date:
+            return
+        plan = self.env["auto_crm.service.plan"]._for_vehicle(self)
+        if not plan:
+            return
+        if not self.warranty_end_date and plan.warranty_years:
+            self.warranty_end_date = self.purchase_date + relativedelta(years=plan.warranty_years, days=-1)
+        if not self.warranty_end_mileage and plan.warranty_km:
+            self.warranty_end_mileage = plan.warranty_km
+        if not self.first_service_date:
+            self.first_service_date = self.purchase_date + relativedelta(months=plan.first_service_months)
+        if not self.first_service_mileage:
+            self.first_service_mileage = plan.first_service_km
+
     def _care_init_indexes(self):
         # The fallback averages read the cars with a rate of their own, by model and by store.
         create_index(

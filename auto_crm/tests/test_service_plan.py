@@ -1,7 +1,7 @@
 from datetime import date
 
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
 from .common import AutoCrmCase
@@ -119,3 +119,20 @@ class TestServicePlan(AutoCrmCase):
         self.assertEqual(plan._next_inspection(registered, date(2035, 6, 1)), date(2035, 11, 10))
         plan.inspection_second_years = 0  # the rule before the 2022 reform
         self.assertEqual(plan._next_inspection(registered, date(2026, 5, 11)), date(2027, 5, 10))
+
+    def test_new_car_form_proposes_the_plan(self):
+        """A new car's form proposes its plan's warranty and first maintenance, and keeps what was typed."""
+        self.Plan.create({"name": "Sedan plan", "model_id": self.car_model.id, "warranty_years": 4,
+                          "warranty_km": 120000, "first_service_months": 3, "first_service_km": 3000})
+        form = Form(self.env["auto_crm.vehicle"])
+        form.vin = self.make_vin(90)
+        form.model_id = self.car_model
+        form.purchase_date = date(2026, 3, 15)
+        self.assertEqual(form.warranty_end_date, date(2030, 3, 14))
+        self.assertEqual(form.warranty_end_mileage, 120000)
+        self.assertEqual((form.first_service_date, form.first_service_mileage), (date(2026, 6, 15), 3000))
+        form.warranty_end_date = date(2029, 1, 1)
+        form.purchase_date = date(2026, 3, 16)
+        self.assertEqual(form.warranty_end_date, date(2029, 1, 1), "what a person typed stays")
+        car = form.save()
+        self.assertEqual(car.next_service_mileage, 3000)

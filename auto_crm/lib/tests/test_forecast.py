@@ -164,3 +164,14 @@ def test_inspection_without_second_exemption():
     rule = InspectionRule(first_years=6, second_years=0, interval_months=12, old_years=15, old_interval_months=6)
     assert forecast.next_inspection(rule, date(2020, 5, 10), date(2026, 6, 1)) == date(2027, 5, 10)
     assert forecast.next_inspection(rule, None, date(2026, 6, 1)) is None
+
+
+def test_month_arithmetic_clamps_month_ends():
+    assert forecast.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert forecast.add_months(date(2024, 2, 29), 12) == date(2025, 2, 28)
+    assert forecast.add_months(date(2026, 11, 15), 3) == date(2027, 2, 15)
+    assert forecast.months_between(date(2026, 1, 15), date(2026, 4, 14)) == 2
+    assert forecast.months_between(date(2026, 1, 15), date(2026, 4, 15)) == 3
+    # Every 12 months from 2020-02-29: the first on or after 2026-03-01 is 2027-02-28.
+    assert forecast.first_step_on_or_after(date(2020, 2, 29), 12, date(2026, 3, 1)) == date(2027, 2, 28)
+    assert forecast.first_step_on_or_after(date(2020, 2, 29), 12, date(2020, 1, 1)) == date(2020, 2, 29)
