@@ -73,8 +73,9 @@ class AutoCrmVehicleOdometer(models.Model):
         check_vals(self, [vals], {"value": (0, MAX_KM)})
         vehicles = self.vehicle_id
         result = super().write(vals)
-        # A reading changed (or moved to another car): the cars' service forecasts follow.
-        (vehicles | self.vehicle_id)._care_forecast_refresh()
+        if {"vehicle_id", "date", "value", "is_replacement", "visit_id"} & set(vals):
+            # A reading changed (or moved to another car): the cars' service forecasts follow.
+            (vehicles | self.vehicle_id)._care_forecast_refresh()
         return result
 
     def unlink(self):
