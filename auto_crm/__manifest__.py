@@ -7,7 +7,7 @@
     "author": "auto_crm developers",
     "website": "https://github.com/auto-crm/auto_crm",
     "license": "LGPL-3",
-    "depends": ["mail", "contacts", "fleet"],
+    "depends": ["mail", "contacts", "fleet", "spreadsheet_dashboard"],
     "external_dependencies": {"python": ["python-stdnum", "xlsxwriter"]},
     "data": [
         "security/auto_crm_security.xml",
@@ -34,6 +34,8 @@
         "views/auto_crm_vehicle_ownership_views.xml",
         "views/auto_crm_service_plan_views.xml",
         "views/auto_crm_service_visit_views.xml",
+        "report/auto_crm_service_visit_reports.xml",
+        "report/auto_crm_service_visit_templates.xml",
         "views/auto_crm_loyalty_program_views.xml",
         "views/auto_crm_loyalty_tier_views.xml",
         "views/auto_crm_loyalty_member_views.xml",
@@ -65,8 +67,11 @@
         "report/auto_crm_delivery_report_views.xml",
         "wizard/auto_crm_callback_report_wizard_views.xml",
         "views/auto_crm_menus.xml",
+        # after the menus: the dashboard's chart links to the satisfaction analysis menu
+        "data/auto_crm_dashboard.xml",
     ],
     "demo": [
+        "demo/auto_crm_store_demo.xml",
         "demo/auto_crm_demo.xml",
         "demo/auto_crm_board_demo.xml",
         "demo/auto_crm_loyalty_demo.xml",
@@ -74,10 +79,15 @@
         "demo/auto_crm_callback_demo.xml",
         "demo/auto_crm_complaint_demo.xml",
         "demo/auto_crm_csi_report_demo.xml",
+        "demo/auto_crm_staff_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [
             "auto_crm/static/src/scss/auto_crm_board.scss",
+        ],
+        # the pivot view is loaded lazily by the web client: its extension too
+        "web.assets_backend_lazy": [
+            "auto_crm/static/src/views/csi_pivot/*.js",
         ],
         "web.assets_tests": [
             "auto_crm/static/tests/tours/*.js",

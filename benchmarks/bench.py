@@ -12,6 +12,8 @@ A case file is plain Python loaded by path; `cases(env)` returns a list of dicts
     run       lambda env, state -- the Odoo path exactly as the screen / job calls it: timed, queries counted
     floor     optional, lambda cr, state -- the same result in the least SQL: timed
     target    the largest ratio median run / median floor allowed (None: reported only)
+    target_at optional, the sizes at which the target is judged (e.g. {"1m"}: the issue's report
+              targets are stated at 1M); at other sizes it is printed in parentheses, not judged
     flat      optional, the largest ratio of this size's median to the 10k median (screens: 1.5, the
               default for the cases of screens.py and forms.py; None: reported only)
     rollback  True: run and floor each in a savepoint rolled back after each repetition
@@ -97,6 +99,9 @@ def run_case(case, source, baseline):
         "file": source,
         "n": case.get("n"),
         "target": case.get("target"),
+        # the sizes the target is judged at (the issue states some targets at 1M only); printed in
+        # parentheses, not judged, at the others
+        "target_at": case.get("target_at"),
         "flat": case.get("flat", FLAT if source in SCREEN_FILES else None),
         "error": None,
     }
@@ -144,7 +149,8 @@ def run_case(case, source, baseline):
     if row["error"]:
         missed.append("failed")
     else:
-        if row["target"] is not None and row["ratio"] is not None and row["ratio"] > row["target"]:
+        judged = row["target_at"] is None or SIZE in row["target_at"]
+        if judged and row["target"] is not None and row["ratio"] is not None and row["ratio"] > row["target"]:
             missed.append(f"ratio {row['ratio']:.2f} > {row['target']}")
         if row["flat"] is not None and row["vs_10k"] is not None and row["vs_10k"] > row["flat"]:
             missed.append(f"vs 10k {row['vs_10k']:.2f} > {row['flat']}")
@@ -193,6 +199,8 @@ def print_table(rows):
             print(f"{row['name'][:width]:<{width}} {'':>9} FAILED: {row['error'][:100]}")
             continue
         target = fmt(row["target"], "{:.2f}")
+        if row["target"] is not None and row.get("target_at") and SIZE not in row["target_at"]:
+            target = f"({row['target']:.1f})"
         vs = fmt(row["vs_10k"], "{:.2f}")
         if row["flat"] is not None and row["vs_10k"] is not None:
             vs += "*"

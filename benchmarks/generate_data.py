@@ -47,6 +47,8 @@ from dateutil.relativedelta import relativedelta
 from psycopg2.extras import execute_values
 from stdnum.cn import ric
 
+from odoo.tools import float_round
+
 from odoo.addons.auto_crm.lib.vin import with_check_digit
 
 env = globals()["env"]  # provided by `odoo-bin shell`
@@ -56,6 +58,9 @@ N = int(os.environ.get("GEN_CUSTOMERS", "1000"))
 SEED = int(os.environ.get("GEN_SEED", "42"))
 CHECK_SAMPLE = int(os.environ.get("GEN_CHECK_SAMPLE", "1000"))
 BATCH = 5000
+#: A dealer group's stores, each of about 10,000 customers (the 10k database is one store; 1m is 20).
+STORES = int(os.environ.get("GEN_STORES", "0")) or max(1, N // 10000)
+ROUND_ROBIN = defaultdict(int)
 rng = random.Random(SEED)
 company = env.company
 uid = env.uid
@@ -260,29 +265,51 @@ def callback_rules():
 
 
 # ---------------------------------------------------------------------------------------------- main
-def main():
-    started = time.time()
-    models = pick_models()
+def make_stores():
+    """The group's stores: the main company and GEN_STORES - 1 more (made through the ORM like a new store:
+    the main store's time zone and currency, a copy of its active satisfaction index, activated)."""
+    main_store = env.company
+    stores = [main_store]
+    Company = env["res.company"].sudo()
+    for number in range(2, STORES + 1):
+        name = f"{main_store.name} {number:03d}"
+        store = Company.search([("name", "=", name)], limit=1) or Company.create(
+            {"name": name, "currency_id": main_store.currency_id.id, "auto_crm_tz": main_store.auto_crm_tz}
+        )
+        stores.append(store)
+    env.user.sudo().write({"company_ids": [(4, store.id) for store in stores]})
+    Hierarchy = env["auto_crm.csi.hierarchy"].sudo()
+    index = Hierarchy.search([("company_id", "=", main_store.id), ("state", "=", "active")], limit=1)
+    for store in stores[1:]:
+        if index and not Hierarchy.search_count([("company_id", "=", store.id), ("state", "=", "active")]):
+            index.with_company(store)._copy_as_draft(store).action_activate()
+    env.flush_all()
+    return stores
+
+
+def use_store(store):
+    """Generate the next rows in this store (its day, its defaults)."""
+    global env, company, today  # noqa: PLW0603 - the helpers above read the store being generated
+    env = env(context=dict(env.context, allowed_company_ids=[store.id]))
+    company = env.company
+    today = company._auto_crm_today()
+    DEFAULTS.clear()
+
+
+def generate_store(share, models, vin_base, counts, seconds, serial, started):
+    """`share` customers of the current store, in batches, with their cars, visits, members and callbacks."""
     program = loyalty_program()
     tiers = [(t.id, t.name, t.threshold) for t in program.tier_ids.sorted("threshold")]
+    tier_discounts = {t.id: (t.labour_discount, t.parts_discount) for t in program.tier_ids}
     basis_label = dict(program._fields["tier_basis"]._description_selection(env))[program.tier_basis]
     rules = callback_rules()
     threshold = company.complaint_callback_score_threshold
     visit_numbers = Numbers("auto_crm.service.visit")
     card_numbers = Numbers("auto_crm.loyalty.member")
-    cr.execute("SELECT COALESCE(MAX(id), 0) FROM auto_crm_vehicle")
-    vin_base = cr.fetchone()[0] * 10 + 1_000_000
-    first_ids = {}
-    for model in MODELS:
-        cr.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{env[model]._table}"')
-        first_ids[model] = cr.fetchone()[0]
-    counts = defaultdict(int)
-    seconds = defaultdict(float)
-    serial = 0
-    rr = defaultdict(int)  # round-robin position per rule
+    rr = ROUND_ROBIN  # round-robin position per rule (a group-wide rule's runs on across stores)
 
-    for start in range(0, N, BATCH):
-        size = min(BATCH, N - start)
+    for start in range(0, share, BATCH):
+        size = min(BATCH, share - start)
         t0 = time.time()
         rows = defaultdict(list)
         partner_ids = new_ids("res.partner", size)
@@ -468,6 +495,30 @@ def main():
                                       tier_review_date=day + relativedelta(months=program.qualification_months))
             rows["auto_crm.loyalty.member"].append(member)
 
+        # The lines of the cars still in the workshop carry their member's tier discount (labour / parts),
+        # as the line's compute gives it; delivered and cancelled visits keep the prices they were paid at.
+        member_tier = {member["partner_id"]: member["tier_id"] for member in rows["auto_crm.loyalty.member"]}
+        open_visits = {
+            visit["id"]: visit
+            for visit in rows["auto_crm.service.visit"]
+            if visit["state"] not in ("followup", "cancel") and member_tier.get(visit["partner_id"])
+        }
+        for line in rows["auto_crm.service.visit.line"]:
+            visit = open_visits.get(line["visit_id"])
+            if not visit:
+                continue
+            labour_discount, parts_discount = tier_discounts[member_tier[visit["partner_id"]]]
+            line["discount"] = labour_discount if line["line_type"] == "labour" else parts_discount
+            # rounded as the store's currency rounds (half up), not Python's round()
+            line["subtotal"] = float_round(
+                line["unit_price"] * line["quantity"] * (1 - line["discount"] / 100), precision_rounding=0.01
+            )
+            visit["amount_labour" if line["line_type"] == "labour" else "amount_parts"] = line["subtotal"]
+        for visit in open_visits.values():
+            visit["amount_total"] = round(visit["amount_labour"] + visit["amount_parts"], 2)
+            if visit["amount_paid"]:
+                visit["amount_paid"] = visit["amount_total"]
+
         # Callbacks, as the engine's rules would have made them for customers who may be called.
         def add_callback(trigger, source_model, source_id, partner, vehicle_id, visit, event_day):
             rule, questions, agents = rules[trigger]
@@ -477,6 +528,10 @@ def main():
             if due > today:
                 return
             expiry = due + timedelta(days=rule.window_days)
+            if expiry >= today:  # still open: one open callback per customer and store, as the engine keeps
+                if partner["id"] in open_partners:
+                    return
+                open_partners.add(partner["id"])
             agent = agents[rr[rule.id] % len(agents)]
             rr[rule.id] += 1
             callback = {
@@ -491,6 +546,7 @@ def main():
             }
             rows["callback_plan"].append((callback, questions, visit))  # noqa: B023 - used in this batch only
 
+        open_partners = set()  # the customers of this batch (of one store) with an open callback
         partner_vehicles = defaultdict(list)
         for vehicle in rows["auto_crm.vehicle"]:
             partner_vehicles[vehicle["partner_id"]].append(vehicle)
@@ -609,6 +665,27 @@ def main():
             cr.execute(
                 "UPDATE auto_crm_callback_rule SET rr_position = %s WHERE id = %s", (rr[rule.id] % len(agents), rule.id)
             )
+    return serial
+
+
+def main():
+    started = time.time()
+    models = pick_models()
+    stores = make_stores()
+    cr.execute("SELECT COALESCE(MAX(id), 0) FROM auto_crm_vehicle")
+    vin_base = cr.fetchone()[0] * 10 + 1_000_000
+    first_ids = {}
+    for model in MODELS:
+        cr.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{env[model]._table}"')
+        first_ids[model] = cr.fetchone()[0]
+    counts = defaultdict(int)
+    seconds = defaultdict(float)
+    serial = 0
+    for store_index, store in enumerate(stores):
+        use_store(store)
+        share = N // len(stores) + (1 if store_index < N % len(stores) else 0)
+        serial = generate_store(share, models, vin_base, counts, seconds, serial, started)
+    use_store(stores[0])
     cr.commit()
     env.invalidate_all()
     generated = time.time() - started

@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.sql import create_index
 
+from .auto_crm_owned_mixin import _OWNER_TOKEN, OWNER_KEY
 from .res_partner import CONTACT_CHANNELS
 
 OUTCOMES = [
@@ -51,7 +52,8 @@ class AutoCrmCallbackAttempt(models.Model):
             [vals["callback_id"] for vals in vals_list if vals.get("callback_id")]
         )
         for callback in callbacks:
-            if callback.state not in ("todo", "in_progress"):
+            # (the add-on's own code logs the answered attempt of a call it closes as done)
+            if callback.state not in ("todo", "in_progress") and self.env.context.get(OWNER_KEY) != _OWNER_TOKEN:
                 raise UserError(_("Outcome: %s is closed; no attempt can be logged on it.", callback.name))
         attempts = super().create(vals_list)
         attempts.callback_id._register_attempts(attempts)

@@ -3,6 +3,7 @@ import logging
 import time
 
 from dateutil.relativedelta import relativedelta
+from psycopg2 import errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -106,6 +107,10 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                 -- The engine's plans are index probes: just-in-time compilation, triggered by
                 -- inflated cost estimates, only adds its compile time (this transaction only).
                 PERFORM set_config('jit', 'off', TRUE);
+                -- The due rows are sorted by customer (one call per customer, issue 12): in memory.
+                IF pg_size_bytes(current_setting('work_mem')) < 64 * 1024 * 1024 THEN
+                    PERFORM set_config('work_mem', '64MB', TRUE);
+                END IF;
                 PERFORM pg_stat_clear_snapshot();
                 FOR tab IN
                     SELECT relname, xact_mods
@@ -204,7 +209,19 @@ class AutoCrmCallbackEngine(models.AbstractModel):
     def _run_rule(self, rule, today):
         """Run one rule: its run line's values (raises when the rule cannot run)."""
         started = time.monotonic()
-        stats = self._execute(rule, self._plan(rule, today))
+        plan = self._plan(rule, today)
+        try:
+            stats = self._execute(rule, plan)
+        except errors.SerializationFailure:
+            # Its snapshot older than a callback committed meanwhile for one of its customers (made
+            # by hand, one open call per customer): nothing of the rule is created in this run.
+            raise UserError(
+                _(
+                    "Rule %s: a customer it would call was given a callback by someone else during this run; "
+                    "nothing was created, the next run calls the others.",
+                    rule.name,
+                )
+            ) from None
         if not stats["locked"]:
             _logger.info("Callback rule %s (id %s) skipped: another run holds it", rule.name, rule.id)
         return {
@@ -214,6 +231,8 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             "skipped_dnd_count": stats["dnd"],
             "skipped_consent_count": stats["no_consent"],
             "already_count": stats["already"],
+            "skipped_open_count": stats["open"],
+            "skipped_pressure_count": stats["pressure"],
             "message": self._run_message(stats),
             "duration": time.monotonic() - started,
         }
@@ -221,22 +240,35 @@ class AutoCrmCallbackEngine(models.AbstractModel):
     @api.model
     def _preview(self, rule, today=None):
         """What running the rule now would do, without doing it: the counts ``_execute`` would
-        return (created, skipped for do-not-disturb, for no consent, already called)."""
+        return (created, skipped for do-not-disturb, for no consent, already called, for an open
+        callback, for the contact pressure). Works on a rule being edited (not saved yet) too."""
         today = today or self._store_today(rule)
         self.env.flush_all()
         plan = self._plan(rule.sudo(), today)
         self.env.cr.execute(
             SQL(
-                """WITH due AS MATERIALIZED (%(due)s)
-                SELECT count(*) FILTER (WHERE eligible AND NOT called), count(*) FILTER (WHERE dnd),
-                       count(*) FILTER (WHERE NOT dnd AND NOT consent), count(*) FILTER (WHERE eligible AND called)
-                  FROM (SELECT due.*, %(called)s AS called FROM due) due""",
+                """WITH lock AS (SELECT TRUE AS held),
+             due AS MATERIALIZED (%(due)s),
+             %(checked)s
+            SELECT (SELECT count(*) FROM todo), count(*) FILTER (WHERE dnd),
+                   count(*) FILTER (WHERE NOT dnd AND NOT consent), count(*) FILTER (WHERE eligible),
+                   %(skipped)s
+              FROM due""",
                 due=plan["due"],
-                called=self._called_sql(rule),
+                checked=self._checked_sql(rule),
+                skipped=self._skipped_sql(),
             )
         )
-        created, dnd, no_consent, already = self.env.cr.fetchone()
-        return {"created": created, "dnd": dnd, "no_consent": no_consent, "already": already}
+        created, dnd, no_consent, eligible, fresh, open_call, pressure = self.env.cr.fetchone()
+        already = eligible - fresh
+        return {
+            "created": created,
+            "dnd": dnd,
+            "no_consent": no_consent,
+            "already": already,
+            "open": open_call,
+            "pressure": pressure,
+        }
 
     # ------------------------------------------------------------------ planning
     @api.model
@@ -310,6 +342,9 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         with its customer's name, manager, do-not-disturb and consent flags. Sources that already
         have their callback are in it too: the insert skips them on the unique index."""
         low = today - relativedelta(days=rule.window_days)
+        if rule.date_start and rule.date_start > low:
+            # A new rule starts from its first day instead of back-filling its window (issue 12).
+            low = rule.date_start
         return SQL(
             """SELECT cand.*, partner.name AS partner_name, partner.auto_customer_manager_id AS manager_id,
                       COALESCE(partner.auto_do_not_disturb, FALSE) AS dnd,
@@ -334,7 +369,65 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             """EXISTS (SELECT 1 FROM auto_crm_callback existing
                         WHERE existing.rule_id = %(rule)s AND existing.source_model = due.source_model
                           AND existing.source_id = due.source_id AND existing.source_period = due.source_period)""",
-            rule=rule.id,
+            rule=rule._origin.id or 0,
+        )
+
+    @api.model
+    def _checked_sql(self, rule):
+        """The CTEs after ``due`` (and ``lock``) that pick the rows to insert, as ``todo``: the
+        eligible due rows not yet called (``fresh``) with their store, ranked among their customer's
+        due rows of this run (``ranked``, with how many they are: ``dues``); each customer's first
+        (``checked``, materialised: one row per customer due, read for the insert and the counts)
+        with whether the customer already has an open callback in the store and whether they
+        reached the store's contact pressure limit (N calls due within D days). A customer gets at
+        most one open callback per store, whatever the rules, and at most N calls in D days (issue
+        12). The two probes are index look-ups per customer due: the one-open exclusion
+        constraint's index and the (customer, store, due date) index of callbacks not cancelled."""
+        return SQL(
+            """fresh AS (
+                -- (only what the insert needs: the rows are sorted by customer; the source model is the rule's)
+                SELECT due.source_id, due.source_period, due.partner_id, due.vehicle_id, due.visit_id, due.date_due,
+                       due.partner_name, due.manager_id,
+                       COALESCE(due.company_id, %(rule_company)s, %(default_company)s) AS store
+                  FROM due
+                 WHERE eligible AND (SELECT held FROM lock) AND NOT %(called)s),
+             ranked AS (
+                SELECT fresh.*, row_number() OVER customer AS nth,
+                       count(*) OVER (PARTITION BY fresh.partner_id, fresh.store) AS dues
+                  FROM fresh
+                WINDOW customer AS (PARTITION BY fresh.partner_id, fresh.store
+                                    ORDER BY fresh.date_due, fresh.source_id)),
+             checked AS MATERIALIZED (
+                SELECT ranked.*,
+                       EXISTS (SELECT 1 FROM auto_crm_callback open_call
+                                WHERE open_call.partner_id = ranked.partner_id AND open_call.company_id = ranked.store
+                                  AND open_call.state IN ('todo', 'in_progress')) AS has_open,
+                       COALESCE(shop.callback_pressure_calls, 0) > 0
+                           AND (SELECT count(*) FROM auto_crm_callback recent
+                                 WHERE recent.partner_id = ranked.partner_id AND recent.company_id = ranked.store
+                                   AND recent.state != 'cancel'
+                                   AND recent.date_due > ranked.date_due - COALESCE(shop.callback_pressure_days, 1))
+                               >= shop.callback_pressure_calls AS over_pressure
+                  FROM ranked
+                  JOIN res_company shop ON shop.id = ranked.store
+                 WHERE ranked.nth = 1),
+             todo AS (
+                SELECT checked.*, row_number() OVER (ORDER BY date_due, source_id) AS rn
+                  FROM checked
+                 WHERE NOT has_open AND NOT over_pressure)""",
+            rule_company=rule.company_id.id or None,
+            default_company=self.env.company.id,
+            called=self._called_sql(rule),
+        )
+
+    @api.model
+    def _skipped_sql(self):
+        """The counts of the rows ``_checked_sql`` left out: (fresh rows, skipped for an open
+        callback, skipped for the contact pressure)."""
+        return SQL(
+            """(SELECT COALESCE(sum(dues), 0)::int FROM checked),
+                   (SELECT COALESCE(sum(dues - 1), 0)::int + count(*) FILTER (WHERE has_open) FROM checked),
+                   (SELECT count(*) FILTER (WHERE NOT has_open AND over_pressure) FROM checked)"""
         )
 
     # ------------------------------------------------------------------ execution
@@ -348,10 +441,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             SQL(
                 """WITH lock AS (SELECT pg_try_advisory_xact_lock(%(lock_key)s, %(rule)s) AS held),
              due AS MATERIALIZED (%(due)s),
-             todo AS (
-                SELECT due.*, row_number() OVER (ORDER BY date_due, source_id) AS rn
-                  FROM due
-                 WHERE eligible AND (SELECT held FROM lock) AND NOT %(called)s),
+             %(checked)s,
              inserted AS (
                INSERT INTO auto_crm_callback (
                        name, rule_id, questionnaire_id, company_id, partner_id, vehicle_id, visit_id,
@@ -359,8 +449,8 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                        date_due, date_expiry, max_attempts, overall_score, customer_complains,
                        create_uid, create_date, write_uid, write_date)
                 SELECT %(rule_name)s || ': ' || partner_name, %(rule)s, %(questionnaire)s,
-                       COALESCE(company_id, %(rule_company)s, %(default_company)s), partner_id, vehicle_id,
-                       visit_id, source_model, source_id, source_period, %(user)s, %(team)s, %(channel)s,
+                       store, partner_id, vehicle_id,
+                       visit_id, %(source_model)s, source_id, source_period, %(user)s, %(team)s, %(channel)s,
                        'todo', date_due, date_due + %(window)s, %(max_attempts)s, 0, FALSE,
                        %(uid)s, %(now)s, %(uid)s, %(now)s
                   FROM todo
@@ -376,17 +466,17 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                    count(*) FILTER (WHERE dnd), count(*) FILTER (WHERE NOT dnd AND NOT consent),
                    count(*) FILTER (WHERE eligible),
                    (array_agg(partner_name ORDER BY partner_name) FILTER (WHERE NOT eligible))[1:20],
-                   (SELECT count(*) FROM rotated)
+                   (SELECT count(*) FROM rotated), (SELECT count(*) FROM todo), %(skipped)s
               FROM due
              WHERE (SELECT held FROM lock)""",
                 lock_key=LOCK_KEY,
                 due=plan["due"],
-                called=self._called_sql(rule),
+                checked=self._checked_sql(rule),
+                skipped=self._skipped_sql(),
+                source_model=TRIGGER_SOURCE_MODELS[rule.trigger],
                 rule_name=rule.name,
                 rule=rule.id,
                 questionnaire=rule.questionnaire_id.id or None,
-                rule_company=rule.company_id.id or None,
-                default_company=self.env.company.id,
                 user=plan["user"],
                 team=rule.team_id.id or None,
                 channel=rule.channel,
@@ -397,9 +487,14 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                 now=now,
             )
         )
-        locked, created, dnd, no_consent, eligible, names, rotated = self.env.cr.fetchone()
+        locked, created, dnd, no_consent, eligible, names, rotated, todo_count, fresh, open_call, pressure = (
+            self.env.cr.fetchone()
+        )
         if not locked:
-            return {"locked": False, "created": 0, "dnd": 0, "no_consent": 0, "already": 0, "skipped_names": []}
+            return {
+                "locked": False, "created": 0, "dnd": 0, "no_consent": 0, "already": 0, "open": 0, "pressure": 0,
+                "skipped_names": [],
+            }  # fmt: skip
         if rotated:
             rule.invalidate_recordset(["rr_position"])
         if created:
@@ -409,7 +504,10 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             "created": created,
             "dnd": dnd,
             "no_consent": no_consent,
-            "already": eligible - created,
+            # (a row another transaction inserted meanwhile, skipped by ON CONFLICT, counts as already called)
+            "already": eligible - fresh + todo_count - created,
+            "open": open_call,
+            "pressure": pressure,
             "skipped_names": names or [],
         }
 
@@ -423,18 +521,35 @@ class AutoCrmCallbackEngine(models.AbstractModel):
     def _run_message(self, stats):
         if not stats["locked"]:
             return _("Another engine run is processing this rule right now.")
-        if not (stats["dnd"] or stats["no_consent"]):
-            return False
-        lines = [
-            _(
-                "%(dnd)s customers skipped for do-not-disturb, %(consent)s for no callback consent.",
-                dnd=stats["dnd"],
-                consent=stats["no_consent"],
+        lines = []
+        if stats["dnd"] or stats["no_consent"]:
+            lines.append(
+                _(
+                    "%(dnd)s customers skipped for do-not-disturb, %(consent)s for no callback consent.",
+                    dnd=stats["dnd"],
+                    consent=stats["no_consent"],
+                )
             )
-        ]
-        if stats["skipped_names"]:
-            lines.append(_("Skipped: %s", ", ".join(stats["skipped_names"])))
-        return "\n".join(lines)
+            if stats["skipped_names"]:
+                lines.append(_("Skipped: %s", ", ".join(stats["skipped_names"])))
+        if stats.get("open") or stats.get("pressure"):
+            lines.append(
+                _(
+                    "Contact pressure: %(open)s due customers skipped because they already have an open callback, "
+                    "%(pressure)s because they had the store's maximum number of calls in its period.",
+                    open=stats["open"],
+                    pressure=stats["pressure"],
+                )
+            )
+        return "\n".join(lines) or False
+
+    @api.model
+    def _created_message(self, created, rules):
+        """"1 callback created by 1 rule.", in the right number for each count."""
+        callbacks = _("1 callback") if created == 1 else _("%s callbacks", created)
+        if rules == 1:
+            return _("%s created by 1 rule.", callbacks)
+        return _("%(callbacks)s created by %(rules)s rules.", callbacks=callbacks, rules=rules)
 
     @api.model
     def _notify_runs(self, run):
@@ -442,9 +557,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         runs = run.line_ids
         created = sum(runs.mapped("created_count"))
         failed = runs.filtered(lambda r: r.state == "failed")
-        message = _(
-            "%(created)s callbacks created by %(rules)s rules.", created=created, rules=len(runs.filtered("rule_id"))
-        )
+        message = self._created_message(created, len(runs.filtered("rule_id")))
         if run.state == "skipped":
             message = _("Another run of the callback engine is in progress: nothing was done; try again later.")
         if failed:

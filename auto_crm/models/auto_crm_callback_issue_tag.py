@@ -1,6 +1,7 @@
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
+from odoo.tools import SQL
 
 from .input_limits import check_vals
 
@@ -53,6 +54,20 @@ class AutoCrmCallbackIssueTag(models.Model):
         compute="_compute_recent",
         string="Actions",
     )
+
+    def _field_to_sql(self, alias, fname, query=None, flush=True):
+        """``recent_count`` is sortable (the recurring issues list shows the most frequent first): in an
+        ORDER BY it is the same count as its compute, a probe of the tag's rows per tag."""
+        if fname != "recent_count":
+            return super()._field_to_sql(alias, fname, query, flush)
+        since = fields.Datetime.now() - relativedelta(days=RECURRING_DAYS)
+        return SQL(
+            """(SELECT COUNT(*) FROM auto_crm_callback_issue_tag_rel rel
+                  JOIN auto_crm_callback cb ON cb.id = rel.callback_id
+                 WHERE rel.tag_id = %s AND cb.state = 'done' AND cb.date_done >= %s)""",
+            SQL.identifier(alias, "id"),
+            since,
+        )
 
     def _compute_recent(self):
         since = fields.Datetime.now() - relativedelta(days=RECURRING_DAYS)

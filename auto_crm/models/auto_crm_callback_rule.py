@@ -1,7 +1,7 @@
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from .auto_crm_job_run import LINE_STATES
 from .input_limits import check_range, check_vals
@@ -62,7 +62,7 @@ class AutoCrmCallbackRule(models.Model):
     _user_fields = {
         "name", "sequence", "active", "company_id", "trigger", "delay_days", "days_before", "window_days",
         "inactivity_days", "maintenance_months", "maintenance_km", "channel", "questionnaire_id", "assignment",
-        "user_id", "team_id", "domain", "max_attempts", "note",
+        "user_id", "team_id", "domain", "max_attempts", "note", "date_start",
     }
     _inherit = ["auto_crm.owned.mixin", "mail.thread"]
     _order = "sequence, id"
@@ -70,9 +70,26 @@ class AutoCrmCallbackRule(models.Model):
 
     # The rule is configuration: the engine (auto_crm.callback.engine) plans and runs it.
 
-    name = fields.Char(required=True, tracking=True)
+    name = fields.Char(required=True, translate=True, tracking=True)
     sequence = fields.Integer(default=10)
-    active = fields.Boolean(default=True, tracking=True, help="Only active rules are run by the engine.")
+    active = fields.Boolean(
+        default=False,
+        tracking=True,
+        help="Only active rules are run by the engine. A new rule starts inactive: check its preview, "
+        "then switch it on.",
+    )
+    date_start = fields.Date(
+        string="Include Calls Due From",
+        tracking=True,
+        help="The rule makes only the callbacks due from this day on. A new rule starts from the day it is "
+        "created instead of back-filling its window with calls already overdue; set an earlier day to "
+        "include past events (at most the window). Empty: the whole window.",
+    )
+    preview_summary = fields.Text(
+        string="Preview",
+        compute="_compute_preview_summary",
+        help="What the engine would do with this rule if it ran now, updated as you edit the rule.",
+    )
     company_id = fields.Many2one(
         "res.company",
         string="Store",
@@ -198,6 +215,56 @@ class AutoCrmCallbackRule(models.Model):
             rule.last_run_id = last.get(rule)
             rule.last_run_state = states.get(last.get(rule))
 
+    @api.depends(
+        "trigger", "delay_days", "days_before", "window_days", "inactivity_days", "maintenance_months",
+        "maintenance_km", "domain", "company_id", "date_start", "questionnaire_id", "assignment", "team_id", "user_id",
+    )  # fmt: skip
+    def _compute_preview_summary(self):
+        """The rule form's live preview: the engine's plan of the rule as it is on screen (saved or
+        not), counted in a savepoint without creating anything (one query per rule shown)."""
+        for rule in self:
+            rule.preview_summary = rule._preview_message()[0] if rule.trigger else False
+
+    def _preview_message(self):
+        """(message, kind) of the preview of this rule as it is now (saved or being edited)."""
+        self.ensure_one()
+        Engine = self.env["auto_crm.callback.engine"]
+        # Flushed first, then a savepoint that does not clear the caches when it rolls back: the form's
+        # onchange keeps the values being edited even when the rule cannot run yet.
+        self.env.flush_all()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                stats = Engine._preview(self)
+        except Exception as error:  # a filter broken by an upgrade, a deleted questionnaire, a team missing...
+            text = error.args[0] if isinstance(error, UserError | ValidationError) and error.args else str(error)
+            return _("This rule cannot run as it is: %s", text), "warning"
+        message = _(
+            "If the engine ran now, this rule would create %(created)s callbacks; %(dnd)s customers due a "
+            "call would be skipped for do-not-disturb and %(consent)s for no consent; %(already)s already "
+            "have their callback.",
+            created=stats["created"],
+            dnd=stats["dnd"],
+            consent=stats["no_consent"],
+            already=stats["already"],
+        )
+        if stats["open"] or stats["pressure"]:
+            message += " " + _(
+                "Overlap with other calls: %(open)s customers skipped because they already have an open callback, "
+                "%(pressure)s because they reached the store's contact pressure limit.",
+                open=stats["open"],
+                pressure=stats["pressure"],
+            )
+        return message, "info"
+
+    @api.model
+    def default_get(self, fields_list):
+        # Not a field default: the ORM would also stamp it on the rules that exist when the field is
+        # added, and they keep their whole window.
+        defaults = super().default_get(fields_list)
+        if "date_start" in fields_list and "date_start" not in defaults:
+            defaults["date_start"] = self.env.company._auto_crm_today()
+        return defaults
+
     # ------------------------------------------------------------------ constraints
     @api.constrains(*RULE_RANGES)
     def _check_ranges(self):
@@ -230,8 +297,17 @@ class AutoCrmCallbackRule(models.Model):
         for rule in self:
             if rule.assignment == "user" and not rule.user_id:
                 raise ValidationError(_("Assign To: rule %s assigns to a fixed user; choose the user.", rule.name))
-            if rule.assignment in ("round_robin", "team") and not rule.team_id:
-                raise ValidationError(_("Team: rule %s assigns within a team; choose the team.", rule.name))
+            if rule.assignment == "round_robin" and not rule.team_id:
+                raise ValidationError(
+                    _(
+                        "Team: rule %s deals its callbacks round-robin over the agents of a team; choose the team.",
+                        rule.name,
+                    )
+                )
+            if rule.assignment == "team" and not rule.team_id:
+                raise ValidationError(
+                    _("Team: rule %s leaves its callbacks in a team's pool; choose the team.", rule.name)
+                )
 
     # ------------------------------------------------------------------ due date
     def _next_due_date(self, event_date=None):
@@ -270,25 +346,7 @@ class AutoCrmCallbackRule(models.Model):
     def action_preview(self):
         """Tell what the engine would do with this rule if it ran now, without creating anything."""
         self.ensure_one()
-        Engine = self.env["auto_crm.callback.engine"]
-        try:
-            with self.env.cr.savepoint():
-                stats = Engine._preview(self)
-        except Exception as error:  # a filter broken by an upgrade, a deleted questionnaire...
-            message, kind = Engine._error_message(self, error), "warning"
-        else:
-            message, kind = (
-                _(
-                    "If the engine ran now, this rule would create %(created)s callbacks; %(dnd)s customers due a "
-                    "call would be skipped for do-not-disturb and %(consent)s for no consent; %(already)s already "
-                    "have their callback.",
-                    created=stats["created"],
-                    dnd=stats["dnd"],
-                    consent=stats["no_consent"],
-                    already=stats["already"],
-                ),
-                "info",
-            )
+        message, kind = self._preview_message()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

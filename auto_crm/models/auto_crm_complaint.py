@@ -608,6 +608,34 @@ class AutoCrmComplaint(models.Model):
         self.activity_feedback(["auto_crm.mail_activity_type_complaint_authority"])
 
     @api.model
+    def _announce_from_callback(self, agent):
+        """A complaint a callback just opened (a low score, or the customer complained): the agent
+        who closed the call sees a notification at once; the visit's advisor and the store's
+        after-sales managers get an activity to act on it."""
+        activity_type = self.env.ref("auto_crm.mail_activity_type_complaint_from_callback", raise_if_not_found=False)
+        managers = self._company_managers(self.company_id)
+        for complaint in self:
+            users = complaint.visit_id.advisor_id | self.env["res.users"].union(
+                *managers.get(complaint.company_id.id, [])
+            )
+            for user in users.filtered(lambda u: u.active and not u.share):
+                complaint.activity_schedule(
+                    activity_type_id=activity_type.id if activity_type else False,
+                    summary=_("Call back the dissatisfied customer: %s", complaint.partner_id.name),
+                    note=complaint.description,
+                    user_id=user.id,
+                )
+            if agent and not agent.share:
+                agent._bus_send(
+                    "simple_notification",
+                    {
+                        "type": "warning",
+                        "sticky": True,
+                        "title": _("Complaint %s opened", complaint.name),
+                        "message": complaint.subject,
+                    },
+                )
+
     def _company_managers(self, companies):
         """{company_id: [users]}: the active after-sales managers (and administrators) of each store."""
         group = self.env.ref("auto_crm.group_manager")

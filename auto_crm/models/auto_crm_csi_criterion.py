@@ -85,10 +85,34 @@ class AutoCrmCsiCriterion(models.Model):
         help="Consistency ratio of its sub-criteria.",
     )
     comparison_ids = fields.One2many("auto_crm.csi.comparison", "parent_id", string="Sub-criteria Comparisons")
+    # The tree of the criteria in a list: each main criterion followed by its sub-criteria, by sequence.
+    tree_key = fields.Char(
+        string="Position in the Tree",
+        compute="_compute_tree",
+        store=True,
+        recursive=True,
+        help="Sort key: the sequences from the main criterion down to this one.",
+    )
+    tree_name = fields.Char(string="Criterion Tree", compute="_compute_tree_name")
 
     _sql_constraints = [
         ("code_hierarchy_uniq", "UNIQUE(hierarchy_id, code)", "Code: each code is used once per hierarchy."),
     ]
+
+    @api.depends("sequence", "parent_id", "parent_id.tree_key")
+    def _compute_tree(self):
+        for criterion in self:
+            own = f"{criterion.sequence or 0:06d}.{criterion._origin.id or 0:09d}"
+            criterion.tree_key = f"{criterion.parent_id.tree_key}/{own}" if criterion.parent_id else own
+
+    @api.depends("name", "parent_id")
+    def _compute_tree_name(self):
+        for criterion in self:
+            depth, parent = 0, criterion.parent_id
+            while parent and depth < 10:
+                depth, parent = depth + 1, parent.parent_id
+            indent = "\u3000" * depth
+            criterion.tree_name = f"{indent}└ {criterion.name or ''}" if depth else criterion.name or ""
 
     @api.depends("child_ids")
     def _compute_is_leaf(self):

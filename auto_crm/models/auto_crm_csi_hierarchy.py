@@ -46,7 +46,7 @@ class AutoCrmCsiHierarchy(models.Model):
     _workflow_initial_states = HIERARCHY_INITIAL
     _workflow_stamps = {"active": "date_activated", "superseded": "date_superseded"}
 
-    name = fields.Char(required=True, tracking=True)
+    name = fields.Char(required=True, translate=True, tracking=True)
     company_id = fields.Many2one(
         "res.company", string="Store", required=True, default=lambda self: self.env.company, index=True, tracking=True
     )
@@ -96,6 +96,11 @@ class AutoCrmCsiHierarchy(models.Model):
         string="Weights and Consistency", compute="_compute_weights_html", sanitize=False, readonly=True
     )
     is_other_company = fields.Boolean(compute="_compute_is_other_company")
+    activation_problem = fields.Char(
+        string="Cannot Be Activated",
+        compute="_compute_activation_problem",
+        help="Why Activate would refuse this draft as it stands (inconsistent or missing judgements...).",
+    )
 
     _sql_constraints = [
         ("version_company_uniq", "UNIQUE(company_id, version)", "Version: each version number is used once per store."),
@@ -151,6 +156,27 @@ class AutoCrmCsiHierarchy(models.Model):
     def _compute_weights_html(self):
         for hierarchy in self:
             hierarchy.weights_html = hierarchy._render_weights_html()
+
+    @api.depends(
+        "state",
+        "comparison_ids.value",
+        "comparison_ids.criterion_a_id",
+        "comparison_ids.criterion_b_id",
+        "criterion_ids.parent_id",
+        "criterion_ids.sequence",
+        "criterion_ids.step",
+        "criterion_ids.name",
+    )
+    def _compute_activation_problem(self):
+        """The reason Activate would give, shown (and refused) before the confirmation is asked."""
+        for hierarchy in self:
+            problem = False
+            if hierarchy.state == "draft":
+                try:
+                    hierarchy._check_consistent()
+                except ValidationError as error:
+                    problem = error.args[0]
+            hierarchy.activation_problem = problem
 
     @api.depends_context("company")
     @api.depends("company_id")
@@ -486,6 +512,10 @@ class AutoCrmCsiHierarchy(models.Model):
                 previous.message_post(body=_("Superseded by %s.", hierarchy.display_name))
                 previous.flush_recordset(["state"])
             hierarchy.sudo()._workflow_write({"state": "active"})
+            if self.env.su and self.env.context.get("install_mode"):
+                # Activated by the add-on's data at install (superuser code: no RPC caller is): no note in
+                # the install's language (the activation date and the status say it in the reader's).
+                continue
             hierarchy.message_post(
                 body=_("Activated with highest consistency ratio %s.", float_round(hierarchy.max_cr, 4))
             )

@@ -31,6 +31,17 @@ class AutoCrmJobRunLine(models.Model):
     skipped_dnd_count = fields.Integer(string="Skipped (Do Not Disturb)", readonly=True)
     skipped_consent_count = fields.Integer(string="Skipped (No Consent)", readonly=True)
     already_count = fields.Integer(string="Already Called", readonly=True)
+    # contact pressure (issue 12): due customers the engine left alone
+    skipped_open_count = fields.Integer(
+        string="Skipped (Open Callback)",
+        readonly=True,
+        help="Due customers who already had an open callback in the store (from any rule, or due twice in this run).",
+    )
+    skipped_pressure_count = fields.Integer(
+        string="Skipped (Contact Pressure)",
+        readonly=True,
+        help="Due customers who already had the store's maximum number of calls in its pressure period.",
+    )
     expired_count = fields.Integer(string="Expired", readonly=True)
     cancelled_count = fields.Integer(string="Cancelled (Do Not Disturb)", readonly=True)
     duration = fields.Float(string="Seconds", readonly=True, digits=(16, 3))

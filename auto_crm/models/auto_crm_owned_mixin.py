@@ -1,7 +1,11 @@
+import datetime
 import secrets
+
+import babel.dates
 
 from odoo import _, api, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools.misc import get_lang
 
 #: The context key under which the add-on's own code writes the fields no person sets. Its value is a
 #: random token drawn when the server process starts, which no JSON-RPC or XML-RPC client knows: a caller
@@ -13,6 +17,17 @@ _OWNER_TOKEN = secrets.token_hex(16)
 #: The key under which ``_owned_fill`` marks, in a ``create``'s values, the fields the add-on's code filled
 #: in: an object, which no JSON-RPC or XML-RPC client can send as a key.
 _FILLED = object()
+
+#: The CLDR skeletons of the period headings: a year and a month ("2026年11月", "November 2026"), a year
+#: and a quarter ("2026年第4季度", "Q4 2026").
+PERIOD_SKELETONS = {"month": "yMMMM", "quarter": "yQQQ"}
+
+
+def format_period(value, lang, granularity="month"):
+    """A month (or quarter) heading of ``value`` in the pattern of the language ``lang`` (a code such
+    as ``zh_CN``): the locale's own order of year and month, not Odoo's fixed ``MMMM yyyy``."""
+    return babel.dates.format_skeleton(PERIOD_SKELETONS[granularity], value, locale=lang or "en_US")
+
 
 #: Fields the ORM manages itself: never in a model's lists, never checked.
 ORM_FIELDS = frozenset(models.MAGIC_COLUMNS) | {"display_name"}
@@ -129,6 +144,12 @@ class AutoCrmOwnedMixin(models.AbstractModel):
     def create(self, vals_list):
         for vals in vals_list:
             self._owned_check(vals, "create", vals.pop(_FILLED, ()))
+        if self.env.su and self.env.context.get("install_filename") and not self.env.context.get("mail_create_nolog"):
+            # A record of a data or demo file (loaded as superuser: no RPC caller is) gets no "... created"
+            # note: the ORM would write it in English, once, whatever the language of its later readers.
+            return super(AutoCrmOwnedMixin, self.with_context(mail_create_nolog=True)).create(vals_list).with_env(
+                self.env
+            )
         return super().create(vals_list)
 
     def write(self, vals):
@@ -143,3 +164,29 @@ class AutoCrmOwnedMixin(models.AbstractModel):
             return vals_list
         system = self._owned_system_fields() - set(default or ())
         return [{fname: value for fname, value in vals.items() if fname not in system} for vals in vals_list]
+
+    # ------------------------------------------------------------------ month headings
+    def _read_group_format_result(self, rows_dict, lazy_groupby):
+        """Month and quarter headings of the add-on's lists, pivots and graphs in the reader's own
+        pattern: Odoo writes every language with babel's fixed ``MMMM yyyy`` ("十一月 2026" in Chinese);
+        the locale's CLDR pattern for a year and a month gives "2026年11月" (and "November 2026" in
+        English, as before). Only the add-on's own models: Odoo's are left as Odoo shows them."""
+        raw = {}
+        if self._original_module == "auto_crm":
+            for group in lazy_groupby:
+                fname, _sep, granularity = group.partition(":")
+                field = self._fields.get(fname.split(".")[0])
+                if field and field.type in ("date", "datetime") and (granularity or "month") in PERIOD_SKELETONS:
+                    raw[group] = (granularity or "month", [(row, row[group]) for row in rows_dict])
+        result = super()._read_group_format_result(rows_dict, lazy_groupby)
+        if raw:
+            lang = get_lang(self.env).code
+            labels = {}  # a few distinct periods for many groups (a year of months by 200 stores)
+            for group, (granularity, pairs) in raw.items():
+                for row, value in pairs:
+                    if value and isinstance(value, datetime.date):
+                        key = (value, granularity)
+                        if key not in labels:
+                            labels[key] = format_period(value, lang, granularity)
+                        row[group] = labels[key]
+        return result

@@ -1,3 +1,4 @@
+import subprocess
 from datetime import datetime, time, timedelta
 
 import pytz
@@ -7,6 +8,14 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL, float_compare
+from odoo.tools.misc import (
+    babel_locale_parse,
+    format_amount,
+    format_date,
+    format_datetime,
+    formatLang,
+    posix_to_ldml,
+)
 from odoo.tools.sql import create_index
 
 from ..lib.workflow import VISIT_INITIAL, VISIT_TRANSITIONS
@@ -79,6 +88,22 @@ LATENESS = [
     ("late", "Late"),
     ("closed", "Closed"),
 ]
+
+
+_PATCHED_QT = []
+
+
+def _wkhtmltopdf_patched_qt():
+    """Whether the wkhtmltopdf Odoo runs is built with its patched Qt (headers and footers work); asked once."""
+    if not _PATCHED_QT:
+        try:
+            from odoo.addons.base.models.ir_actions_report import _get_wkhtmltopdf_bin
+
+            out = subprocess.run([_get_wkhtmltopdf_bin(), "--version"], capture_output=True, timeout=30, check=False)
+            _PATCHED_QT.append(b"patched qt" in out.stdout.lower())
+        except (OSError, subprocess.SubprocessError):
+            _PATCHED_QT.append(False)
+    return _PATCHED_QT[0]
 
 
 class AutoCrmServiceVisit(models.Model):
@@ -297,7 +322,9 @@ class AutoCrmServiceVisit(models.Model):
 
     @api.onchange("vehicle_id")
     def _onchange_vehicle_id(self):
-        if self.vehicle_id and self.vehicle_id.partner_id:
+        if self.vehicle_id and self.vehicle_id.partner_id and self.vehicle_id.partner_id != self.partner_id:
+            # Only a different owner: re-assigning the same customer would reset what the advisor just
+            # typed in the customer's fields on this form (mobile, consent).
             self.partner_id = self.vehicle_id.partner_id
         if self.vehicle_id and not self.mileage_in:
             self.mileage_in = self.vehicle_id.odometer
@@ -352,11 +379,11 @@ class AutoCrmServiceVisit(models.Model):
                     _(
                         "Amount Settled: %(paid)s is more than the %(left)s left to pay on %(visit)s (total "
                         "%(total)s, of which points paid %(points)s).",
-                        paid=amount,
-                        left=left,
+                        paid=visit._money(amount),
+                        left=visit._money(left),
                         visit=visit.name,
-                        total=visit.amount_total,
-                        points=visit.loyalty_redeemed_value,
+                        total=visit._money(visit.amount_total),
+                        points=visit._money(visit.loyalty_redeemed_value),
                     )
                 )
 
@@ -439,6 +466,10 @@ class AutoCrmServiceVisit(models.Model):
     def _workflow_check(self, old, new, vals):
         if new == "reception" and vals.get("mileage_in", self.mileage_in) <= 0:
             raise UserError(_("Mileage In: record the odometer reading of %s when the car is received.", self.name))
+        if new == "reception" and not self.odometer_reading_id:
+            conflict = self._odometer_conflict(vals.get("mileage_in", self.mileage_in))
+            if conflict:
+                raise ValidationError(conflict)
         if (old, new) == ("inspection", "repair") and not vals.get("inspection_note", self.inspection_note):
             raise UserError(_("Inspection Notes: say what failed the inspection of %s.", self.name))
         if new == "cancel" and not vals.get("cancel_reason", self.cancel_reason):
@@ -449,8 +480,8 @@ class AutoCrmServiceVisit(models.Model):
                     "Amount Settled: %(visit)s cannot be delivered before it is settled: %(paid)s of "
                     "%(total)s paid, payment method %(method)s.",
                     visit=self.name,
-                    paid=self.amount_paid,
-                    total=self.amount_total,
+                    paid=self._money(self.amount_paid),
+                    total=self._money(self.amount_total),
                     method=dict(PAYMENT_METHODS).get(self.payment_method) or _("not set"),
                 )
             )
@@ -461,6 +492,8 @@ class AutoCrmServiceVisit(models.Model):
         if not self:
             return
         self._board_stamp_delivery(state)
+        if state in ("reception", "followup"):
+            self._post_callback_warning()
         if state == "reception":
             self._record_odometer()
         # Points follow the visit: delivered (follow-up) earns; back to settlement takes the earning
@@ -489,6 +522,7 @@ class AutoCrmServiceVisit(models.Model):
 
     def action_receive(self):
         self.write({"state": "reception"})
+        return self._callback_warning_action()
 
     def action_start_repair(self):
         self.write({"state": "repair"})
@@ -513,6 +547,7 @@ class AutoCrmServiceVisit(models.Model):
 
     def action_deliver(self):
         self.write({"state": "followup"})
+        return self._callback_warning_action()
 
     def action_cancel(self):
         self.write({"state": "cancel"})
@@ -726,16 +761,26 @@ class AutoCrmServiceVisit(models.Model):
             raise UserError(
                 _("Member Card: %s is not a member of this store's programme.", self.partner_id.display_name)
             )
+        if points > member.sudo().points_balance:
+            raise UserError(
+                _(
+                    "Points: %(customer)s has %(balance)s points available (Points Available), fewer than the "
+                    "%(points)s points asked.",
+                    customer=self.partner_id.display_name,
+                    balance=member.sudo().points_balance,
+                    points=points,
+                )
+            )
         value = points * member.program_id.point_value
         rounding = self.currency_id.rounding or 0.01
         if float_compare(self.loyalty_redeemed_value + value, self.amount_total, precision_rounding=rounding) > 0:
             raise UserError(
                 _(
-                    "Points: %(points)s points are worth %(value).2f, more than the %(due).2f left to pay "
+                    "Points: %(points)s points are worth %(value)s, more than the %(due)s left to pay "
                     "on %(visit)s.",
                     points=points,
-                    value=value,
-                    due=self.amount_due,
+                    value=self._money(value),
+                    due=self._money(self.amount_due),
                     visit=self.name,
                 )
             )
@@ -745,6 +790,10 @@ class AutoCrmServiceVisit(models.Model):
 
     def action_open_redeem(self):
         self.ensure_one()
+        if self.currency_id.is_zero(self.amount_due):
+            raise UserError(
+                _("Amount Due: nothing is left to pay on %s; there is nothing to redeem points on.", self.name)
+            )
         return {
             "type": "ir.actions.act_window",
             "name": _("Redeem Points"),
@@ -757,3 +806,158 @@ class AutoCrmServiceVisit(models.Model):
                 "default_operation": "redeem",
             },
         }
+
+    # ------------------------------------------------------------------ the desk: the customer's consent
+    # The customer's mobile and callback preferences at the desk: written through to the customer (the
+    # partner's own write, rights and field owners apply), and a warning when the customer will not be
+    # called back after this visit, and why.
+    partner_mobile = fields.Char(related="partner_id.mobile", readonly=False, string="Customer Mobile")
+    partner_callback_consent = fields.Boolean(
+        related="partner_id.auto_callback_consent", readonly=False, string="Customer Agrees to Callbacks"
+    )
+    partner_do_not_disturb = fields.Boolean(
+        related="partner_id.auto_do_not_disturb", readonly=False, string="Customer Do Not Disturb"
+    )
+    partner_do_not_disturb_reason = fields.Char(
+        related="partner_id.auto_do_not_disturb_reason", readonly=False, string="Customer Do Not Disturb Reason"
+    )
+    callback_warning = fields.Char(
+        compute="_compute_callback_warning",
+        string="Callback Warning",
+        help="Why the customer will not be called back after this visit (empty when they will).",
+    )
+
+    @api.depends(
+        "state",
+        "company_id",
+        "partner_id.phone",
+        "partner_mobile",
+        "partner_callback_consent",
+        "partner_do_not_disturb",
+        "partner_do_not_disturb_reason",
+    )
+    def _compute_callback_warning(self):
+        for visit in self:
+            reasons = visit._callback_blockers() if visit.state != "cancel" else []
+            if not reasons:
+                visit.callback_warning = False
+                continue
+            text = reasons[0]
+            for reason in reasons[1:]:
+                text = _("%(reasons)s; %(reason)s", reasons=text, reason=reason)
+            visit.callback_warning = _(
+                "%(customer)s will not be called back after this visit: %(reasons)s.",
+                customer=visit.partner_id.display_name,
+                reasons=text,
+            )
+
+    def _callback_blockers(self):
+        """The reasons the callback engine will not call this visit's customer after delivery: the
+        customer's (``res.partner._auto_crm_callback_blockers``, the engine's consent and do-not-disturb
+        rule) and the store's (no active rule calls after a delivered visit)."""
+        self.ensure_one()
+        if not self.partner_id:
+            return []
+        # The visit's own copies of the customer's fields: the form shows the warning while they are typed.
+        reasons = self.partner_id._auto_crm_callback_blocker_texts(
+            self.partner_do_not_disturb,
+            self.partner_do_not_disturb_reason,
+            self.partner_callback_consent,
+            self.partner_mobile or self.partner_id.phone,
+        )
+        rules = self.env["auto_crm.callback.rule"].sudo().search_count(
+            [("trigger", "=", "service_delivered"), ("company_id", "in", [False, self.company_id.id])], limit=1
+        )
+        if not rules:
+            reasons.append(_("no active callback rule of the store calls customers after a delivered visit"))
+        return reasons
+
+    def _post_callback_warning(self):
+        """A note in the chatter at reception and delivery when the customer will not be called back."""
+        for visit in self:
+            if visit.callback_warning:
+                visit.message_post(body=visit.callback_warning, subtype_xmlid="mail.mt_note")
+
+    def _callback_warning_action(self):
+        """The button's answer: a warning the advisor sees when a customer will not be called back."""
+        warnings = [visit.callback_warning for visit in self if visit.callback_warning]
+        if not warnings:
+            return None
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("No callback after this visit"),
+                "message": "\n".join(warnings),
+                "type": "warning",
+                "sticky": False,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    # ------------------------------------------------------------------ the desk: errors in the customer's terms
+    def _money(self, amount):
+        """An amount as the store writes it (its currency's symbol and decimals, the user's separators)."""
+        self.ensure_one()
+        currency = self.currency_id or self.env.company.currency_id
+        return format_amount(self.env, amount or 0.0, currency)
+
+    def _odometer_conflict(self, mileage, day=None):
+        """The sentence refusing ``mileage`` as this visit's odometer reading on ``day`` (the store's
+        day of reception by default), or False: the rule of the vehicle's readings
+        (``auto_crm.vehicle.odometer._check_not_going_back``), worded for the visit's own field."""
+        self.ensure_one()
+        if not (self.vehicle_id and mileage):
+            return False
+        day = day or self.company_id._auto_crm_today(self.date_reception or None)
+        readings = self.vehicle_id.sudo().odometer_ids.filtered(
+            lambda r: r.id != self.odometer_reading_id.id
+        ).sorted(lambda r: (r.date, r.id))
+        before = readings.filtered(lambda r: r.date <= day)[-1:]
+        after = readings.filtered(lambda r: r.date > day)[:1]
+        label = self._fields["mileage_in"]._description_string(self.env)
+        if before and mileage < before.value:
+            return _(
+                "%(field)s: %(mileage)s km is lower than the %(previous)s km already read on %(date)s for %(vehicle)s. "
+                "Check the odometer; if it was replaced, record the replacement on the vehicle first.",
+                field=label,
+                mileage=formatLang(self.env, mileage, digits=0),
+                previous=formatLang(self.env, before.value, digits=0),
+                date=format_date(self.env, before.date),
+                vehicle=self.vehicle_id.display_name,
+            )
+        if after and not after.is_replacement and after.value < mileage:
+            return _(
+                "%(field)s: %(mileage)s km is higher than the %(next)s km read later, on %(date)s, for %(vehicle)s.",
+                field=label,
+                mileage=formatLang(self.env, mileage, digits=0),
+                next=formatLang(self.env, after.value, digits=0),
+                date=format_date(self.env, after.date),
+                vehicle=self.vehicle_id.display_name,
+            )
+        return False
+
+    @api.onchange("mileage_in")
+    def _onchange_mileage_in_odometer(self):
+        """Warn while typing: the same rule as at Receive Car."""
+        conflict = self._odometer_conflict(self.mileage_in)
+        if conflict:
+            return {"warning": {"title": _("Odometer reading"), "message": conflict}}
+
+    # ------------------------------------------------------------------ the desk: printed papers
+    def _report_letterhead_in_body(self):
+        """Whether the repair order and the settlement statement print the store's letterhead in the page
+        itself: Debian's wkhtmltopdf (unpatched Qt) ignores the separate header and footer pages that
+        ``web.external_layout`` gives it, so the store's name and address would be lost."""
+        return not _wkhtmltopdf_patched_qt()
+
+    def _report_datetime(self, value):
+        """A moment as printed on the papers: the store's time zone, the language's date and short time
+        (no seconds; "2026年03月02日 10时05分" in Chinese)."""
+        self.ensure_one()
+        if not value:
+            return ""
+        Lang = self.env["res.lang"]
+        lang = Lang._get_data(code=self.env.lang or "en_US") or Lang._get_data(code="en_US")
+        pattern = posix_to_ldml(f"{lang.date_format} {lang.short_time_format}", locale=babel_locale_parse(lang.code))
+        return format_datetime(self.env, value, tz=self.company_id._auto_crm_tz_name(), dt_format=pattern)

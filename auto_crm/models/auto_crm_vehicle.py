@@ -2,7 +2,7 @@ import pytz
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 from odoo.tools.sql import create_index
@@ -87,7 +87,17 @@ class AutoCrmVehicle(models.Model):
     engine_number = fields.Char(tracking=True)
     gearbox_number = fields.Char(tracking=True)
     color = fields.Char(string="Body Colour")
-    model_year = fields.Integer(help=f"The model year, from {FIRST_MODEL_YEAR} to next year (0 when not known).")
+    model_year = fields.Integer(
+        string="Model Year (number)",
+        help=f"The model year, from {FIRST_MODEL_YEAR} to next year (0 when not known).",
+    )
+    model_year_pick = fields.Selection(
+        selection="_model_year_selection",
+        string="Model Year",
+        compute="_compute_model_year_pick",
+        inverse="_inverse_model_year_pick",
+        help="The model year, empty when not known (forms show this rather than a model year 0).",
+    )
     purchase_date = fields.Date(tracking=True)
     sold_here = fields.Boolean(
         string="Sold by This Store",
@@ -155,6 +165,20 @@ class AutoCrmVehicle(models.Model):
                 label = f"{label} ({vehicle.model_id.display_name})"
             vehicle.display_name = label
 
+    @api.model
+    def _model_year_selection(self):
+        last = self.env.company._auto_crm_today().year + 1
+        return [(str(year), str(year)) for year in range(last, FIRST_MODEL_YEAR - 1, -1)]
+
+    @api.depends("model_year")
+    def _compute_model_year_pick(self):
+        for vehicle in self:
+            vehicle.model_year_pick = str(vehicle.model_year) if vehicle.model_year else False
+
+    def _inverse_model_year_pick(self):
+        for vehicle in self:
+            vehicle.model_year = int(vehicle.model_year_pick) if vehicle.model_year_pick else 0
+
     @api.depends("odometer_ids.value", "odometer_ids.date")
     def _compute_odometer(self):
         for vehicle in self:
@@ -182,10 +206,14 @@ class AutoCrmVehicle(models.Model):
 
     @api.model
     def _segment_of(self, purchase_date, warranty_end_date, today):
+        """The car's segment; none (False) for a car whose purchase date and warranty end are both
+        unknown: a new record is not "out of warranty" until someone says so."""
         if purchase_date and purchase_date <= today - relativedelta(years=OLD_CAR_YEARS):
             return "old"
         if warranty_end_date and warranty_end_date >= today:
             return "in_warranty"
+        if not purchase_date and not warranty_end_date:
+            return False
         return "out_of_warranty"
 
     def _search_segment(self, operator, value):
@@ -194,18 +222,26 @@ class AutoCrmVehicle(models.Model):
         today = self.env.company._auto_crm_today()
         old_limit = today - relativedelta(years=OLD_CAR_YEARS)
         young = expression.OR([[("purchase_date", "=", False)], [("purchase_date", ">", old_limit)]])
+        known = expression.OR([[("purchase_date", "!=", False)], [("warranty_end_date", "!=", False)]])
         domains = {
             "old": [("purchase_date", "<=", old_limit)],
             "in_warranty": expression.AND([young, [("warranty_end_date", ">=", today)]]),
             "out_of_warranty": expression.AND(
-                [young, expression.OR([[("warranty_end_date", "=", False)], [("warranty_end_date", "<", today)]])]
+                [
+                    young,
+                    known,
+                    expression.OR([[("warranty_end_date", "=", False)], [("warranty_end_date", "<", today)]]),
+                ]
             ),
+            False: [("purchase_date", "=", False), ("warranty_end_date", "=", False)],
         }
+        if value is False:
+            value = [False]
         values = {value} if isinstance(value, str) else set(value or ())
         if operator in ("!=", "not in"):
             # The segments partition the vehicles: "not X" is "one of the others".
             values = set(domains) - values
-        selected = [domains[val] for val in sorted(values) if val in domains]
+        selected = [domains[val] for val in sorted(values, key=str) if val in domains]
         return expression.OR(selected) if selected else expression.FALSE_DOMAIN
 
     # ------------------------------------------------------------------ constraints
@@ -366,6 +402,18 @@ class AutoCrmVehicle(models.Model):
                 for vehicle in self
                 if vehicle.partner_id
             ]
+        )
+
+    @api.model
+    def name_create(self, name):
+        """A car is created with its VIN: the quick create of a many2one cannot make one. Say so, and
+        how (the visit's "Create and edit..." opens the form with the typed plate)."""
+        raise UserError(
+            _(
+                "VIN: a vehicle is created with its VIN; use \"Create and edit...\" to enter the car %s "
+                "with its VIN.",
+                name,
+            )
         )
 
     # ------------------------------------------------------------------ actions

@@ -2,6 +2,7 @@ from datetime import date
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools.misc import format_date
 from odoo.tools.sql import create_index
 
 from .auto_crm_vehicle import MAX_KM
@@ -93,16 +94,18 @@ class AutoCrmVehicleOdometer(models.Model):
                     _(
                         "Date: a reading on %(date)s is impossible; a reading is dated from %(first)s to "
                         "today (%(today)s).",
-                        date=reading.date,
-                        first=FIRST_READING_DATE,
-                        today=today,
+                        date=format_date(self.env, reading.date),
+                        first=format_date(self.env, FIRST_READING_DATE),
+                        today=format_date(self.env, today),
                     )
                 )
 
     @api.depends("vehicle_id", "value", "date")
     def _compute_display_name(self):
         for reading in self:
-            reading.display_name = _("%(value)s km on %(date)s", value=reading.value, date=reading.date)
+            reading.display_name = _(
+                "%(value)s km on %(date)s", value=reading.value, date=format_date(self.env, reading.date)
+            )
 
     @api.constrains("value", "date", "vehicle_id", "is_replacement")
     def _check_not_going_back(self):
@@ -120,9 +123,9 @@ class AutoCrmVehicleOdometer(models.Model):
                         "%(previous)s km on %(previous_date)s for %(vehicle)s. Tick 'Odometer Replaced' "
                         "if the odometer was changed.",
                         value=reading.value,
-                        date=reading.date,
+                        date=format_date(self.env, reading.date),
                         previous=before.value,
-                        previous_date=before.date,
+                        previous_date=format_date(self.env, before.date),
                         vehicle=reading.vehicle_id.display_name,
                     )
                 )
@@ -132,9 +135,9 @@ class AutoCrmVehicleOdometer(models.Model):
                         "Reading (km): %(value)s km on %(date)s is higher than the later reading of "
                         "%(next)s km on %(next_date)s for %(vehicle)s.",
                         value=reading.value,
-                        date=reading.date,
+                        date=format_date(self.env, reading.date),
                         next=after.value,
-                        next_date=after.date,
+                        next_date=format_date(self.env, after.date),
                         vehicle=reading.vehicle_id.display_name,
                     )
                 )

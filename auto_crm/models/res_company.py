@@ -1,3 +1,4 @@
+import datetime
 from types import SimpleNamespace
 
 import pytz
@@ -29,6 +30,13 @@ AMOUNT_RANGES = {
 PROMISE_RISK_MINUTES = 60
 #: The margin lies from 0 (no warning) to one day.
 AMOUNT_RANGES["promise_risk_minutes"] = (0, 24 * 60)
+#: The agent's day (issue 12): the plausible range of the retry and contact pressure settings.
+CALLBACK_RANGES = {
+    "callback_retry_hours": (0, 720),
+    "callback_opening_hour": (0, 23.99),
+    "callback_pressure_calls": (0, 100),
+    "callback_pressure_days": (1, 3650),
+}
 COUNTABLE_TTYPES = (
     "char",
     "text",
@@ -56,6 +64,9 @@ class ResCompany(models.Model):
         "lifecycle_retained_visits", "lifecycle_loyal_visits", "lifecycle_at_risk_days", "lifecycle_lost_days",
         "retention_service_interval_months", "retention_return_grace_months", "completeness_partner_field_ids",
         "completeness_vehicle_field_ids", "completeness_profile",
+        # the agent's day (issue 12): retries after no answer, contact pressure
+        "callback_retry_mode", "callback_retry_hours", "callback_opening_hour", "callback_pressure_calls",
+        "callback_pressure_days",
     }
 
     # The workshop board's margin before a promise is the store's setting (a person's field).
@@ -83,6 +94,33 @@ class ResCompany(models.Model):
         string="Complaint Score Threshold",
         default=2,
         help="A callback answered with a satisfaction score at or below this value (1 to 5) opens a complaint.",
+    )
+
+    # ---------------------------------------------------------------- the agent's day: retries and contact pressure
+    callback_retry_mode = fields.Selection(
+        [("hours", "After some hours"), ("next_day", "The next day at opening")],
+        string="Retry After No Answer",
+        default="hours",
+        required=True,
+        help="When a callback that was not answered (no answer, busy) is tried again: some hours "
+        "later, or the store's next day at opening time.",
+    )
+    callback_retry_hours = fields.Integer(
+        string="Retry After (hours)", default=2, help="Hours after an unanswered attempt before the next try."
+    )
+    callback_opening_hour = fields.Float(
+        string="Opening Time",
+        default=8.5,
+        help="The store's opening time (its time zone): the next day's retries are due from then.",
+    )
+    callback_pressure_calls = fields.Integer(
+        string="Maximum Calls per Customer",
+        default=2,
+        help="Contact pressure: the callback engine plans at most this many callbacks for one customer "
+        "within the period below, whatever the rules (0 = no limit). A customer never has two open callbacks.",
+    )
+    callback_pressure_days = fields.Integer(
+        string="Pressure Period (days)", default=30, help="The period of the contact pressure limit, in days."
     )
 
     # ---------------------------------------------------------------- customer value grade (12 months)
@@ -173,15 +211,28 @@ class ResCompany(models.Model):
             "CHECK(complaint_callback_score_threshold BETWEEN 0 AND 5)",
             "Complaint Score Threshold must lie between 0 and 5.",
         ),
+        (
+            "auto_crm_callback_retry_range",
+            "CHECK(callback_retry_hours BETWEEN 0 AND 720 "
+            "AND callback_opening_hour >= 0 AND callback_opening_hour < 24)",
+            "Retry After (hours): from 0 to 720; Opening Time: from 00:00 to 23:59.",
+        ),
+        (
+            "auto_crm_callback_pressure_range",
+            "CHECK(callback_pressure_calls BETWEEN 0 AND 100 AND callback_pressure_days BETWEEN 1 AND 3650)",
+            "Maximum Calls per Customer: from 0 (no limit) to 100; Pressure Period (days): from 1 to 3650.",
+        ),
     ]
 
     @api.model_create_multi
     def create(self, vals_list):
         check_vals(self, vals_list, AMOUNT_RANGES, names=AMOUNT_RANGES)
+        check_vals(self, vals_list, CALLBACK_RANGES, names=CALLBACK_RANGES)
         return super().create(vals_list)
 
     def write(self, vals):
         check_vals(self, [vals], AMOUNT_RANGES, names=AMOUNT_RANGES)
+        check_vals(self, [vals], CALLBACK_RANGES, names=CALLBACK_RANGES)
         return super().write(vals)
 
     @api.model
@@ -196,6 +247,19 @@ class ResCompany(models.Model):
         self.ensure_one()
         now = pytz.utc.localize(now or fields.Datetime.now())
         return now.astimezone(pytz.timezone(self._auto_crm_tz_name())).date()
+
+    def _auto_crm_next_try(self, now=None):
+        """When a callback of this store that was not answered is tried again (UTC, naive): some
+        hours after ``now``, or the store's next day at its opening time."""
+        self.ensure_one()
+        now = now or fields.Datetime.now()
+        if self.callback_retry_mode != "next_day":
+            return now + datetime.timedelta(hours=self.callback_retry_hours)
+        tz = pytz.timezone(self._auto_crm_tz_name())
+        day = self._auto_crm_today(now) + datetime.timedelta(days=1)
+        minutes = round((self.callback_opening_hour or 0.0) * 60)
+        local = tz.localize(datetime.datetime.combine(day, datetime.time(minutes // 60 % 24, minutes % 60)))
+        return local.astimezone(pytz.utc).replace(tzinfo=None)
 
     def _auto_crm_default_fields(self, model, names):
         return self.env["ir.model.fields"].sudo().search([("model", "=", model), ("name", "in", names)]).ids

@@ -2,7 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
 from .input_limits import check_vals
-from .res_company import AMOUNT_RANGES
+from .res_company import AMOUNT_RANGES, CALLBACK_RANGES
 
 ADMIN = "auto_crm.group_admin"
 
@@ -25,6 +25,12 @@ DEALER_SETTINGS = (
     "completeness_vehicle_field_ids",
     "completeness_profile",
     "auto_crm_tz",
+    # the agent's day (issue 12)
+    "callback_retry_mode",
+    "callback_retry_hours",
+    "callback_opening_hour",
+    "callback_pressure_calls",
+    "callback_pressure_days",
 )
 
 # The workshop board's margin before a promised delivery.
@@ -80,11 +86,20 @@ class ResConfigSettings(models.TransientModel):
     )
     completeness_profile = fields.Boolean(related="company_id.completeness_profile", readonly=False, groups=ADMIN)
     promise_risk_minutes = fields.Integer(related="company_id.promise_risk_minutes", readonly=False, groups=ADMIN)
+    # the agent's day (issue 12): retries after no answer, contact pressure
+    callback_retry_mode = fields.Selection(related="company_id.callback_retry_mode", readonly=False, groups=ADMIN)
+    callback_retry_hours = fields.Integer(related="company_id.callback_retry_hours", readonly=False, groups=ADMIN)
+    callback_opening_hour = fields.Float(related="company_id.callback_opening_hour", readonly=False, groups=ADMIN)
+    callback_pressure_calls = fields.Integer(
+        related="company_id.callback_pressure_calls", readonly=False, groups=ADMIN
+    )
+    callback_pressure_days = fields.Integer(related="company_id.callback_pressure_days", readonly=False, groups=ADMIN)
 
     @api.model_create_multi
     def create(self, vals_list):
         # The amounts are converted as the settings record is created: a NaN would fail there, raw.
         check_vals(self, vals_list, AMOUNT_RANGES, names=AMOUNT_RANGES)
+        check_vals(self, vals_list, CALLBACK_RANGES, names=CALLBACK_RANGES)
         # Related fields write through to the store as the settings record is created, before
         # execute()/set_values(): a change from anyone but a dealer administrator is refused here.
         # (write() already refuses the fields to users outside their groups.)

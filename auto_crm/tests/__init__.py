@@ -19,6 +19,7 @@ from . import test_corrective_action
 from . import test_complaint_tour
 from . import test_complaint_loop
 from . import test_csi_report
+from . import test_csi_pivot_tour
 from . import test_security_review
 from . import test_workflow
 from . import test_i18n
@@ -33,5 +34,11 @@ from . import test_store_day
 from . import test_screens
 from . import test_board
 from . import test_board_tour
+from . import test_manager_day
+from . import test_dashboard
+from . import test_desk
+from . import test_visit_reports
+from . import test_agent_day
+from . import test_contact_pressure
 from . import test_service_plan
 from . import test_forecast

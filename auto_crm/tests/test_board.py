@@ -364,10 +364,12 @@ class TestBoard(CallbackCase):
 
     def test_callback_card_attempts_and_last_outcome(self):
         Callback = self.env["auto_crm.callback"]
+        # two customers: a customer has one open callback per store
+        other = self.env["res.partner"].create({"name": "王五", "auto_customer": True})
         first, second = Callback.create(
             [
                 {"partner_id": self.customer.id, "max_attempts": 3, "user_id": self.agent.id},
-                {"partner_id": self.customer.id, "max_attempts": 5, "user_id": self.agent.id},
+                {"partner_id": other.id, "max_attempts": 5, "user_id": self.agent.id},
             ]
         )
         self.assertEqual((first.attempt_progress, first.last_outcome), ("0/3", False))

@@ -121,13 +121,16 @@ class TestCallbackWork(CallbackCase):
             form.active = False
             rule = form.save()
             self.assertFalse(rule.active)
-            self.assertEqual(self.preview(rule)["created"], 2)
+            # Both customers already have the first rule's open call: the preview shows the overlap (issue 12).
+            self.assertEqual(self.preview(rule)["created"], 0)
+            self.assertEqual(self.preview(rule)["open"], 2)
             self.assertEqual(self.preview(self.rule)["created"], 0, "already created")
             self.assertEqual(self.preview(self.rule)["already"], 2)
             self.assertEqual(rule.source_model, "auto_crm.service.visit")
             action = rule.with_user(self.dealer_admin).action_preview()
         self.assertEqual(action["params"]["type"], "info")
-        self.assertIn("would create 2 callbacks", action["params"]["message"])
+        self.assertIn("would create 0 callbacks", action["params"]["message"])
+        self.assertIn("2 customers skipped because they already have an open callback", action["params"]["message"])
         self.assertFalse(self.callbacks(rule), "a preview creates nothing")
 
     def test_assignment_rules_are_checked(self):

@@ -119,10 +119,11 @@ class TestDoNotDisturbEverywhere(ComplaintCase):
             {"name": "Manual", "trigger": "service_delivered", "assignment": "user", "user_id": self.agent.id}
         )
         planned = self.env["auto_crm.callback"].create({"partner_id": self.customer.id, "rule_id": rule.id})
-        by_hand = self.env["auto_crm.callback"].create({"partner_id": self.customer.id})
         self.customer.auto_callback_consent = False
         self.assertEqual(planned.state, "cancel")
         self.assertEqual(planned.close_reason, "no_consent")
+        # (one open callback per customer and store, issue 12: the call asked for comes after)
+        by_hand = self.env["auto_crm.callback"].create({"partner_id": self.customer.id})
         self.assertEqual(by_hand.state, "todo", "a call the customer asked for is not a planned one")
         self.customer.write({"auto_do_not_disturb": True, "auto_do_not_disturb_reason": "Moved abroad"})
         self.assertEqual(by_hand.state, "cancel")

@@ -26,6 +26,12 @@ NON_DEFAULT = {
     "completeness_profile": False,
     "auto_crm_tz": "Asia/Shanghai",
     "promise_risk_minutes": 90,
+    # the agent's day (issue 12)
+    "callback_retry_mode": "next_day",
+    "callback_retry_hours": 3,
+    "callback_opening_hour": 9.0,
+    "callback_pressure_calls": 3,
+    "callback_pressure_days": 14,
 }
 
 

@@ -110,7 +110,8 @@ class TestVehicle(AutoCrmCase):
             self.assertEqual(young.segment, "in_warranty")
             self.assertEqual(expired.segment, "out_of_warranty")
             self.assertEqual(old.segment, "old")
-            self.assertEqual(unknown.segment, "out_of_warranty")
+            # Neither purchase date nor warranty end known: no segment (issue 12), not "out of warranty".
+            self.assertFalse(unknown.segment)
             self.assertEqual(old.car_age_years, 7)
             mine = young | expired | old | unknown
             self.assertEqual(Vehicle.search([("id", "in", mine.ids), ("segment", "=", "in_warranty")]), young)

@@ -6,13 +6,23 @@ from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, format_date
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
+from odoo.tools.misc import get_lang
+
+from ..models.auto_crm_owned_mixin import format_period
 
 try:
     import xlsxwriter
 except ImportError:  # pragma: no cover - declared in the manifest's external dependencies
     xlsxwriter = None
+
+
+#: The months of the month picker (English; translated like every selection label).
+MONTHS = [
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+]  # fmt: skip
 
 
 def _pct(part, whole):
@@ -64,6 +74,14 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         default=lambda self: self.env.companies,
         domain=lambda self: [("id", "in", self.env.user.company_ids.ids)],
     )
+    # The month picker: a month and a year, written into ``month`` (its first day).
+    period_month = fields.Selection(
+        [(str(m), label) for m, label in enumerate(MONTHS, start=1)],
+        string="Month of the Report",
+        compute="_compute_period_month",
+        inverse="_inverse_period",
+    )
+    period_year = fields.Integer(string="Year", compute="_compute_period_year", inverse="_inverse_period")
     own_only = fields.Boolean(
         string="Own Figures Only",
         compute="_compute_own_only",
@@ -72,6 +90,32 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
     summary_html = fields.Html(string="Summary", readonly=True, sanitize=False)
     xlsx_file = fields.Binary(string="Workbook", readonly=True, attachment=False)
     xlsx_name = fields.Char(string="File Name", readonly=True)
+
+    # One compute per field: the inverse reads the other field of a pair being written, and a shared
+    # compute would then overwrite the value just written with the stored month's.
+    @api.depends("month")
+    def _compute_period_month(self):
+        for wizard in self:
+            wizard.period_month = str(wizard.month.month) if wizard.month else False
+
+    @api.depends("month")
+    def _compute_period_year(self):
+        for wizard in self:
+            wizard.period_year = wizard.month.year if wizard.month else 0
+
+    def _inverse_period(self):
+        for wizard in self:
+            if not wizard.period_month or not wizard.period_year:
+                continue
+            if not 2000 <= wizard.period_year <= 2100:
+                raise ValidationError(
+                    _("Year: %s is not a year to report on; enter a year from 2000 to 2100.", wizard.period_year)
+                )
+            wizard.month = fields.Date.to_date(f"{wizard.period_year:04d}-{int(wizard.period_month):02d}-01")
+
+    def _month_label(self, day):
+        """The month of ``day`` as the user's language writes it ("2026年11月", "November 2026")."""
+        return format_period(day, get_lang(self.env).code)
 
     @api.depends_context("uid")
     def _compute_own_only(self):
@@ -348,7 +392,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             "</tr></thead><tbody>%(issues)s</tbody></table>"
             "<ul class='text-muted small'>%(notes)s</ul></div>"
         ) % {
-            "title": _("Callbacks of %s", format_date(self.env, figures["start"], date_format="MMMM y")),
+            "title": _("Callbacks of %s", self._month_label(figures["start"])),
             "scope": scope,
             "head": head,
             "body": body,
@@ -406,7 +450,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
     def _write_header_block(self, sheet, formats, title, start, notes):
         sheet.write(0, 0, title, formats["title"])
         sheet.write(1, 0, _("Month"), formats["label"])
-        sheet.write(1, 1, format_date(self.env, start, date_format="MMMM y"))
+        sheet.write(1, 1, self._month_label(start))
         sheet.write(2, 0, _("Stores"), formats["label"])
         sheet.write(2, 1, ", ".join(self.company_ids.sorted(lambda c: (c.sequence, c.name)).mapped("name")))
         sheet.write(3, 0, _("Generated"), formats["label"])
@@ -424,6 +468,18 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             sheet.write(row, 0, note, formats["note"])
             row += 1
         return row + 1
+
+    #: xlsxwriter's paper index of A4, the paper of Chinese offices.
+    _PAPER_A4 = 9
+
+    def _print_setup(self, sheet, last_row, last_col, one_page=True):
+        """Print ``sheet`` landscape on A4, its used range as the print area, fitted to one page
+        (``one_page``) or to the width of one page and as many pages down as it needs."""
+        sheet.set_landscape()
+        sheet.set_paper(self._PAPER_A4)
+        sheet.print_area(0, 0, last_row, last_col)
+        sheet.fit_to_pages(1, 1 if one_page else 0)
+        sheet.center_horizontally()
 
     def _write_value(self, sheet, row, col, value, fmt):
         if value is None:
@@ -474,6 +530,15 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             self._write_value(sheet, r, 9, line["csi_change"], formats["change"])
         sheet.set_column(0, 0, 34)
         sheet.set_column(1, 9, 14)
+        # Printed: one landscape page across, the store table's header repeated on every page.
+        self._print_setup(sheet, last_row=row + len(lines), last_col=len(headers) - 1, one_page=len(lines) <= 30)
+        sheet.repeat_rows(row)
+
+        # The chart of the satisfaction per question on a page of its own, right after the summary: a
+        # chart sheet prints as one landscape page (its data is on the Questions sheet).
+        chart_sheet = workbook.add_chartsheet(_("Chart")[:31])
+        chart_sheet.set_landscape()
+        chart_sheet.set_paper(self._PAPER_A4)
 
         # Satisfaction per question, with a native chart
         qsheet = workbook.add_worksheet(_("Questions"))
@@ -501,8 +566,9 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         chart.set_x_axis({"min": 0, "max": 5, "major_unit": 1})
         chart.set_y_axis({"reverse": True})
         chart.set_legend({"none": True})
-        chart.set_size({"width": 720, "height": max(300, 40 * count + 100)})
-        qsheet.insert_chart(1, 5, chart)
+        self._print_setup(qsheet, last_row=max(count, 1), last_col=3)
+        qsheet.repeat_rows(0)
+        chart_sheet.set_chart(chart)
 
         # Issues raised most
         isheet = workbook.add_worksheet(_("Issues"))
@@ -513,6 +579,8 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             isheet.write_number(r, 1, issue["count"], formats["int"])
         isheet.set_column(0, 0, 40)
         isheet.set_column(1, 1, 12)
+        self._print_setup(isheet, last_row=max(len(figures["issues"]), 1), last_col=1)
+        isheet.repeat_rows(0)
 
         # The underlying callbacks
         self._write_callbacks_sheet(workbook, formats, figures["start"])
@@ -633,6 +701,11 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         sheet.set_column(9, 12, 12)
         sheet.set_column(13, 13, 30)
         sheet.autofilter(0, 0, 0, len(headers) - 1)
+        # As many pages down as the month needs, one page across, the header row on each.
+        sheet.set_landscape()
+        sheet.set_paper(self._PAPER_A4)
+        sheet.fit_to_pages(1, 0)
+        sheet.repeat_rows(0)
 
     def action_export_xlsx(self):
         self.ensure_one()
@@ -783,6 +856,8 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
                 self._write_value(sheet, r, 6, line["overall"], formats["score"])
             sheet.set_column(0, 0, 34)
             sheet.set_column(1, 6, 16)
+            self._print_setup(sheet, last_row=row + len(rows), last_col=6, one_page=len(rows) <= 30)
+            sheet.repeat_rows(row)
         workbook.close()
         return output.getvalue()
 

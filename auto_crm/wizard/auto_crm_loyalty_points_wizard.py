@@ -38,6 +38,29 @@ class AutoCrmLoyaltyPointsWizard(models.TransientModel):
         for wizard in self:
             wizard.value = wizard.points * wizard.member_id.sudo().program_id.point_value
 
+    @api.onchange("points")
+    def _onchange_points_balance(self):
+        """Warn while typing, in the words of the refusal: the balance first, then the amount due."""
+        if self.operation != "redeem" or self.points <= 0:
+            return None
+        if self.points > self.points_balance:
+            message = _(
+                "The customer has %(balance)s points available (Points Available), fewer than the %(points)s "
+                "points typed.",
+                balance=self.points_balance,
+                points=self.points,
+            )
+        elif self.visit_id and self.currency_id.compare_amounts(self.value, self.amount_due) > 0:
+            message = _(
+                "%(points)s points are worth %(value)s, more than the %(due)s left to pay (Amount Due).",
+                points=self.points,
+                value=self.visit_id._money(self.value),
+                due=self.visit_id._money(self.amount_due),
+            )
+        else:
+            return None
+        return {"warning": {"title": _("Points"), "message": message}}
+
     def action_confirm(self):
         self.ensure_one()
         if self.operation == "redeem":

@@ -6,8 +6,10 @@ rule's one statement, the run lines) against its raw SQL floor:
 
 - first run on freshly inserted due visits (10 % of the database's visits, delivered three days
   before the store's day, inserted with SQL in ``prepare``, not analysed) vs ONE hand-written
-  ``INSERT ... SELECT`` producing the same callbacks (target 1.3);
-- second run (nothing new) vs the anti-join count query alone (target 2.0);
+  ``INSERT ... SELECT`` producing the same callbacks (target 1.3): since issue 12 with the same
+  contact pressure conditions (each customer's first due visit per store, no open callback, fewer
+  than the store's N calls due within D days) and the rule's first day;
+- second run (nothing new) vs the same statement's SELECT counted (target 2.0);
 - win-back rule (180 days without a visit), a daily run, vs the hand-written insert of the same
   callbacks (reported; its cost follows its 15-day event window, not the history);
 - "big": first run on 200,000 freshly inserted visits with no ANALYZE (a data migration) vs the
@@ -76,26 +78,50 @@ def _run_rule(env, xmlid):
     return sum(run.line_ids.mapped("created_count"))
 
 
-#: The head both floors share: the callback's columns and values, from a visit of an eligible customer
-#: (active, not do-not-disturb, consenting); each floor adds its due day and conditions.
-_INSERT_HEAD = """INSERT INTO auto_crm_callback (
+#: The statement both floors share: the due visits of eligible customers (active, not do-not-disturb,
+#: consenting) not yet called by the rule (``%(where)s``: each floor's due day and conditions), each
+#: customer's first due visit per store (DISTINCT ON), inserted when the customer has no open callback
+#: in the store and fewer than the store's N calls due within D days (contact pressure, issue 12).
+_INSERT = """WITH due_visit AS (
+             SELECT DISTINCT ON (visit.partner_id, visit.company_id)
+                    visit.id, visit.partner_id, visit.company_id, visit.vehicle_id, partner.name AS partner_name,
+                    due.day
+               FROM auto_crm_service_visit visit
+               JOIN res_partner partner ON partner.id = visit.partner_id AND partner.active
+                    AND NOT COALESCE(partner.auto_do_not_disturb, FALSE)
+                    AND COALESCE(partner.auto_callback_consent, FALSE)
+              CROSS JOIN LATERAL (SELECT %(day)s AS day) due
+              WHERE %(where)s
+                AND due.day >= %(since)s
+                AND NOT EXISTS (SELECT 1 FROM auto_crm_callback existing
+                                 WHERE existing.rule_id = %%(rule)s AND existing.source_model = 'auto_crm.service.visit'
+                                   AND existing.source_id = visit.id AND existing.source_period = 0)
+              ORDER BY visit.partner_id, visit.company_id, due.day, visit.id)
+           INSERT INTO auto_crm_callback (
                   name, rule_id, questionnaire_id, company_id, partner_id, vehicle_id, visit_id,
                   source_model, source_id, source_period, user_id, team_id, channel, state,
                   date_due, date_expiry, max_attempts, overall_score, customer_complains,
                   create_uid, create_date, write_uid, write_date)
-           SELECT %(name)s || ': ' || partner.name, %(rule)s, %(questionnaire)s, visit.company_id, visit.partner_id,
-                  visit.vehicle_id, visit.id, 'auto_crm.service.visit', visit.id, 0, NULL, %(team)s, %(channel)s,
-                  'todo', due.day, due.day + %(window)s, %(max_attempts)s, 0, FALSE,
+           SELECT %%(name)s || ': ' || visit.partner_name, %%(rule)s, %%(questionnaire)s, visit.company_id,
+                  visit.partner_id, visit.vehicle_id, visit.id, 'auto_crm.service.visit', visit.id, 0, NULL, %%(team)s,
+                  %%(channel)s, 'todo', visit.day, visit.day + %%(window)s, %%(max_attempts)s, 0, FALSE,
                   1, now() AT TIME ZONE 'UTC', 1, now() AT TIME ZONE 'UTC'
-             FROM auto_crm_service_visit visit
-             JOIN res_partner partner ON partner.id = visit.partner_id AND partner.active
-                  AND NOT COALESCE(partner.auto_do_not_disturb, FALSE)
-                  AND COALESCE(partner.auto_callback_consent, FALSE)
-"""
+             FROM due_visit visit
+             JOIN res_company shop ON shop.id = visit.company_id
+            WHERE NOT EXISTS (SELECT 1 FROM auto_crm_callback open_call
+                               WHERE open_call.partner_id = visit.partner_id AND open_call.company_id = visit.company_id
+                                 AND open_call.state IN ('todo', 'in_progress'))
+              AND NOT (COALESCE(shop.callback_pressure_calls, 0) > 0
+                       AND (SELECT count(*) FROM auto_crm_callback recent
+                             WHERE recent.partner_id = visit.partner_id AND recent.company_id = visit.company_id
+                               AND recent.state != 'cancel'
+                               AND recent.date_due > visit.day - COALESCE(shop.callback_pressure_days, 1))
+                           >= shop.callback_pressure_calls)
+           ON CONFLICT DO NOTHING"""
 
 
-def _rule_params(rule, tz):
-    """The parameters of _INSERT_HEAD for this rule."""
+def _rule_params(rule, tz, low):
+    """The parameters of _INSERT for this rule (``low``: the window's first due day)."""
     return {
         "name": rule.name,
         "rule": rule.id,
@@ -105,6 +131,8 @@ def _rule_params(rule, tz):
         "window": rule.window_days,
         "max_attempts": rule.max_attempts,
         "tz": tz,
+        # a rule starts from its first day (date_start) instead of back-filling its window
+        "since": max(low, rule.date_start) if getattr(rule, "date_start", None) else low,
     }
 
 
@@ -113,15 +141,17 @@ def _service_floor_sql(env):
     rule = _rule(env, SERVICE_RULE)
     today, tz = _day(env, rule)
     low = today - datetime.timedelta(days=rule.window_days)
+    query = _INSERT % {
+        "day": "(visit.date_delivered AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date + %(delay)s",
+        "since": "%(since)s",
+        "where": """visit.state = 'followup'
+                AND visit.date_delivered >= %(ts_low)s AND visit.date_delivered < %(ts_high)s
+                AND due.day BETWEEN %(low)s AND %(today)s""",
+    }
     return (
-        _INSERT_HEAD
-        + """             CROSS JOIN LATERAL (
-                  SELECT (visit.date_delivered AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date + %(delay)s AS day) due
-            WHERE visit.state = 'followup' AND visit.date_delivered >= %(ts_low)s AND visit.date_delivered < %(ts_high)s
-              AND due.day BETWEEN %(low)s AND %(today)s
-           ON CONFLICT DO NOTHING""",
+        query,
         {
-            **_rule_params(rule, tz),
+            **_rule_params(rule, tz, low),
             "delay": rule.delay_days,
             "ts_low": datetime.datetime.combine(low - datetime.timedelta(days=rule.delay_days + 1), datetime.time()),
             "ts_high": datetime.datetime.combine(today - datetime.timedelta(days=rule.delay_days - 2), datetime.time()),
@@ -137,17 +167,11 @@ def _service_floor(cr, state):
 
 
 def _service_second_floor(cr, state):
-    """The anti-join count alone: the due visits of eligible customers without their callback."""
+    """The same statement's SELECT alone, counted: the due visits of eligible customers without
+    their callback, each customer's first, without an open callback and within the pressure limit."""
     query, params = state["floor_sql"]
-    select = query[query.index("SELECT ") : query.index("ON CONFLICT")]
-    select = "SELECT count(*) " + select[select.index("FROM auto_crm_service_visit") :]
-    cr.execute(
-        select
-        + """ AND NOT EXISTS (SELECT 1 FROM auto_crm_callback existing
-                               WHERE existing.rule_id = %(rule)s AND existing.source_model = 'auto_crm.service.visit'
-                                 AND existing.source_id = visit.id AND existing.source_period = 0)""",
-        params,
-    )
+    select = query[query.index("SELECT %(name)s") : query.index("ON CONFLICT")]
+    cr.execute(query[: query.index("INSERT INTO")] + "SELECT count(*) FROM (" + select + ") todo", params)
     return cr.fetchone()[0]
 
 
@@ -157,20 +181,22 @@ def _win_back_floor_sql(env):
     offset = rule.delay_days + rule.inactivity_days
     ev_low = today - datetime.timedelta(days=rule.window_days + offset)
     ev_high = today - datetime.timedelta(days=offset)
+    query = _INSERT % {
+        "day": "(visit.date_reception AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date + %(offset)s",
+        "since": "%(since)s",
+        "where": """visit.state != 'cancel'
+                AND visit.date_reception >= %(ts_low)s AND visit.date_reception < %(ts_high)s
+                AND due.day - %(offset)s BETWEEN %(ev_low)s AND %(ev_high)s
+                AND NOT EXISTS (SELECT 1 FROM auto_crm_service_visit later
+                                 WHERE later.partner_id = visit.partner_id AND later.state != 'cancel'
+                                   AND (later.date_reception, later.id) > (visit.date_reception, visit.id))
+                AND NOT EXISTS (SELECT 1 FROM auto_crm_service_visit booked
+                                 WHERE booked.partner_id = visit.partner_id AND booked.state = 'appointment')""",
+    }
     return (
-        _INSERT_HEAD
-        + """             CROSS JOIN LATERAL (
-                  SELECT (visit.date_reception AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date + %(offset)s AS day) due
-            WHERE visit.state != 'cancel' AND visit.date_reception >= %(ts_low)s AND visit.date_reception < %(ts_high)s
-              AND due.day - %(offset)s BETWEEN %(ev_low)s AND %(ev_high)s
-              AND NOT EXISTS (SELECT 1 FROM auto_crm_service_visit later
-                               WHERE later.partner_id = visit.partner_id AND later.state != 'cancel'
-                                 AND (later.date_reception, later.id) > (visit.date_reception, visit.id))
-              AND NOT EXISTS (SELECT 1 FROM auto_crm_service_visit booked
-                               WHERE booked.partner_id = visit.partner_id AND booked.state = 'appointment')
-           ON CONFLICT DO NOTHING""",
+        query,
         {
-            **_rule_params(rule, tz),
+            **_rule_params(rule, tz, today - datetime.timedelta(days=rule.window_days)),
             "offset": offset,
             "ts_low": datetime.datetime.combine(ev_low - datetime.timedelta(days=1), datetime.time()),
             "ts_high": datetime.datetime.combine(ev_high + datetime.timedelta(days=2), datetime.time()),

@@ -3,7 +3,7 @@ set-based floor (the same statements written by hand with the thresholds pasted 
 
 - *nightly: customer segments* — ``res.partner._cron_auto_crm_segments()``: one UPDATE grading
   every customer (value grade, lifecycle stage, 12-month spend and visits, the grading store), then
-  completeness, two UPDATEs per store.
+  completeness, two UPDATEs for every store.
 - *nightly: loyalty expiry and tiers* — ``auto_crm.loyalty.member._cron_loyalty_nightly()``: per
   programme the expiry (lock, one INSERT ... UPDATE) and one statement moving the tiers and
   inserting their history.
@@ -31,7 +31,7 @@ TIERS = [("Bench Silver", 0), ("Bench Gold", 5000), ("Bench Platinum", 20000)]
 
 # ---------------------------------------------------------------------- data
 def ensure_loyalty(env):
-    """The main store's programme, every active dealer customer a member (SQL, idempotent)."""
+    """The main store's programme, every active dealer customer of the store a member (SQL, idempotent)."""
     company = env.company
     Program = env["auto_crm.loyalty.program"]
     program = Program._for_company(company)
@@ -60,7 +60,7 @@ def ensure_loyalty(env):
             -- join against the table being filled would re-scan it for every row (see STYLE.md).
             WITH todo AS MATERIALIZED (
                 SELECT p.id FROM res_partner p
-                 WHERE p.auto_customer AND p.active
+                 WHERE p.auto_customer AND p.active AND (p.company_id = %(company)s OR p.company_id IS NULL)
                 EXCEPT
                 SELECT partner_id FROM auto_crm_loyalty_member WHERE program_id = %(program)s
             )
@@ -132,9 +132,21 @@ def prepare_segments(env):
     Partner, Vehicle = env["res.partner"], env["auto_crm.vehicle"]
     cr = env.cr
     cr.execute("SELECT COUNT(*) FROM res_partner WHERE auto_customer AND active")
+    customers = cr.fetchone()[0]
+    # Every store of the group (the generator makes one per 10,000 customers), all on the settings
+    # the floor pastes in: the main store's thresholds and completeness standard.
+    cr.execute("SELECT DISTINCT company_id FROM res_partner WHERE auto_customer AND company_id IS NOT NULL")
+    stores = env["res.company"].sudo().browse(sorted({row[0] for row in cr.fetchall()} | {company.id}))
+    standard = Partner._auto_crm_completeness_standard(company)
+    for store in stores:
+        assert Partner._auto_crm_completeness_standard(store) == standard, f"{store.name}: another standard"
+        assert (
+            store._auto_crm_segment_rules()[store.id] == company._auto_crm_segment_rules()[company.id]
+        ), f"{store.name}: other thresholds"
     return {
-        "customers": cr.fetchone()[0],
+        "customers": customers,
         "company": company.id,
+        "stores": stores.ids,
         "today": company._auto_crm_today(),
         "uid": env.uid,
         "thresholds": {
@@ -159,7 +171,7 @@ def prepare_segments(env):
 
 def floor_segments(cr, state):
     """The segments job by hand: one UPDATE with the store's thresholds pasted in (every bench customer
-    has its store), then the store's two completeness UPDATEs."""
+    has its store), then the two completeness UPDATEs of every store."""
     t = state["thresholds"]
     today = state["today"]
     cr.execute(
@@ -232,12 +244,12 @@ def floor_segments(cr, state):
             UPDATE auto_crm_vehicle v SET completeness_score = %(score)s,
                    write_uid = %(uid)s, write_date = NOW() AT TIME ZONE 'UTC'
               FROM res_partner o
-             WHERE o.id = v.partner_id AND o.auto_segment_company_id = %(company)s
+             WHERE o.id = v.partner_id AND o.auto_segment_company_id = ANY(%(stores)s)
                AND v.completeness_score IS DISTINCT FROM %(score)s
             """,
             score=vehicle_score,
             uid=state["uid"],
-            company=state["company"],
+            stores=state["stores"],
         )
     )
     total = len(partner_fields) + len(vehicle_fields) + (1 if state["profile"] else 0)
@@ -260,7 +272,7 @@ def floor_segments(cr, state):
                   FROM res_partner p
                   LEFT JOIN (SELECT partner_id, AVG(completeness_score) AS avg FROM auto_crm_vehicle
                               WHERE active AND partner_id IS NOT NULL GROUP BY partner_id) veh ON veh.partner_id = p.id
-                 WHERE p.auto_customer AND p.active AND p.auto_segment_company_id = %(company)s
+                 WHERE p.auto_customer AND p.active AND p.auto_segment_company_id = ANY(%(stores)s)
               ) s
              WHERE p.id = s.id AND p.auto_completeness_score IS DISTINCT FROM s.score
             """,
@@ -269,34 +281,50 @@ def floor_segments(cr, state):
             nv=len(vehicle_fields),
             total=total or 1,
             uid=state["uid"],
-            company=state["company"],
+            stores=state["stores"],
         )
     )
 
 
 # ---------------------------------------------------------------------- loyalty
 def prepare_loyalty(env):
-    program = ensure_loyalty(env)
-    company = program.company_id
+    ensure_loyalty(env)
     cr = env.cr
-    tiers = program.tier_ids.sorted("threshold")
-    cr.execute("SELECT COUNT(*) FROM auto_crm_loyalty_member WHERE program_id = %s AND active", [program.id])
-    return {
-        "members": cr.fetchone()[0],
-        "program": program.id,
-        "company": company.id,
-        "today": company._auto_crm_today(),
-        "uid": env.uid,
-        "expiry_months": program.expiry_months,
-        "qualification_months": program.qualification_months,
-        "tiers": [(tier.id, tier.threshold, tier.name) for tier in tiers],
-        "basis": program.tier_basis,
-    }
+    # every programme of the group, as the job takes them (one per store of the generated group)
+    programs = env["auto_crm.loyalty.program"].sudo().search([], order="id")
+    states = []
+    for program in programs:
+        company = program.company_id
+        tiers = program.tier_ids.filtered("active").sorted("threshold")
+        cr.execute("SELECT COUNT(*) FROM auto_crm_loyalty_member WHERE program_id = %s AND active", [program.id])
+        states.append(
+            {
+                "members": cr.fetchone()[0],
+                "program": program.id,
+                "company": company.id,
+                "today": company._auto_crm_today(),
+                "uid": env.uid,
+                "expiry_months": program.expiry_months,
+                "qualification_months": program.qualification_months,
+                "tiers": [(tier.id, tier.threshold, tier.name) for tier in tiers],
+                "basis": program.tier_basis,
+            }
+        )
+    return {"programs": states, "members": sum(state["members"] for state in states)}
 
 
 def floor_loyalty(cr, state):
-    """The loyalty job by hand: the expiry (lock, one INSERT ... UPDATE) and one statement moving the
-    tiers (a CASE over the pasted thresholds) and inserting the history."""
+    """The loyalty job by hand, programme by programme as the job goes: the expiry (lock, one INSERT ...
+    UPDATE) and one statement moving the tiers (a CASE over the pasted thresholds) and inserting the
+    history."""
+    for program_state in state["programs"]:
+        if program_state["expiry_months"] > 0:
+            floor_expiry(cr, program_state)
+        if program_state["tiers"] and program_state["members"]:
+            floor_tiers(cr, program_state)
+
+
+def floor_expiry(cr, state):
     today, program = state["today"], state["program"]
     cr.execute(
         "SELECT id FROM auto_crm_loyalty_member WHERE program_id = %s AND points_balance > 0 ORDER BY id FOR UPDATE",
@@ -324,6 +352,10 @@ def floor_loyalty(cr, state):
         """,
         {"today": today, "cutoff": cutoff, "program": program, "uid": state["uid"]},
     )
+
+
+def floor_tiers(cr, state):
+    today, program = state["today"], state["program"]
     tiers = state["tiers"]
     case = SQL(
         "CASE %s ELSE %s END",

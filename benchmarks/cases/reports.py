@@ -20,22 +20,31 @@ import tracemalloc
 
 from dateutil.relativedelta import relativedelta
 
+#: "Satisfaction analysis and monthly report within 1.5x of one GROUPING SETS / GROUP BY floor at 1M":
+#: judged at 1m; at 10k (one store, ~1,000 callbacks a month) one call's fixed cost outweighs its query.
+REPORT_TARGET_AT = {"1m"}
 PIVOT_MEASURES = ["csi:avg", "overall_score:avg", "callback_count:sum"]
 #: The pivot of the satisfaction analysis (rows: month due, columns: store) asks for every prefix
 #: of its row and column group-bys: the total, per month, per store, per month and store.
 PIVOT_GROUPBYS = [[], ["date_due:month"], ["company_id"], ["date_due:month", "company_id"]]
 
 
-def _month(env, company):
+def _month(env, companies):
     """The last complete month of done callbacks: the month before the latest done one."""
-    env.cr.execute("SELECT max(date_due) FROM auto_crm_callback WHERE state = 'done' AND company_id = %s", [company.id])
+    env.cr.execute(
+        "SELECT max(date_due) FROM auto_crm_callback WHERE state = 'done' AND company_id = ANY(%s)", [companies.ids]
+    )
     last = env.cr.fetchone()[0] or datetime.date.today()
     start = last.replace(day=1) - relativedelta(months=1)
     return start, start + relativedelta(months=1)
 
 
 def _prepare(env):
+    # The group's analysis: a manager of every store with callbacks, the stores side by side (the
+    # generator makes one store per 10,000 customers: 1 at 10k, 10 at 100k, 20 at 1m).
     company = env.company
+    env.cr.execute("SELECT DISTINCT company_id FROM auto_crm_callback")
+    companies = env["res.company"].browse(sorted(row[0] for row in env.cr.fetchall())) | company
     login = "bench_reports_manager"
     manager = env["res.users"].with_context(active_test=False).search([("login", "=", login)])
     # (odoo.tests.new_test_user would do, but importing odoo.tests outside a test run logs an error)
@@ -47,21 +56,22 @@ def _prepare(env):
             "login": login,
             "groups_id": [(6, 0, [env.ref("base.group_user").id, env.ref("auto_crm.group_manager").id])],
             "company_id": company.id,
-            "company_ids": [(6, 0, company.ids)],
+            "company_ids": [(6, 0, companies.ids)],
         }
     )
-    start, stop = _month(env, company)
+    manager.company_ids = companies
+    start, stop = _month(env, companies)
     wizard = (
         env(user=manager)["auto_crm.callback.report.wizard"]
-        .with_company(company)
-        .create({"month": start, "company_ids": [(6, 0, company.ids)]})
+        .with_context(allowed_company_ids=companies.ids)
+        .create({"month": start, "company_ids": [(6, 0, companies.ids)]})
     )
     env.flush_all()
-    return {"manager": manager, "company": company, "start": start, "stop": stop, "wizard": wizard, "peak_mb": 0.0}
+    return {"manager": manager, "company": company, "companies": companies, "start": start, "stop": stop, "wizard": wizard, "peak_mb": 0.0}
 
 
 def _report(env, state):
-    return env(user=state["manager"])["auto_crm.csi.report"].with_company(state["company"])
+    return env(user=state["manager"])["auto_crm.csi.report"].with_context(allowed_company_ids=state["companies"].ids)
 
 
 # ---------------------------------------------------------------------- satisfaction analysis
@@ -74,6 +84,12 @@ def _pivot_domain(state):
 
 
 def run_pivot(env, state):
+    # as the analysis's pivot loads (static/src/views/csi_pivot): every combination in one call
+    return _report(env, state).read_group_sets(_pivot_domain(state), PIVOT_MEASURES, PIVOT_GROUPBYS)
+
+
+def run_pivot_stock(env, state):
+    # as Odoo's stock pivot would load it: one read_group per combination (reported, not judged)
     Report = _report(env, state)
     domain = _pivot_domain(state)
     return [Report.read_group(domain, PIVOT_MEASURES, groupby, lazy=False) for groupby in PIVOT_GROUPBYS]
@@ -95,7 +111,7 @@ def floor_pivot(cr, state):
            AND c.date_due >= %s AND c.date_due < %s AND c.company_id = ANY(%s)
          GROUP BY GROUPING SETS ((), (1), (2), (1, 2))
         """,
-        [state["start"], state["stop"], state["company"].ids],
+        [state["start"], state["stop"], state["companies"].ids],
     )
     return cr.fetchall()
 
@@ -116,7 +132,7 @@ def floor_cells(cr, state):
            AND c.date_due >= %s AND c.date_due < %s AND c.company_id = ANY(%s)
          GROUP BY 1, 2
         """,
-        [state["start"], state["stop"], state["company"].ids],
+        [state["start"], state["stop"], state["companies"].ids],
     )
     return cr.fetchall()
 
@@ -147,7 +163,7 @@ def floor_trend(cr, state):
            AND c.date_due >= %s AND c.date_due < %s AND c.company_id = ANY(%s)
          GROUP BY 1, 2
         """,
-        [state["start"] - relativedelta(months=11), state["stop"], state["company"].ids],
+        [state["start"] - relativedelta(months=11), state["stop"], state["companies"].ids],
     )
     return cr.fetchall()
 
@@ -192,7 +208,7 @@ def floor_report(cr, state):
            AND c.state != 'cancel'
          GROUP BY r.tag_id
         """,
-        {"start": state["start"], "stop": state["stop"], "previous": previous, "companies": state["company"].ids},
+        {"start": state["start"], "stop": state["stop"], "previous": previous, "companies": state["companies"].ids},
     )
     return cr.fetchall()
 
@@ -232,7 +248,7 @@ def floor_xlsx(cr, state):
          WHERE c.date_due >= %s AND c.date_due < %s AND c.company_id = ANY(%s) AND c.state != 'cancel'
          ORDER BY comp.name, c.date_due, c.id
         """,
-        [state["start"], state["stop"], state["company"].ids],
+        [state["start"], state["stop"], state["companies"].ids],
     )
     return len(cr.fetchall())
 
@@ -261,7 +277,7 @@ def floor_csi_export(cr, state):
             "start": state["start"],
             "previous": state["start"] - relativedelta(months=1),
             "stop": state["stop"],
-            "companies": state["company"].ids,
+            "companies": state["companies"].ids,
         },
     )
     return cr.fetchall()
@@ -270,11 +286,20 @@ def floor_csi_export(cr, state):
 def cases(env):
     return [
         {
-            "name": "satisfaction analysis: pivot, one month (4 read_groups)",
+            "name": "satisfaction analysis: pivot, one month (read_group_sets)",
             "prepare": _prepare,
             "run": run_pivot,
             "floor": floor_pivot,
             "target": 1.5,
+            "target_at": REPORT_TARGET_AT,
+            "rollback": True,
+        },
+        {
+            "name": "satisfaction analysis: pivot as 4 read_groups (stock pivot)",
+            "prepare": _prepare,
+            "run": run_pivot_stock,
+            "floor": floor_pivot,
+            "target": None,
             "rollback": True,
         },
         {
@@ -291,6 +316,7 @@ def cases(env):
             "run": run_trend,
             "floor": floor_trend,
             "target": 1.5,
+            "target_at": REPORT_TARGET_AT,
             "rollback": True,
         },
         {
@@ -299,6 +325,7 @@ def cases(env):
             "run": run_report,
             "floor": floor_report,
             "target": 1.5,
+            "target_at": REPORT_TARGET_AT,
             "rollback": True,
         },
         {
