@@ -34,3 +34,4 @@ from . import auto_crm_complaint_sla_policy
 from . import auto_crm_complaint
 from . import auto_crm_complaint_escalation
 from . import auto_crm_corrective_action
+from . import auto_crm_service_plan

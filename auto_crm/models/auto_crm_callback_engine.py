@@ -820,6 +820,55 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         )
 
     @api.model
+    def _forecast_date_sql(self, column, period, in_domain, offset, ev_low, ev_high, company):
+        """The cars whose forecast ``column`` (a date the service forecast stores on the car) falls in the
+        event window; ``period`` tells one occurrence from the next (one call each). A car in the
+        workshop now is not called."""
+        return SQL(
+            """SELECT 'auto_crm.vehicle'::varchar AS source_model, src.id AS source_id, %(period)s AS source_period,
+                      src.partner_id, src.id AS vehicle_id, NULL::int AS visit_id, src.company_id,
+                      src.%(column)s + %(offset)s AS date_due
+                 FROM auto_crm_vehicle src
+                WHERE src.active AND src.partner_id IS NOT NULL
+                  AND src.%(column)s BETWEEN %(ev_low)s AND %(ev_high)s
+                  AND NOT EXISTS (SELECT 1 FROM auto_crm_service_visit open_visit
+                                   WHERE open_visit.vehicle_id = src.id
+                                     AND open_visit.state NOT IN ('appointment', 'followup', 'cancel'))
+                  AND %(company)s AND %(in_domain)s""",
+            column=SQL.identifier(column),
+            period=period,
+            offset=offset,
+            ev_low=ev_low,
+            ev_high=ev_high,
+            company=self._shared_source_company(company, "vehicle_id"),
+            in_domain=in_domain,
+        )
+
+    @api.model
+    def _trigger_sql_service_due(self, rule, in_domain, offset, ev_low, ev_high, company, **kw):
+        # The car's next service by its plan and its own mileage (the service forecast): a new car
+        # without visits is called for its first maintenance. One call per service: the period is the
+        # service's mileage.
+        return self._forecast_date_sql(
+            "next_service_date", SQL("src.next_service_mileage"), in_domain, offset, ev_low, ev_high, company
+        )
+
+    @api.model
+    def _trigger_sql_annual_inspection(self, rule, in_domain, offset, ev_low, ev_high, company, **kw):
+        # The private car's next on-site inspection by its plan (half-yearly for old cars: the period is
+        # the inspection's year and month).
+        return self._forecast_date_sql(
+            "next_inspection_date",
+            SQL("(EXTRACT(YEAR FROM src.next_inspection_date) * 100 "
+                "+ EXTRACT(MONTH FROM src.next_inspection_date))::int"),
+            in_domain,
+            offset,
+            ev_low,
+            ev_high,
+            company,
+        )
+
+    @api.model
     def _trigger_sql_complaint_closed(self, rule, in_domain, offset, ts_low, ts_high, tz, company, **kw):
         return SQL(
             """SELECT 'auto_crm.complaint'::varchar AS source_model, src.id AS source_id, 0 AS source_period,

@@ -16,6 +16,8 @@ TRIGGERS = [
     ("insurance_expiry", "Insurance expiring"),
     ("birthday", "Birthday"),
     ("complaint_closed", "Complaint closed"),
+    ("service_due", "Next service due (service plan forecast)"),
+    ("annual_inspection", "Annual inspection due"),
 ]
 #: The model whose records are the sources of each trigger (and that the rule's filter applies to).
 TRIGGER_SOURCE_MODELS = {
@@ -27,9 +29,11 @@ TRIGGER_SOURCE_MODELS = {
     "insurance_expiry": "auto_crm.vehicle",
     "birthday": "res.partner",
     "complaint_closed": "auto_crm.complaint",
+    "service_due": "auto_crm.vehicle",
+    "annual_inspection": "auto_crm.vehicle",
 }
 #: Triggers whose callback is due some days BEFORE the event (the others: some days after).
-BEFORE_TRIGGERS = ("warranty_end", "insurance_expiry", "birthday")
+BEFORE_TRIGGERS = ("warranty_end", "insurance_expiry", "birthday", "service_due", "annual_inspection")
 #: Triggers that recur for the same source (a birthday every year): one callback per source and year.
 YEARLY_TRIGGERS = ("warranty_end", "insurance_expiry", "birthday")
 #: The plausible range of each number of a rule: ten years of days, ten years of months, a car's life in km.

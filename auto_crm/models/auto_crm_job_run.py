@@ -18,6 +18,7 @@ JOBS = [
     ("corrective_action_overdue", "Overdue Corrective Action Reminders"),
     ("partner_segments", "Customer Segments"),
     ("loyalty_nightly", "Loyalty Expiry and Tiers"),
+    ("service_forecast", "Service Forecast"),
 ]
 RUN_STATES = [("running", "Running"), ("done", "Done"), ("failed", "Failed"), ("skipped", "Skipped")]
 LINE_STATES = [("done", "Done"), ("failed", "Failed"), ("skipped", "Skipped")]

@@ -1,11 +1,15 @@
+import pytz
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
+from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
+from ..lib import forecast as forecastlib
 from ..lib import vin as vinlib
+from .auto_crm_job_run import JobStep
 from .input_limits import check_vals
 
 SEGMENTS = [
@@ -21,6 +25,17 @@ FIRST_MODEL_YEAR = 1950
 MAX_KM = 2_000_000
 #: Mileage fields of the vehicle and their plausible range.
 MILEAGE_RANGES = {"first_service_mileage": (0, MAX_KM), "warranty_end_mileage": (0, MAX_KM)}
+#: Where a car's usual km per day come from (service forecast).
+FORECAST_SOURCES = [
+    ("own", "Its own readings"),
+    ("model", "Average of its model"),
+    ("store", "Average of its store"),
+    ("plan", "Assumed by the service plan"),
+]
+#: The car's fields the service forecast depends on (besides its readings).
+FORECAST_INPUTS = {"purchase_date", "model_id", "brand_id", "company_id", "active"}
+#: Cars forecast per batch by the nightly job (one fetch and one UPDATE each).
+FORECAST_BATCH = 2000
 
 
 class AutoCrmVehicle(models.Model):
@@ -139,6 +154,7 @@ class AutoCrmVehicle(models.Model):
         )
         # The vehicle list in its order (the plate's trigram index serves searches, not sorting).
         create_index(self.env.cr, "auto_crm_vehicle_plate_vin_idx", self._table, ["plate", "vin", "id"])
+        self._care_init_indexes()
 
     # ------------------------------------------------------------------ computes
     @api.depends("vin", "plate", "model_id")
@@ -355,6 +371,7 @@ class AutoCrmVehicle(models.Model):
                 if vehicle.partner_id
             ]
         )
+        vehicles._care_forecast_refresh()
         return vehicles
 
     def write(self, vals):
@@ -369,6 +386,8 @@ class AutoCrmVehicle(models.Model):
         result = super().write(vals)
         if changed:
             changed._record_owner_change()
+        if FORECAST_INPUTS & set(vals):
+            self._care_forecast_refresh()
         return result
 
     def _record_owner_change(self):
@@ -413,3 +432,324 @@ class AutoCrmVehicle(models.Model):
         digits=(5, 1),
         help="Share of the store's vehicle completeness standard this record meets, computed nightly.",
     )
+
+    # ------------------------------------------------------------------ service forecast (care)
+    # The next service by mileage or time (lib/forecast.py), stored and written only by the add-on:
+    # when a reading arrives (auto_crm.vehicle.odometer) and nightly (_cron_service_forecast), set-based:
+    # one query fetching a batch's cars with their readings and last service, one for the fallback
+    # averages (once per run in the nightly job), one UPDATE writing the batch back.
+    next_service_date = fields.Date(
+        string="Next Service",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The earlier of the day the car is expected to reach the next service mileage and the day the "
+        "plan's months run out.",
+    )
+    next_service_mileage = fields.Integer(string="Next Service Mileage (km)", readonly=True, copy=False)
+    km_per_day = fields.Float(
+        string="Usual km per Day",
+        readonly=True,
+        copy=False,
+        digits=(6, 1),
+        aggregator="avg",
+        help="The median of the rates between every two readings of the same odometer (Theil-Sen), over the "
+        "last 24 readings; the model's or the store's average when the car has fewer than two readings.",
+    )
+    km_per_day_source = fields.Selection(
+        FORECAST_SOURCES, string="km per Day From", readonly=True, copy=False
+    )
+    service_forecast_note = fields.Text(string="How the Forecast Was Made", readonly=True, copy=False)
+    next_inspection_date = fields.Date(
+        string="Next Annual Inspection",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The next on-site inspection of a private car by its service plan, counted from the purchase date.",
+    )
+    service_forecast_display = fields.Char(string="Next Service Forecast", compute="_compute_service_forecast_display")
+
+    @api.depends("next_service_date", "next_service_mileage")
+    @api.depends_context("date")
+    def _compute_service_forecast_display(self):
+        for vehicle in self:
+            if not vehicle.next_service_date:
+                vehicle.service_forecast_display = _("No forecast yet")
+                continue
+            today = (vehicle.company_id or self.env.company)._auto_crm_today()
+            days = (vehicle.next_service_date - today).days
+            if days > 0:
+                when = _("in %s days", days)
+            elif days == 0:
+                when = _("today")
+            else:
+                when = _("overdue by %s days", -days)
+            km = format(vehicle.next_service_mileage, ",")
+            vehicle.service_forecast_display = _(
+                "next service ~%(date)s, at %(km)s km, %(when)s", date=vehicle.next_service_date, km=km, when=when
+            )
+
+    @api.onchange("purchase_date", "model_id", "brand_id")
+    def _onchange_care_plan(self):
+        """Propose the warranty end and the first maintenance of the car's service plan (only where
+        empty: what a person typed stays)."""
+        if not self.purchase_date:
+            return
+        plan = self.env["auto_crm.service.plan"]._for_vehicle(self)
+        if not plan:
+            return
+        if not self.warranty_end_date and plan.warranty_years:
+            self.warranty_end_date = self.purchase_date + relativedelta(years=plan.warranty_years, days=-1)
+        if not self.warranty_end_mileage and plan.warranty_km:
+            self.warranty_end_mileage = plan.warranty_km
+        if not self.first_service_date:
+            self.first_service_date = self.purchase_date + relativedelta(months=plan.first_service_months)
+        if not self.first_service_mileage:
+            self.first_service_mileage = plan.first_service_km
+
+    def _care_init_indexes(self):
+        # The fallback averages read the cars with a rate of their own, by model and by store.
+        create_index(
+            self.env.cr,
+            "auto_crm_vehicle_own_rate_model_idx",
+            self._table,
+            ["model_id", "km_per_day"],
+            where="km_per_day_source = 'own'",
+        )
+        create_index(
+            self.env.cr,
+            "auto_crm_vehicle_own_rate_company_idx",
+            self._table,
+            ["company_id", "km_per_day"],
+            where="km_per_day_source = 'own'",
+        )
+
+    @api.model
+    def _care_averages(self, model_ids=None, company_ids=None):
+        """``({model_id: km/day}, {company_id: km/day})``: the average rate of the cars with readings of
+        their own, per model and per store (one query; all models and stores when no ids are given)."""
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT 'model', model_id, AVG(km_per_day) FROM auto_crm_vehicle
+                 WHERE km_per_day_source = 'own' AND active AND model_id IS NOT NULL %s
+                 GROUP BY model_id
+                UNION ALL
+                SELECT 'company', company_id, AVG(km_per_day) FROM auto_crm_vehicle
+                 WHERE km_per_day_source = 'own' AND active AND company_id IS NOT NULL %s
+                 GROUP BY company_id
+                """,
+                SQL("AND model_id = ANY(%s)", list(model_ids)) if model_ids is not None else SQL(),
+                SQL("AND company_id = ANY(%s)", list(company_ids)) if company_ids is not None else SQL(),
+            )
+        )
+        by_model, by_company = {}, {}
+        for kind, key, rate in self.env.cr.fetchall():
+            (by_model if kind == "model" else by_company)[key] = float(rate)
+        return by_model, by_company
+
+    @api.model
+    def _care_forecast_batch(self, ids, averages=None, plans=None, defer=None):
+        """Forecast the next service of the cars ``ids`` and store it: a constant number of queries
+        whatever the number of cars (fetch, averages unless given, plans unless given, one UPDATE of
+        the cars whose forecast changed). ``defer``: a list that receives, unwritten, the cars without
+        readings of their own (the nightly job forecasts them once every car's own rate is known).
+        Returns the number of cars written."""
+        if not ids:
+            return 0
+        cr = self.env.cr
+        # The readings come as arrays (dates parsed by the driver), newest first, at most MAX_READINGS.
+        cr.execute(
+            """
+            SELECT v.id, v.company_id, v.brand_id, v.model_id, v.purchase_date, p.lang,
+                   r.dates, r.values, r.replaced, s.date, s.value,
+                   v.next_service_date, v.next_service_mileage, v.km_per_day::float8, v.km_per_day_source,
+                   v.service_forecast_note, v.next_inspection_date, p.tz
+              FROM auto_crm_vehicle v
+              LEFT JOIN res_company c ON c.id = v.company_id
+              LEFT JOIN res_partner p ON p.id = c.partner_id
+              LEFT JOIN LATERAL (
+                    SELECT array_agg(o.date) AS dates, array_agg(o.value) AS values,
+                           array_agg(o.is_replacement) AS replaced
+                      FROM (SELECT date, value, is_replacement FROM auto_crm_vehicle_odometer
+                             WHERE vehicle_id = v.id ORDER BY date DESC, id DESC LIMIT %(max)s) o
+                   ) r ON TRUE
+              LEFT JOIN LATERAL (
+                    SELECT o.date, o.value FROM auto_crm_vehicle_odometer o
+                      JOIN auto_crm_service_visit sv ON sv.id = o.visit_id
+                     WHERE o.vehicle_id = v.id AND sv.visit_type = 'maintenance' AND sv.state != 'cancel'
+                     ORDER BY o.date DESC, o.id DESC LIMIT 1
+                   ) s ON TRUE
+             WHERE v.id = ANY(%(ids)s)
+            """,
+            {"ids": list(ids), "max": forecastlib.MAX_READINGS},
+        )
+        rows = cr.fetchall()
+        if averages is None:
+            averages = self._care_averages({row[3] for row in rows if row[3]}, {row[1] for row in rows if row[1]})
+        if plans is None:
+            plans = self.env["auto_crm.service.plan"]._plans_sql()
+        Plan = self.env["auto_crm.service.plan"]
+        picked, texts, today, updates = {}, {}, {}, []
+        for row in rows:
+            vehicle_id, company_id, brand_id, model_id, purchase_date, lang = row[:6]
+            key = (company_id, brand_id, model_id)
+            if key not in picked:
+                plan_row = Plan._pick(plans, company_id, brand_id, model_id)
+                picked[key] = (plan_row, Plan._as_plan(plan_row) if plan_row else None)
+            store_tz = row[17] if company_id else False
+            if store_tz not in today:
+                # The store's day (res.company._auto_crm_today) from the time zone fetched with the car.
+                zone = store_tz if store_tz in pytz.all_timezones_set else "UTC"
+                if store_tz is False:  # a car shared by the group: the current store's day
+                    zone = self.env.company._auto_crm_tz_name()
+                today[store_tz] = pytz.utc.localize(fields.Datetime.now()).astimezone(pytz.timezone(zone)).date()
+            lang = lang or self.env.lang or "en_US"
+            if lang not in texts:
+                texts[lang] = self.with_context(lang=lang)._care_note_texts()
+            vals = self._care_forecast_row(row, averages, *picked[key], texts[lang], defer is not None)
+            if vals is None:
+                defer.append(vehicle_id)
+                continue
+            plan_row = picked[key][0]
+            inspection = None
+            if plan_row and purchase_date:
+                inspection = forecastlib.next_inspection(
+                    Plan._as_inspection_rule(plan_row), purchase_date, today[store_tz]
+                )
+            vals = (*vals, inspection)
+            if vals[1:] != tuple(row[11:17]):
+                updates.append(vals)
+        if updates:
+            columns = list(zip(*updates, strict=True))
+            cr.execute(
+                """
+                UPDATE auto_crm_vehicle v
+                   SET next_service_date = u.due, next_service_mileage = u.km, km_per_day = u.rate,
+                       km_per_day_source = u.source, service_forecast_note = u.note,
+                       next_inspection_date = u.inspection,
+                       write_uid = %s, write_date = NOW() AT TIME ZONE 'UTC'
+                  FROM unnest(%s::int[], %s::date[], %s::int[], %s::float8[], %s::varchar[], %s::text[], %s::date[])
+                       AS u(id, due, km, rate, source, note, inspection)
+                 WHERE v.id = u.id
+                """,
+                [self.env.uid, *[list(column) for column in columns]],
+            )
+        self.invalidate_model(
+            ["next_service_date", "next_service_mileage", "km_per_day", "km_per_day_source",
+             "service_forecast_note", "next_inspection_date", "write_uid", "write_date"]
+        )
+        return len(updates)
+
+    @api.model
+    def _care_forecast_row(self, row, averages, plan_row, plan, texts, own_only=False):
+        """``(id, due date, next km, km/day, source, note)`` of one fetched car (None when ``own_only``
+        and the car has no readings of its own)."""
+        vehicle_id, company_id, _brand_id, model_id, purchase_date = row[:5]
+        dates, values, replaced, service_date, service_km = row[6:11]
+        Reading = forecastlib.Reading
+        readings = [Reading(*reading) for reading in zip(dates or (), values or (), replaced or (), strict=True)]
+        rate, used = forecastlib.km_per_day(readings)
+        source = "own"
+        if rate is None and own_only:
+            return None
+        if rate is None:
+            by_model, by_company = averages
+            if model_id in by_model:
+                rate, source = by_model[model_id], "model"
+            elif company_id in by_company:
+                rate, source = by_company[company_id], "store"
+            elif plan_row:
+                rate, source = plan_row["default_km_per_day"], "plan"
+            else:
+                source = None
+        if not plan_row:
+            return (vehicle_id, None, 0, rate or 0.0, source, None)
+        rate = round(rate, 1)
+        service = Reading(service_date, service_km) if service_date else None
+        result = forecastlib.next_service(
+            plan, readings, rate, purchase_date=purchase_date, last_service=service, readings_used=used
+        )
+        note = self._care_note(texts, result, source, plan, purchase_date)
+        return (vehicle_id, result.due_date, result.next_mileage, rate, source, note)
+
+    @api.model
+    def _care_note_texts(self):
+        """The phrases of the forecast's explanation in the environment's language (the store's),
+        translated once per batch."""
+        return {
+            "own": self.env._("~%(rate)s km/day from %(count)s readings"),
+            "model": self.env._("~%(rate)s km/day, the average of this model (fewer than two readings)"),
+            "store": self.env._("~%(rate)s km/day, the average of the store (fewer than two readings)"),
+            "plan": self.env._("~%(rate)s km/day assumed by the service plan (fewer than two readings)"),
+            "km": self.env._("%(km)s km around %(date)s"),
+            "still": self.env._("not driven: no date by mileage (%(km)s km)"),
+            "service": self.env._("%(months)s months after the last service on %(service)s: %(date)s"),
+            "first": self.env._("first maintenance %(months)s months after the purchase on %(purchase)s: %(date)s"),
+            "milestone": self.env._(
+                "no service on record: the plan's next date from the purchase on %(purchase)s: %(date)s"
+            ),
+        }
+
+    @api.model
+    def _care_note(self, texts, result, source, plan, purchase_date):
+        """How the forecast was made: ``texts`` are the phrases of ``_care_note_texts``."""
+        km = format(result.next_mileage, ",")
+        parts = [texts[source] % {"rate": format(result.km_per_day or 0, ",.0f"), "count": result.readings_used}]
+        if result.mileage_date:
+            parts.append(texts["km"] % {"km": km, "date": result.mileage_date})
+        elif result.km_per_day == 0:
+            parts.append(texts["still"] % {"km": km})
+        if result.time_date and result.last_service_date:
+            parts.append(
+                texts["service"]
+                % {"months": plan.interval_months, "service": result.last_service_date, "date": result.time_date}
+            )
+        elif result.time_date:
+            parts.append(
+                texts["first" if result.first_service else "milestone"]
+                % {"months": plan.first_months, "purchase": purchase_date, "date": result.time_date}
+            )
+        return "; ".join(parts)
+
+    def _care_forecast_refresh(self):
+        """Recompute the forecast of these cars now (a reading arrived)."""
+        if self.ids:
+            self.env.flush_all()
+            self._care_forecast_batch(self.ids)
+
+    @api.model
+    def _cron_service_forecast(self, batch_size=FORECAST_BATCH):
+        """Forecast every active car, nightly, through the job runner (lock, batches, run log): first
+        the cars with readings of their own (the others are set aside, unwritten), then the others with
+        the model's and the store's averages of what the first pass wrote. Each car is fetched once or
+        twice and written at most once; constant queries per batch. True when nothing failed."""
+        plans = self.env["auto_crm.service.plan"]._plans_sql()
+        deferred, state = [], {}
+
+        def every_car():
+            self.env.cr.execute("SELECT id FROM auto_crm_vehicle WHERE active ORDER BY id")
+            return [row[0] for row in self.env.cr.fetchall()]
+
+        def without_own_rate():
+            state["averages"] = self._care_averages()
+            return sorted(set(deferred))
+
+        run = self.env["auto_crm.job.run"]._run_job(
+            "service_forecast",
+            [
+                JobStep(
+                    units=every_car,
+                    process=lambda batch: self._care_forecast_batch(batch, ({}, {}), plans, defer=deferred),
+                    model=self._name,
+                    batch_size=batch_size,
+                ),
+                JobStep(
+                    units=without_own_rate,
+                    process=lambda batch: self._care_forecast_batch(batch, state["averages"], plans),
+                    model=self._name,
+                    batch_size=batch_size,
+                ),
+            ],
+        )
+        return run.state == "done"

@@ -66,11 +66,24 @@ class AutoCrmVehicleOdometer(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         check_vals(self, vals_list, {"value": (0, MAX_KM)})
-        return super().create(vals_list)
+        readings = super().create(vals_list)
+        readings.vehicle_id._care_forecast_refresh()
+        return readings
 
     def write(self, vals):
         check_vals(self, [vals], {"value": (0, MAX_KM)})
-        return super().write(vals)
+        vehicles = self.vehicle_id
+        result = super().write(vals)
+        if {"vehicle_id", "date", "value", "is_replacement", "visit_id"} & set(vals):
+            # A reading changed (or moved to another car): the cars' service forecasts follow.
+            (vehicles | self.vehicle_id)._care_forecast_refresh()
+        return result
+
+    def unlink(self):
+        vehicles = self.vehicle_id
+        result = super().unlink()
+        vehicles.exists()._care_forecast_refresh()
+        return result
 
     @api.constrains("date")
     def _check_date(self):

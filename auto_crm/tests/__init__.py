@@ -40,3 +40,5 @@ from . import test_desk
 from . import test_visit_reports
 from . import test_agent_day
 from . import test_contact_pressure
+from . import test_service_plan
+from . import test_forecast
