@@ -117,9 +117,20 @@ class AutoCrmCsiReport(models.Model):
             # read_group's own order (by each group-by; a many-to-one by its model's order): the
             # groups are sorted here, after aggregation, instead of joining the stores, agents,
             # brands... to every callback of the period (a wider, costlier grouping for the same rows)
-            rows = super()._read_group(domain, groupby, aggregates, having, offset, limit, None)
+            # (and without an ORDER BY: sorted here, the groups are aggregated by hashing instead of
+            # sorting every callback of the period first, which the planner picks when it cannot tell
+            # how few months and stores there are: 12 months of 20 stores, 33 ms -> 21 ms at 1m)
+            rows = super(AutoCrmCsiReport, self.with_context(auto_crm_unordered_groups=True))._read_group(
+                domain, groupby, aggregates, having, offset, limit, None
+            )
             return self._read_group_sets_sort(groupby, rows)
         return super()._read_group(domain, groupby, aggregates, having, offset, limit, order)
+
+    @api.model
+    def _read_group_orderby(self, order, groupby_terms, query):
+        if not order and self.env.context.get("auto_crm_unordered_groups"):
+            return SQL()  # the groups are sorted after aggregation (_read_group)
+        return super()._read_group_orderby(order, groupby_terms, query)
 
     #: The most group-by sets one ``read_group_sets`` call answers (a pivot of three row and three
     #: column group-bys asks for 16).
