@@ -7,6 +7,16 @@ column (``__fold``) loads no card. Shared by ``tests/test_screens.py`` and ``ben
 """
 
 M2O = {"fields": {"display_name": {}}}
+#: What a card's activity widget reads (every board of the add-on has one).
+ACTIVITY_SPEC = {
+    "activity_ids": {"fields": {}},
+    "activity_exception_decoration": {},
+    "activity_exception_icon": {},
+    "activity_state": {},
+    "activity_summary": {},
+    "activity_type_icon": {},
+    "activity_type_id": M2O,
+}
 
 #: The workshop board: the visit kanban (auto_crm_service_visit_view_kanban), grouped by stage.
 VISIT_BOARD = {
@@ -28,13 +38,7 @@ VISIT_BOARD = {
         "date_appointment": {},
         "date_promised": {},
         "technician_id": M2O,
-        "activity_ids": {"fields": {}},
-        "activity_exception_decoration": {},
-        "activity_exception_icon": {},
-        "activity_state": {},
-        "activity_summary": {},
-        "activity_type_icon": {},
-        "activity_type_id": M2O,
+        **ACTIVITY_SPEC,
         "kanban_state": {},
         "name": {},
         "amount_total": {},
@@ -60,13 +64,7 @@ CALLBACK_BOARD = {
         "date_due": {},
         "attempt_progress": {},
         "last_outcome": {},
-        "activity_ids": {"fields": {}},
-        "activity_exception_decoration": {},
-        "activity_exception_icon": {},
-        "activity_state": {},
-        "activity_summary": {},
-        "activity_type_icon": {},
-        "activity_type_id": M2O,
+        **ACTIVITY_SPEC,
         "overall_score": {},
         "user_id": M2O,
     },
@@ -107,13 +105,7 @@ VISIT_LIST_SPEC = {
     "amount_total": {},
     "currency_id": M2O,
     "company_id": M2O,
-    "activity_ids": {"fields": {}},
-    "activity_exception_decoration": {},
-    "activity_exception_icon": {},
-    "activity_state": {},
-    "activity_summary": {},
-    "activity_type_icon": {},
-    "activity_type_id": M2O,
+    **ACTIVITY_SPEC,
     "state": {},
 }
 
