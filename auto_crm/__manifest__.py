@@ -7,8 +7,8 @@
     "author": "auto_crm developers",
     "website": "https://github.com/auto-crm/auto_crm",
     "license": "LGPL-3",
-    "depends": ["mail", "contacts", "fleet", "spreadsheet_dashboard"],
-    "external_dependencies": {"python": ["python-stdnum", "xlsxwriter"]},
+    "depends": ["mail", "contacts", "fleet", "spreadsheet_dashboard", "sms", "portal"],
+    "external_dependencies": {"python": ["phonenumbers", "python-stdnum", "xlsxwriter"]},
     "data": [
         "security/auto_crm_security.xml",
         "security/auto_crm_loyalty_security.xml",
