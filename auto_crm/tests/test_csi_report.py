@@ -634,7 +634,8 @@ class TestAnalysisGroupingSets(MarchCase):
         pivot = [[], ["date_due:month"], ["company_id"], ["date_due:month", "company_id"]]
         Report.read_group_sets(domain, self.FIELDS, pivot)  # the access rules' caches
         self.env.invalidate_all()
-        # jit off, the grouping-sets query, the stores' order and names, the month labels' language
+        # jit off, the grouping-sets query, the store's name (its record, its partner), the month
+        # labels' language (the user); the stores' order once for all the sets with the store
         with self.assertQueryCount(5):
             Report.read_group_sets(domain, self.FIELDS, pivot)
 
