@@ -112,6 +112,7 @@ class AutoCrmCustomerForecast(models.Model):
         if operator not in ("=", "!="):
             return NotImplemented
         wanted = bool(value) == (operator == "=")
+        self.env["res.company"].flush_model(["auto_crm_risk_threshold"])
         at_risk = SQL(
             """(SELECT forecast.id FROM auto_crm_customer_forecast forecast
                   JOIN res_company shop ON shop.id = forecast.company_id
