@@ -83,6 +83,7 @@
         "demo/auto_crm_complaint_demo.xml",
         "demo/auto_crm_csi_report_demo.xml",
         "demo/auto_crm_staff_demo.xml",
+        "demo/auto_crm_customer_forecast_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -259,7 +259,8 @@ class TestAtRisk(CallbackCase):
         calm, calm_car = self.new_customer("不用打的客户")
         self.visits(calm, calm_car, "2026-06-01", "2026-11-01")
         self.score(risky, calm)
-        rule = self.make_rule(trigger="at_risk", risk_threshold=40, window_days=7)
+        mine = repr([("partner_id", "in", (risky | calm).ids)])  # (not the demo customers)
+        rule = self.make_rule(trigger="at_risk", risk_threshold=40, window_days=7, domain=mine)
         with freeze_time(f"{TODAY} 04:00:00"):
             rule._run_engine()
         calls = self.callbacks(rule)
@@ -281,7 +282,7 @@ class TestAtRisk(CallbackCase):
         calls = self.callbacks(rule)
         self.assertEqual(sorted(calls.mapped("source_period")), [20260510, 20270105])
         # a threshold above the score calls nobody
-        strict = self.make_rule(trigger="at_risk", risk_threshold=99)
+        strict = self.make_rule(trigger="at_risk", risk_threshold=99, domain=mine)
         with freeze_time("2028-03-01 04:00:00"):
             strict._run_engine()
         self.assertFalse(self.callbacks(strict))
@@ -290,7 +291,7 @@ class TestAtRisk(CallbackCase):
         partner, car = self.new_customer("免打扰客户", auto_do_not_disturb=True)
         self.visits(partner, car, "2026-01-10", "2026-05-10")
         self.score(partner)
-        rule = self.make_rule(trigger="at_risk", risk_threshold=40)
+        rule = self.make_rule(trigger="at_risk", risk_threshold=40, domain=repr([("partner_id", "=", partner.id)]))
         with freeze_time(f"{TODAY} 04:00:00"):
             self.assertEqual(self.preview(rule)["dnd"], 1)
             rule._run_engine()
