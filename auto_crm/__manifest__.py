@@ -69,6 +69,7 @@
         "report/auto_crm_delivery_report_views.xml",
         "wizard/auto_crm_callback_report_wizard_views.xml",
         "views/auto_crm_customer_forecast_views.xml",
+        "report/auto_crm_mileage_retention_report_views.xml",
         "views/auto_crm_menus.xml",
         # after the menus: the dashboard's chart links to the satisfaction analysis menu
         "data/auto_crm_dashboard.xml",
