@@ -4,8 +4,9 @@ For one customer of one store, from what the store knows of them:
 
 * **Rhythm** (``own_interval``): the median of the days between their successive visits (one visit
   per day counts once), never less than :data:`MIN_INTERVAL_DAYS` (a come-back for a rework two days
-  later is not a rhythm). With fewer than two visits the store's rhythm is used (the median of the
-  rhythms of its customers who have one, or :data:`DEFAULT_INTERVAL_DAYS`).
+  later is not a rhythm). With fewer than two visits the store's rhythm is used (the nightly job
+  passes the median of the days between the successive visits of all the store's customers, or
+  :data:`DEFAULT_INTERVAL_DAYS` when there is none).
 * **Expected next visit**: the earlier of the last visit + the rhythm and the earliest next service
   date of the customer's cars (the service forecast of ``lib/forecast.py``); a visit already booked
   (an appointment, or the car in the workshop) is the expected visit itself.
@@ -113,7 +114,8 @@ def own_interval(dates):
 
 
 def store_interval(own_intervals):
-    """The store's rhythm: the median of its customers' own rhythms (None ignored), else the default."""
+    """The store's rhythm: the median of the given intervals (None ignored; the nightly job gives the
+    median of all its customers' gaps), at least MIN_INTERVAL_DAYS, else the default."""
     known = [value for value in own_intervals if value]
     if not known:
         return DEFAULT_INTERVAL_DAYS
@@ -156,7 +158,9 @@ def score(customer, today, store_rhythm=DEFAULT_INTERVAL_DAYS):
         if points:
             components.append(Component("overdue", points, {"days": overdue, "interval": rhythm, "source": source}))
         if customer.open_complaints:
-            components.append(Component("complaint_open", WEIGHTS["complaint_open"], {"count": customer.open_complaints}))
+            components.append(
+                Component("complaint_open", WEIGHTS["complaint_open"], {"count": customer.open_complaints})
+            )
         elif customer.recent_complaints:
             components.append(
                 Component(

@@ -17,6 +17,10 @@ from odoo.addons.auto_crm.lib.vin import with_check_digit
 from .callback_common import CallbackCase
 
 TODAY = "2026-12-01"
+#: Queries of one nightly run (the same whatever the number of customers in a batch of 2,000): the run
+#: log's flush, lock, create and close, the stores and their time zones, the stores' rhythms, the
+#: customers, and per batch a savepoint, the fetch, the upsert and the release.
+RISK_QUERY_BUDGET = 12
 REFUSED = (AccessError, UserError, ValidationError)
 
 
@@ -246,7 +250,7 @@ class TestAtRisk(CallbackCase):
             self.env.invalidate_all()
             with freeze_time(f"{TODAY} 04:00:00"):
                 start = self.env.cr.sql_log_count
-                with self.assertQueryCount(16):
+                with self.assertQueryCount(RISK_QUERY_BUDGET):
                     self.assertTrue(self.Forecast._cron_customer_risk())
                 counts.append(self.env.cr.sql_log_count - start)
         self.assertEqual(counts[0], counts[1], f"queries at 10 and at 400 customers: {counts}")
@@ -286,6 +290,18 @@ class TestAtRisk(CallbackCase):
         with freeze_time("2028-03-01 04:00:00"):
             strict._run_engine()
         self.assertFalse(self.callbacks(strict))
+
+    def test_the_seeded_rule_is_off_and_previews(self):
+        rule = self.env.ref("auto_crm.callback_rule_at_risk")
+        self.assertFalse(rule.active)
+        self.assertEqual((rule.trigger, rule.risk_threshold), ("at_risk", 60))
+        partner, car = self.new_customer("预览客户")
+        self.visits(partner, car, "2025-01-10", "2025-05-10")  # a year and a half overdue: 50 + grade C 10
+        self.score(partner)
+        rule.domain = repr([("partner_id", "=", partner.id)])
+        with freeze_time(f"{TODAY} 04:00:00"):
+            self.assertEqual(self.preview(rule)["created"], 1)
+        self.assertFalse(self.callbacks(rule), "a preview creates nothing")
 
     def test_the_engine_respects_do_not_disturb(self):
         partner, car = self.new_customer("免打扰客户", auto_do_not_disturb=True)
