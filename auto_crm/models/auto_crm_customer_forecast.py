@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
@@ -110,7 +110,7 @@ class AutoCrmCustomerForecast(models.Model):
 
     def _search_is_at_risk(self, operator, value):
         if operator not in ("=", "!="):
-            return NotImplemented
+            raise UserError(_("At Risk: search it with 'is' or 'is not' (%s is not supported).", operator))
         wanted = bool(value) == (operator == "=")
         self.env["res.company"].flush_model(["auto_crm_risk_threshold"])
         at_risk = SQL(

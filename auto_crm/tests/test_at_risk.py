@@ -155,6 +155,17 @@ class TestAtRisk(CallbackCase):
             self.assertEqual(self.Forecast._risk_batch([partner.id]), 1, "a day later: one day more overdue")
         self.assertEqual(self.forecast(partner).days_overdue, 86)
 
+    def test_the_store_day_at_half_past_eleven_utc(self):
+        # 23:30 UTC on 30 November is 07:30 on 1 December in Shanghai: the store's day is the 1st.
+        partner, car = self.new_customer()
+        self.visits(partner, car, "2026-01-10", "2026-05-10")
+        with freeze_time("2026-11-30 23:30:00"):
+            self.Forecast._risk_batch([partner.id])
+        forecast = self.forecast(partner)
+        self.assertEqual((str(forecast.date_scored), forecast.days_overdue), (TODAY, 85))
+        with self.assertRaises(UserError):
+            self.Forecast.search([("is_at_risk", "in", [True])])
+
     def test_the_cron_runs_through_the_job_runner(self):
         partner, car = self.new_customer()
         self.visits(partner, car, "2026-01-10", "2026-05-10")
