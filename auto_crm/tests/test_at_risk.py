@@ -5,12 +5,15 @@ This Month list and the engine's at_risk trigger."""
 import datetime
 import threading
 
+from dateutil.relativedelta import relativedelta
 from freezegun import freeze_time
+from lxml import etree
 
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL, mute_logger
+from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.auto_crm.lib.vin import with_check_digit
 
@@ -190,16 +193,25 @@ class TestAtRisk(CallbackCase):
         self.assertEqual(self.Forecast.search([*mine, ("is_at_risk", "=", False)]).partner_id, calm)
         self.company.auto_crm_risk_threshold = 50
         self.assertFalse(self.Forecast.search([*mine, ("is_at_risk", "=", True)]))
-        # the action's default filter, as the web client evaluates it, for an agent of the store
+        # the action's default filter, evaluated as the web client does on 2026-12-01, for an agent of the store
         action = self.env["ir.actions.act_window"]._for_xml_id("auto_crm.auto_crm_customer_forecast_action")
         self.assertEqual(action["context"], "{'search_default_at_risk_month': 1}")
-        self.company.auto_crm_risk_threshold = 40
-        with freeze_time(f"{TODAY} 04:00:00"):
-            month_end = datetime.date(2026, 12, 31)
-            listed = self.Forecast.with_user(self.agent).search(
-                [*mine, ("is_at_risk", "=", True), ("expected_visit_date", "<=", month_end)]
-            )
-        self.assertEqual(listed.partner_id, risky)
+        arch = etree.fromstring(self.env.ref("auto_crm.auto_crm_customer_forecast_view_search").arch)
+        [month_filter] = arch.xpath("//filter[@name='at_risk_month']")
+        domain = safe_eval(
+            month_filter.get("domain"),
+            {"context_today": lambda: datetime.date(2026, 12, 1), "relativedelta": relativedelta},
+        )
+        self.assertIn(("expected_visit_date", "<", "2027-01-01"), domain)
+        later, later_car = self.new_customer("明年才到期")
+        self.visits(later, later_car, "2026-06-01", "2026-11-20")  # expected 2027-05-11
+        self.env["auto_crm.complaint"].create({"subject": "Scratch", "partner_id": later.id})  # 20 + grade C 10
+        self.score(later)
+        self.company.auto_crm_risk_threshold = 30
+        mine = [("partner_id", "in", (risky | calm | later).ids)]
+        self.assertEqual(self.Forecast.search([*mine, ("is_at_risk", "=", True)]).partner_id, risky | later)
+        listed = self.Forecast.with_user(self.agent).search([*mine, *domain])
+        self.assertEqual(listed.partner_id, risky, "at risk, but expected next year: not this month's")
 
     def test_the_threshold_setting_is_checked(self):
         with self.assertRaisesRegex(ValidationError, "At Risk from"):
