@@ -18,6 +18,7 @@
         "security/auto_crm_csi_report_security.xml",
         "security/auto_crm_delivery_report_security.xml",
         "security/auto_crm_service_plan_security.xml",
+        "security/auto_crm_customer_forecast_security.xml",
         "security/ir.model.access.csv",
         "data/auto_crm_sequence_data.xml",
         "data/auto_crm_loyalty_data.xml",
@@ -28,6 +29,7 @@
         "data/auto_crm_complaint_callback_data.xml",
         "data/res_company_data.xml",
         "data/auto_crm_service_plan_data.xml",
+        "data/auto_crm_customer_forecast_data.xml",
         "views/res_partner_views.xml",
         "views/auto_crm_vehicle_views.xml",
         "views/auto_crm_vehicle_odometer_views.xml",
@@ -66,6 +68,8 @@
         "report/auto_crm_csi_report_views.xml",
         "report/auto_crm_delivery_report_views.xml",
         "wizard/auto_crm_callback_report_wizard_views.xml",
+        "views/auto_crm_customer_forecast_views.xml",
+        "report/auto_crm_mileage_retention_report_views.xml",
         "views/auto_crm_menus.xml",
         # after the menus: the dashboard's chart links to the satisfaction analysis menu
         "data/auto_crm_dashboard.xml",
@@ -80,6 +84,7 @@
         "demo/auto_crm_complaint_demo.xml",
         "demo/auto_crm_csi_report_demo.xml",
         "demo/auto_crm_staff_demo.xml",
+        "demo/auto_crm_customer_forecast_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -884,3 +884,22 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             company=self._company_sql(SQL("src.company_id"), company),
             in_domain=in_domain,
         )
+
+    @api.model
+    def _trigger_sql_at_risk(self, rule, in_domain, offset, ev_high, company, **kw):
+        # The customers whose nightly risk score (auto_crm.customer.forecast) reaches the rule's threshold,
+        # due on the run's day. The period is the customer's last visit (as YYYYMMDD): one call per
+        # customer, store and absence; once they come back and drift away again, a new period.
+        return SQL(
+            """SELECT 'auto_crm.customer.forecast'::varchar AS source_model, src.id AS source_id,
+                      COALESCE(to_char(src.last_visit_date, 'YYYYMMDD')::int, 0) AS source_period,
+                      src.partner_id, NULL::int AS vehicle_id, NULL::int AS visit_id, src.company_id,
+                      %(ev_high)s::date + %(offset)s AS date_due
+                 FROM auto_crm_customer_forecast src
+                WHERE src.risk_score >= %(threshold)s AND %(company)s AND %(in_domain)s""",
+            ev_high=ev_high,
+            offset=offset,
+            threshold=rule.risk_threshold,
+            company=self._company_sql(SQL("src.company_id"), company),
+            in_domain=in_domain,
+        )

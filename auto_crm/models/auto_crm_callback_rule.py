@@ -18,6 +18,7 @@ TRIGGERS = [
     ("complaint_closed", "Complaint closed"),
     ("service_due", "Next service due (service plan forecast)"),
     ("annual_inspection", "Annual inspection due"),
+    ("at_risk", "Customer at risk of being lost (risk score)"),
 ]
 #: The model whose records are the sources of each trigger (and that the rule's filter applies to).
 TRIGGER_SOURCE_MODELS = {
@@ -31,6 +32,7 @@ TRIGGER_SOURCE_MODELS = {
     "complaint_closed": "auto_crm.complaint",
     "service_due": "auto_crm.vehicle",
     "annual_inspection": "auto_crm.vehicle",
+    "at_risk": "auto_crm.customer.forecast",
 }
 #: Triggers whose callback is due some days BEFORE the event (the others: some days after).
 BEFORE_TRIGGERS = ("warranty_end", "insurance_expiry", "birthday", "service_due", "annual_inspection")
@@ -47,6 +49,8 @@ RULE_RANGES = {
     "maintenance_km": (0, 1_000_000),
     "max_attempts": (1, 100),
 }
+# The win-back by risk score (issue 13): the score runs from 0 to 100.
+RULE_RANGES["risk_threshold"] = (0, 100)
 ASSIGNMENTS = [
     ("user", "A fixed user"),
     ("round_robin", "Round-robin over a team"),
@@ -172,6 +176,16 @@ class AutoCrmCallbackRule(models.Model):
     run_ids = fields.One2many("auto_crm.job.run.line", "rule_id", string="Runs")
     last_run_id = fields.Many2one("auto_crm.job.run.line", compute="_compute_last_run", string="Last Run")
     last_run_state = fields.Selection(LINE_STATES, compute="_compute_last_run", string="Last Run Result")
+
+    # The win-back by risk score (issue 13): customers whose nightly risk score reaches the threshold.
+    _user_fields = {*_user_fields, "risk_threshold"}
+    risk_threshold = fields.Integer(
+        string="Risk Score From",
+        default=60,
+        tracking=True,
+        help="For customers at risk: the risk score (0-100, computed nightly) from which a customer is called. "
+        "Each customer is called once per absence: after their next visit they can be called again.",
+    )
 
     _sql_constraints = [
         (

@@ -19,6 +19,7 @@ JOBS = [
     ("partner_segments", "Customer Segments"),
     ("loyalty_nightly", "Loyalty Expiry and Tiers"),
     ("service_forecast", "Service Forecast"),
+    ("customer_risk", "Customers at Risk"),
 ]
 RUN_STATES = [("running", "Running"), ("done", "Done"), ("failed", "Failed"), ("skipped", "Skipped")]
 LINE_STATES = [("done", "Done"), ("failed", "Failed"), ("skipped", "Skipped")]

@@ -361,3 +361,23 @@ class ResCompany(models.Model):
             )
             for company in self.sudo()
         }
+
+    # ---------------------------------------------------------------- customers at risk (issue 13)
+    _user_fields = {*_user_fields, "auto_crm_risk_threshold"}
+
+    auto_crm_risk_threshold = fields.Integer(
+        string="At Risk from (score)",
+        default=50,
+        help="The risk score (0-100) from which a customer shows in At Risk This Month. The score adds up "
+        "named points: days overdue against the customer's own rhythm, complaints, the last satisfaction "
+        "index, the value grade, a single visit so far.",
+    )
+
+    @api.constrains("auto_crm_risk_threshold")
+    def _check_auto_crm_risk_threshold(self):
+        for company in self:
+            if not 0 <= company.auto_crm_risk_threshold <= 100:
+                raise ValidationError(
+                    _("At Risk from (score): the risk score runs from 0 to 100; %s is out of range.",
+                      company.auto_crm_risk_threshold)
+                )

@@ -36,6 +36,9 @@ DEALER_SETTINGS = (
 # The workshop board's margin before a promised delivery.
 DEALER_SETTINGS = (*DEALER_SETTINGS, "promise_risk_minutes")
 
+# The customers at risk (issue 13).
+DEALER_SETTINGS = (*DEALER_SETTINGS, "auto_crm_risk_threshold")
+
 
 class ResConfigSettings(models.TransientModel):
     """Settings → Dealer CRM: the store's complaint, segment, lifecycle, retention and data-quality
@@ -129,3 +132,6 @@ class ResConfigSettings(models.TransientModel):
             if value != company.sudo()[name]:
                 changed.append(field._description_string(self.env))
         return changed
+
+    # the customers at risk (issue 13)
+    auto_crm_risk_threshold = fields.Integer(related="company_id.auto_crm_risk_threshold", readonly=False, groups=ADMIN)

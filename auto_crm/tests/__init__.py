@@ -42,3 +42,5 @@ from . import test_agent_day
 from . import test_contact_pressure
 from . import test_service_plan
 from . import test_forecast
+from . import test_at_risk
+from . import test_mileage_retention

@@ -32,6 +32,8 @@ NON_DEFAULT = {
     "callback_opening_hour": 9.0,
     "callback_pressure_calls": 3,
     "callback_pressure_days": 14,
+    # the customers at risk (issue 13)
+    "auto_crm_risk_threshold": 65,
 }
 
 
