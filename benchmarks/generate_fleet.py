@@ -107,7 +107,7 @@ cr.execute(
           FROM fleet_vin f CROSS JOIN total
           JOIN src ON src.rn = f.n %% total.n
           JOIN owner ON owner.rn = f.n / 2
-         CROSS JOIN LATERAL (SELECT CURRENT_DATE - (30 + (f.n * 7919) %% 3255) AS purchase) day""",
+         CROSS JOIN LATERAL (SELECT CURRENT_DATE - (30 + (f.n::bigint * 7919) %% 3255)::int AS purchase) day""",
     {"max_partner": max_partner},
 )
 say(f"{cr.rowcount:,} cars")
