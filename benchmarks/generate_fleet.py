@@ -36,6 +36,17 @@ def scalar(query, params=None):
     return cr.fetchone()[0]
 
 
+def copied_columns(table, excluded):
+    """The column lists ("a", "b" and src."a", src."b") of ``table``'s columns a copy takes as they are."""
+    cr.execute(
+        """SELECT column_name FROM information_schema.columns
+            WHERE table_name = %s AND column_name <> ALL(%s) ORDER BY ordinal_position""",
+        [table, list(excluded)],
+    )
+    names = [row[0] for row in cr.fetchall()]
+    return ", ".join(f'"{c}"' for c in names), ", ".join(f'src."{c}"' for c in names)
+
+
 def say(message):
     print(f"  {message} ({time.time() - started:.0f}s)", flush=True)
 
@@ -55,15 +66,10 @@ uid = env.ref("base.user_admin").id
 say(f"{cars_before:,} cars and {readings_before:,} readings: adding {new_cars:,} cars, ~{per_car:.1f} readings each")
 
 # --- customers: one for every two new cars, copies of the generator's customers ---------------------
-cr.execute(
-    """SELECT column_name FROM information_schema.columns
-        WHERE table_name = 'res_partner' AND column_name NOT IN ('id', 'name', 'complete_name',
-              'commercial_partner_id', 'auto_id_card_number', 'create_date', 'write_date')
-        ORDER BY ordinal_position"""
+columns, source_columns = copied_columns(
+    "res_partner",
+    ("id", "name", "complete_name", "commercial_partner_id", "auto_id_card_number", "create_date", "write_date"),
 )
-partner_columns = [row[0] for row in cr.fetchall()]
-columns = ", ".join(f'"{c}"' for c in partner_columns)
-source_columns = ", ".join(f'src."{c}"' for c in partner_columns)
 max_partner = scalar("SELECT max(id) FROM res_partner")
 cr.execute(
     f"""WITH src AS (SELECT *, row_number() OVER (ORDER BY id) - 1 AS rn FROM res_partner WHERE auto_customer),
@@ -84,17 +90,12 @@ for n in range(new_cars):
 buffer.seek(0)
 cr.execute("CREATE TEMP TABLE fleet_vin (n integer PRIMARY KEY, vin varchar) ON COMMIT DROP")
 cr.copy_expert("COPY fleet_vin (n, vin) FROM STDIN", buffer)
-cr.execute(
-    """SELECT column_name FROM information_schema.columns
-        WHERE table_name = 'auto_crm_vehicle' AND column_name NOT IN ('id', 'vin', 'partner_id', 'purchase_date',
-              'warranty_end_date', 'model_year', 'odometer', 'odometer_date', 'plate', 'create_date', 'write_date',
-              'next_service_date', 'next_service_mileage', 'km_per_day', 'km_per_day_source',
-              'service_forecast_note', 'next_inspection_date', 'first_service_date')
-        ORDER BY ordinal_position"""
+columns, source_columns = copied_columns(
+    "auto_crm_vehicle",
+    ("id", "vin", "partner_id", "purchase_date", "warranty_end_date", "model_year", "odometer", "odometer_date",
+     "plate", "create_date", "write_date", "next_service_date", "next_service_mileage", "km_per_day",
+     "km_per_day_source", "service_forecast_note", "next_inspection_date", "first_service_date"),
 )
-vehicle_columns = [row[0] for row in cr.fetchall()]
-columns = ", ".join(f'"{c}"' for c in vehicle_columns)
-source_columns = ", ".join(f'src."{c}"' for c in vehicle_columns)
 max_vehicle = scalar("SELECT max(id) FROM auto_crm_vehicle")
 cr.execute(
     f"""WITH src AS (SELECT *, row_number() OVER (ORDER BY id) - 1 AS rn FROM auto_crm_vehicle WHERE active),
