@@ -19,6 +19,7 @@
         "security/auto_crm_delivery_report_security.xml",
         "security/auto_crm_service_plan_security.xml",
         "security/auto_crm_customer_forecast_security.xml",
+        "security/auto_crm_callback_reminder_security.xml",
         "security/ir.model.access.csv",
         "data/auto_crm_sequence_data.xml",
         "data/auto_crm_loyalty_data.xml",
@@ -30,6 +31,7 @@
         "data/res_company_data.xml",
         "data/auto_crm_service_plan_data.xml",
         "data/auto_crm_customer_forecast_data.xml",
+        "data/auto_crm_reminder_rules.xml",
         "views/res_partner_views.xml",
         "views/auto_crm_vehicle_views.xml",
         "views/auto_crm_vehicle_odometer_views.xml",
@@ -50,6 +52,7 @@
         "views/auto_crm_csi_comparison_views.xml",
         "views/auto_crm_callback_views.xml",
         "views/auto_crm_callback_attempt_views.xml",
+        "views/auto_crm_callback_reminder_views.xml",
         "views/auto_crm_callback_answer_views.xml",
         "views/auto_crm_callback_rule_views.xml",
         "views/auto_crm_job_run_views.xml",
@@ -85,6 +88,7 @@
         "demo/auto_crm_csi_report_demo.xml",
         "demo/auto_crm_staff_demo.xml",
         "demo/auto_crm_customer_forecast_demo.xml",
+        "demo/auto_crm_reminder_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

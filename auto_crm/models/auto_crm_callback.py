@@ -164,6 +164,9 @@ class AutoCrmCallback(models.Model):
         string="Customer Complains", tracking=True, help="The customer made a complaint during the call."
     )
     note = fields.Html(string="Call Notes")
+    # Reminder calls (issue 13): what the call reminds the customer of, and what the agent says.
+    reminder_ids = fields.One2many("auto_crm.callback.reminder", "callback_id", string="Reminders", readonly=True)
+    script = fields.Html(related="rule_id.script", string="Script", help="What the agent says: the rule's script.")
 
     _sql_constraints = [
         (

@@ -13,7 +13,7 @@ from odoo.tools.safe_eval import safe_eval
 from odoo.tools.safe_eval import time as safe_time
 from odoo.tools.sql import create_index
 
-from .auto_crm_callback_rule import TRIGGER_SOURCE_MODELS
+from .auto_crm_callback_rule import REMINDER_TRIGGERS, TRIGGER_SOURCE_MODELS
 from .auto_crm_job_run import JobStep
 
 _logger = logging.getLogger(__name__)
@@ -217,8 +217,8 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             # by hand, one open call per customer): nothing of the rule is created in this run.
             raise UserError(
                 _(
-                    "Rule %s: a customer it would call was given a callback by someone else during this run; "
-                    "nothing was created, the next run calls the others.",
+                    "Rule %s: a customer it would call was given a callback by someone else during this run (or their "
+                    "open call was changed); nothing was created, the next run calls the others.",
                     rule.name,
                 )
             ) from None
@@ -233,6 +233,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             "already_count": stats["already"],
             "skipped_open_count": stats["open"],
             "skipped_pressure_count": stats["pressure"],
+            "merged_count": stats["merged"],
             "message": self._run_message(stats),
             "duration": time.monotonic() - started,
         }
@@ -256,10 +257,10 @@ class AutoCrmCallbackEngine(models.AbstractModel):
               FROM due""",
                 due=plan["due"],
                 checked=self._checked_sql(rule),
-                skipped=self._skipped_sql(),
+                skipped=self._skipped_sql(rule),
             )
         )
-        created, dnd, no_consent, eligible, fresh, open_call, pressure = self.env.cr.fetchone()
+        created, dnd, no_consent, eligible, fresh, open_call, pressure, merged = self.env.cr.fetchone()
         already = eligible - fresh
         return {
             "created": created,
@@ -268,6 +269,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             "already": already,
             "open": open_call,
             "pressure": pressure,
+            "merged": merged,
         }
 
     # ------------------------------------------------------------------ planning
@@ -347,6 +349,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             low = rule.date_start
         return SQL(
             """SELECT cand.*, partner.name AS partner_name, partner.auto_customer_manager_id AS manager_id,
+                      %(channel)s AS channel,
                       COALESCE(partner.auto_do_not_disturb, FALSE) AS dnd,
                       COALESCE(partner.auto_callback_consent, FALSE) AS consent,
                       NOT COALESCE(partner.auto_do_not_disturb, FALSE)
@@ -356,21 +359,53 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                  JOIN res_partner partner ON partner.id = cand.partner_id AND partner.active
                 WHERE cand.date_due BETWEEN %(low)s AND %(today)s""",
             candidates=self._trigger_sql(rule, low, today),
+            channel=self._channel_sql(rule),
             low=low,
             today=today,
+        )
+
+    @api.model
+    def _channel_sql(self, rule):
+        """The channel of the rule's callbacks: the rule's, or the customer's preferred one (issue 13) when
+        the rule says so - the phone when the customer has none, or prefers e-mail without an address or
+        SMS without a mobile number."""
+        if rule.channel != "preferred":
+            return SQL("%s::varchar", rule.channel)
+        return SQL(
+            """CASE WHEN partner.auto_preferred_channel = 'email' AND COALESCE(partner.email, '') = '' THEN 'phone'
+                    WHEN partner.auto_preferred_channel = 'sms'
+                         AND COALESCE(partner.mobile, partner.phone, '') = '' THEN 'phone'
+                    ELSE COALESCE(partner.auto_preferred_channel, 'phone') END::varchar"""
         )
 
     @api.model
     def _called_sql(self, rule):
         """Whether the due row ``due`` already has its callback: one probe of the unique (rule,
         source model, source id, period) index per due row, so that a run costs what is due, not
-        what was called before."""
-        return SQL(
+        what was called before. A reminder rule's row may have been given to another rule's call
+        instead: then its reminder line is there (the same probe on the reminders' unique index)."""
+        called = SQL(
             """EXISTS (SELECT 1 FROM auto_crm_callback existing
                         WHERE existing.rule_id = %(rule)s AND existing.source_model = due.source_model
                           AND existing.source_id = due.source_id AND existing.source_period = due.source_period)""",
             rule=rule._origin.id or 0,
         )
+        if not self._merges(rule):
+            return called
+        return SQL(
+            """(%(called)s
+                OR EXISTS (SELECT 1 FROM auto_crm_callback_reminder reminded
+                            WHERE reminded.rule_id = %(rule)s AND reminded.source_model = due.source_model
+                              AND reminded.source_id = due.source_id
+                              AND reminded.source_period = due.source_period))""",
+            called=called,
+            rule=rule._origin.id or 0,
+        )
+
+    @api.model
+    def _merges(self, rule):
+        """Whether the rule's reminders join the customer's open call of the same week (issue 13)."""
+        return rule.trigger in REMINDER_TRIGGERS
 
     @api.model
     def _checked_sql(self, rule):
@@ -378,16 +413,26 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         eligible due rows not yet called (``fresh``) with their store, ranked among their customer's
         due rows of this run (``ranked``, with how many they are: ``dues``); each customer's first
         (``checked``, materialised: one row per customer due, read for the insert and the counts)
-        with whether the customer already has an open callback in the store and whether they
-        reached the store's contact pressure limit (N calls due within D days). A customer gets at
-        most one open callback per store, whatever the rules, and at most N calls in D days (issue
-        12). The two probes are index look-ups per customer due: the one-open exclusion
+        with the customer's open callback in the store, if any, and whether they reached the store's
+        contact pressure limit (N calls due within D days). A customer gets at most one open callback
+        per store, whatever the rules, and at most N calls in D days (issue 12). A reminder rule's
+        rows of a customer whose open callback is due in the same week (Monday to Sunday) join that
+        callback instead (``merge_into``, issue 13): a reminder adds no call, so the pressure limit
+        does not hold it back. The probes are index look-ups per customer due: the one-open exclusion
         constraint's index and the (customer, store, due date) index of callbacks not cancelled."""
+        merge_into = SQL("NULL::int")
+        if self._merges(rule):
+            # (a call not started yet: once the agent is on the phone, the reminder waits for the next call)
+            merge_into = SQL(
+                "CASE WHEN open_call.state = 'todo' "
+                "AND date_trunc('week', open_call.date_due) = date_trunc('week', ranked.date_due) "
+                "THEN open_call.id END"
+            )
         return SQL(
             """fresh AS (
                 -- (only what the insert needs: the rows are sorted by customer; the source model is the rule's)
                 SELECT due.source_id, due.source_period, due.partner_id, due.vehicle_id, due.visit_id, due.date_due,
-                       due.partner_name, due.manager_id,
+                       due.partner_name, due.manager_id, due.channel,
                        COALESCE(due.company_id, %(rule_company)s, %(default_company)s) AS store
                   FROM due
                  WHERE eligible AND (SELECT held FROM lock) AND NOT %(called)s),
@@ -398,10 +443,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                 WINDOW customer AS (PARTITION BY fresh.partner_id, fresh.store
                                     ORDER BY fresh.date_due, fresh.source_id)),
              checked AS MATERIALIZED (
-                SELECT ranked.*,
-                       EXISTS (SELECT 1 FROM auto_crm_callback open_call
-                                WHERE open_call.partner_id = ranked.partner_id AND open_call.company_id = ranked.store
-                                  AND open_call.state IN ('todo', 'in_progress')) AS has_open,
+                SELECT ranked.*, open_call.id IS NOT NULL AS has_open, %(merge_into)s AS merge_into,
                        COALESCE(shop.callback_pressure_calls, 0) > 0
                            AND (SELECT count(*) FROM auto_crm_callback recent
                                  WHERE recent.partner_id = ranked.partner_id AND recent.company_id = ranked.store
@@ -410,6 +452,12 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                                >= shop.callback_pressure_calls AS over_pressure
                   FROM ranked
                   JOIN res_company shop ON shop.id = ranked.store
+                  LEFT JOIN LATERAL (
+                       -- (at most one: the one-open exclusion constraint)
+                       SELECT open_call.id, open_call.state, open_call.date_due FROM auto_crm_callback open_call
+                        WHERE open_call.partner_id = ranked.partner_id AND open_call.company_id = ranked.store
+                          AND open_call.state IN ('todo', 'in_progress')
+                        LIMIT 1) open_call ON TRUE
                  WHERE ranked.nth = 1),
              todo AS (
                 SELECT checked.*, row_number() OVER (ORDER BY date_due, source_id) AS rn
@@ -418,24 +466,77 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             rule_company=rule.company_id.id or None,
             default_company=self.env.company.id,
             called=self._called_sql(rule),
+            merge_into=merge_into,
         )
 
     @api.model
-    def _skipped_sql(self):
-        """The counts of the rows ``_checked_sql`` left out: (fresh rows, skipped for an open
-        callback, skipped for the contact pressure)."""
+    def _skipped_sql(self, rule):
+        """The counts of the rows ``_checked_sql`` left out or merged: (fresh rows, skipped for an
+        open callback, skipped for the contact pressure, reminders joining a call of their customer
+        rather than making one)."""
+        if not self._merges(rule):
+            return SQL(
+                """(SELECT COALESCE(sum(dues), 0)::int FROM checked),
+                   (SELECT COALESCE(sum(dues - 1), 0)::int + count(*) FILTER (WHERE has_open) FROM checked),
+                   (SELECT count(*) FILTER (WHERE NOT has_open AND over_pressure) FROM checked),
+                   0"""
+            )
         return SQL(
             """(SELECT COALESCE(sum(dues), 0)::int FROM checked),
-                   (SELECT COALESCE(sum(dues - 1), 0)::int + count(*) FILTER (WHERE has_open) FROM checked),
-                   (SELECT count(*) FILTER (WHERE NOT has_open AND over_pressure) FROM checked)"""
+                   (SELECT COALESCE(sum(dues) FILTER (WHERE has_open AND merge_into IS NULL), 0)::int FROM checked),
+                   (SELECT count(*) FILTER (WHERE NOT has_open AND over_pressure) FROM checked),
+                   (SELECT (COALESCE(sum(dues) FILTER (WHERE merge_into IS NOT NULL), 0)
+                            + COALESCE(sum(dues - 1) FILTER (WHERE NOT has_open AND NOT over_pressure), 0))::int
+                      FROM checked)"""
         )
 
     # ------------------------------------------------------------------ execution
     @api.model
+    def _reminded_sql(self, rule, now):
+        """The CTEs that write a reminder rule's reminders (issue 13): every fresh row of a customer
+        whose call this statement created, or whose open call of the week it joins, becomes a line of
+        that call; exactly once per rule and source (the lines' unique index). A joined call is
+        written too (``touched``): a call closed by its agent since the statement's snapshot makes
+        the statement fail with a serialization failure instead of giving a closed call a reminder,
+        and an agent closing it meanwhile waits for the statement, then retries."""
+        if not self._merges(rule):
+            return SQL("reminded AS (SELECT NULL::boolean AS merged WHERE FALSE)")
+        return SQL(
+            """touched AS (
+               UPDATE auto_crm_callback joined
+                  SET write_uid = %(uid)s, write_date = %(now)s
+                WHERE joined.id IN (SELECT merge_into FROM checked) AND joined.state = 'todo'
+            RETURNING joined.id),
+             reminded AS (
+               INSERT INTO auto_crm_callback_reminder (
+                       callback_id, company_id, rule_id, trigger, source_model, source_id, source_period,
+                       partner_id, vehicle_id, date_due, merged, create_uid, create_date, write_uid, write_date)
+                SELECT target.callback_id, ranked.store, %(rule)s, %(trigger)s, %(source_model)s, ranked.source_id,
+                       ranked.source_period, ranked.partner_id, ranked.vehicle_id, ranked.date_due, target.merged,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM ranked
+                  JOIN (SELECT inserted.id AS callback_id, inserted.partner_id, inserted.company_id AS store,
+                               FALSE AS merged
+                          FROM inserted
+                        UNION ALL
+                        SELECT checked.merge_into, checked.partner_id, checked.store, TRUE
+                          FROM checked
+                          JOIN touched ON touched.id = checked.merge_into) target
+                    ON target.partner_id = ranked.partner_id AND target.store = ranked.store
+            ON CONFLICT DO NOTHING
+            RETURNING merged)""",
+            rule=rule.id,
+            trigger=rule.trigger,
+            source_model=TRIGGER_SOURCE_MODELS[rule.trigger],
+            uid=self.env.uid,
+            now=now,
+        )
+
+    @api.model
     def _execute(self, rule, plan):
         """Run the planned rule: ONE statement takes the rule's advisory lock (a concurrent run
-        skips the rule), inserts the callbacks of the due set, moves the round-robin on and returns
-        the counts."""
+        skips the rule), inserts the callbacks of the due set (and a reminder rule's reminders), moves
+        the round-robin on and returns the counts."""
         now = fields.Datetime.now()
         self.env.cr.execute(
             SQL(
@@ -450,13 +551,14 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                        create_uid, create_date, write_uid, write_date)
                 SELECT %(rule_name)s || ': ' || partner_name, %(rule)s, %(questionnaire)s,
                        store, partner_id, vehicle_id,
-                       visit_id, %(source_model)s, source_id, source_period, %(user)s, %(team)s, %(channel)s,
+                       visit_id, %(source_model)s, source_id, source_period, %(user)s, %(team)s, channel,
                        'todo', date_due, date_due + %(window)s, %(max_attempts)s, 0, FALSE,
                        %(uid)s, %(now)s, %(uid)s, %(now)s
                   FROM todo
             ON CONFLICT DO NOTHING
-            RETURNING 1),
+            RETURNING id, partner_id, company_id),
              created AS (SELECT count(*) AS n FROM inserted),
+             %(reminded)s,
              rotated AS (
                 UPDATE auto_crm_callback_rule
                    SET rr_position = mod(rr_position + (SELECT n FROM created), %(members)s)
@@ -466,20 +568,21 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                    count(*) FILTER (WHERE dnd), count(*) FILTER (WHERE NOT dnd AND NOT consent),
                    count(*) FILTER (WHERE eligible),
                    (array_agg(partner_name ORDER BY partner_name) FILTER (WHERE NOT eligible))[1:20],
-                   (SELECT count(*) FROM rotated), (SELECT count(*) FROM todo), %(skipped)s
+                   (SELECT count(*) FROM rotated), (SELECT count(*) FROM todo), %(skipped)s,
+                   (SELECT count(*) FROM reminded)
               FROM due
              WHERE (SELECT held FROM lock)""",
                 lock_key=LOCK_KEY,
                 due=plan["due"],
                 checked=self._checked_sql(rule),
-                skipped=self._skipped_sql(),
+                skipped=self._skipped_sql(rule),
+                reminded=self._reminded_sql(rule, now),
                 source_model=TRIGGER_SOURCE_MODELS[rule.trigger],
                 rule_name=rule.name,
                 rule=rule.id,
                 questionnaire=rule.questionnaire_id.id or None,
                 user=plan["user"],
                 team=rule.team_id.id or None,
-                channel=rule.channel,
                 window=rule.window_days,
                 max_attempts=rule.max_attempts,
                 members=plan["members"],
@@ -487,18 +590,20 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                 now=now,
             )
         )
-        locked, created, dnd, no_consent, eligible, names, rotated, todo_count, fresh, open_call, pressure = (
-            self.env.cr.fetchone()
-        )
+        (
+            locked, created, dnd, no_consent, eligible, names, rotated, todo_count, fresh, open_call, pressure,
+            _merged_expected, reminded,
+        ) = self.env.cr.fetchone()  # fmt: skip
         if not locked:
             return {
                 "locked": False, "created": 0, "dnd": 0, "no_consent": 0, "already": 0, "open": 0, "pressure": 0,
-                "skipped_names": [],
+                "merged": 0, "skipped_names": [],
             }  # fmt: skip
         if rotated:
             rule.invalidate_recordset(["rr_position"])
-        if created:
+        if created or reminded:
             self.env["auto_crm.callback"].invalidate_model()
+            self.env["auto_crm.callback.reminder"].invalidate_model()
         return {
             "locked": True,
             "created": created,
@@ -508,6 +613,8 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             "already": eligible - fresh + todo_count - created,
             "open": open_call,
             "pressure": pressure,
+            # (the reminders that joined a call rather than making their own)
+            "merged": max(reminded - created, 0),
             "skipped_names": names or [],
         }
 
@@ -539,6 +646,13 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                     "%(pressure)s because they had the store's maximum number of calls in its period.",
                     open=stats["open"],
                     pressure=stats["pressure"],
+                )
+            )
+        if stats.get("merged"):
+            lines.append(
+                _(
+                    "Same-week reminders: %s reminders added to a call of their customer due the same week.",
+                    stats["merged"],
                 )
             )
         return "\n".join(lines) or False

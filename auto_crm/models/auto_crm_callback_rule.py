@@ -38,6 +38,14 @@ TRIGGER_SOURCE_MODELS = {
 BEFORE_TRIGGERS = ("warranty_end", "insurance_expiry", "birthday", "service_due", "annual_inspection")
 #: Triggers that recur for the same source (a birthday every year): one callback per source and year.
 YEARLY_TRIGGERS = ("warranty_end", "insurance_expiry", "birthday")
+#: Reminder triggers (issue 13): the call reminds the customer of something due. A customer's reminders of
+#: the same week are one call: a reminder due while the customer has an open call due that week is added
+#: to it (auto_crm.callback.reminder) instead of waiting for it to close.
+REMINDER_TRIGGERS = (
+    "maintenance_due", "warranty_end", "insurance_expiry", "birthday", "service_due", "annual_inspection",
+)
+#: A rule's channel: one of the contact channels, or the customer's own preference (issue 13).
+RULE_CHANNELS = [("preferred", "Customer's preferred channel"), *CONTACT_CHANNELS]
 #: The plausible range of each number of a rule: ten years of days, ten years of months, a car's life in km.
 MAX_RULE_DAYS = 3650
 RULE_RANGES = {
@@ -140,7 +148,15 @@ class AutoCrmCallbackRule(models.Model):
         help="Maintenance is due after this distance since the last visit, estimated from the car's "
         "own odometer history (0 = do not use). The earlier of the two dates counts.",
     )
-    channel = fields.Selection(CONTACT_CHANNELS, required=True, default="phone", tracking=True)
+    channel = fields.Selection(
+        RULE_CHANNELS,
+        required=True,
+        default="phone",
+        tracking=True,
+        help="How the customer is contacted. The customer's preferred channel: the one on their profile; "
+        "the phone when they have none, or when it is e-mail or SMS and they have no e-mail address or no "
+        "mobile number.",
+    )
     questionnaire_id = fields.Many2one(
         "auto_crm.questionnaire",
         string="Questionnaire",
@@ -171,6 +187,12 @@ class AutoCrmCallbackRule(models.Model):
         help="Unsuccessful attempts (no answer, busy) after which the callback fails.",
     )
     note = fields.Html()
+    # Reminder calls have no questionnaire: the agent follows the rule's script (issue 13).
+    _user_fields = {*_user_fields, "script"}
+    script = fields.Html(
+        translate=True,
+        help="What the agent says to the customer, shown on each callback of this rule (in the user's language).",
+    )
     callback_ids = fields.One2many("auto_crm.callback", "rule_id", string="Callbacks")
     callback_count = fields.Integer(compute="_compute_callback_count")
     run_ids = fields.One2many("auto_crm.job.run.line", "rule_id", string="Runs")
@@ -267,6 +289,12 @@ class AutoCrmCallbackRule(models.Model):
                 "%(pressure)s because they reached the store's contact pressure limit.",
                 open=stats["open"],
                 pressure=stats["pressure"],
+            )
+        if stats["merged"]:
+            message += " " + _(
+                "%s reminders would be added to a call of their customer due the same week instead of making "
+                "calls of their own.",
+                stats["merged"],
             )
         return message, "info"
 

@@ -42,6 +42,13 @@ class AutoCrmJobRunLine(models.Model):
         readonly=True,
         help="Due customers who already had the store's maximum number of calls in its pressure period.",
     )
+    # same-week reminders (issue 13): reminders given to a call rather than making their own
+    merged_count = fields.Integer(
+        string="Reminders Added to a Call",
+        readonly=True,
+        help="Reminders due that were added to a call of the same customer due the same week (already open, "
+        "or made for another of their reminders in this run) instead of making a call of their own.",
+    )
     expired_count = fields.Integer(string="Expired", readonly=True)
     cancelled_count = fields.Integer(string="Cancelled (Do Not Disturb)", readonly=True)
     duration = fields.Float(string="Seconds", readonly=True, digits=(16, 3))
