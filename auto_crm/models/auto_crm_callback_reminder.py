@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 
 from .auto_crm_callback_rule import TRIGGERS
+from .input_limits import check_vals
 
 
 class AutoCrmCallbackReminder(models.Model):
@@ -44,6 +45,15 @@ class AutoCrmCallbackReminder(models.Model):
             "This rule already reminded this customer of this.",
         ),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_vals(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_vals(self, [vals])
+        return super().write(vals)
 
     @api.depends("trigger", "vehicle_id", "date_due")
     def _compute_display_name(self):
