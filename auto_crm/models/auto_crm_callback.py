@@ -357,6 +357,22 @@ class AutoCrmCallback(models.Model):
                 )
             seen[(partner, company)] = record or self.sudo().new({"company_id": company, "partner_id": partner})
 
+    @api.constrains("user_id", "visit_id")
+    def _check_independent_agent(self):
+        """The customer-relations function is independent (issue 15): the service advisor of a visit
+        never does the callback about it - not assigned, not taken, not logging its attempts."""
+        for callback in self:
+            advisor = callback.sudo().visit_id.advisor_id
+            if callback.user_id and advisor and callback.user_id == advisor:
+                raise ValidationError(
+                    _(
+                        "Assigned To: %(user)s was the service advisor of %(visit)s and cannot do its callback; "
+                        "callbacks are made by someone independent of the visit.",
+                        user=advisor.name,
+                        visit=callback.sudo().visit_id.name,
+                    )
+                )
+
     @api.constrains("date_due", "date_expiry")
     def _check_dates(self):
         for callback in self:

@@ -280,12 +280,17 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         rule.ensure_one()
         self._check_ready(rule)
         members = rule.team_id.member_ids.filtered("active").sorted("id").ids
+        # Independence (issue 15): the advisor of the visit never does its callback. The round-robin
+        # passes to the next member; a fixed user or a manager who is the advisor leaves the call to
+        # the team's pool.
         if rule.assignment == "user":
-            user_sql = SQL("%s::int", rule.user_id.id)
+            user_sql = SQL("NULLIF(%s::int, advisor_id)", rule.user_id.id)
         elif rule.assignment == "round_robin":
-            user_sql = SQL("(%s::int[])[1 + mod(%s + rn - 1, %s)]", members, rule.rr_position, len(members))
+            turn = SQL("(%s::int[])[1 + mod(%s + rn - 1, %s)]", members, rule.rr_position, len(members))
+            after = SQL("(%s::int[])[1 + mod(%s + rn, %s)]", members, rule.rr_position, len(members))
+            user_sql = SQL("NULLIF(CASE WHEN %s = advisor_id THEN %s ELSE %s END, advisor_id)", turn, after, turn)
         elif rule.assignment == "manager":
-            user_sql = SQL("COALESCE(manager_id, %s::int)", rule.user_id.id or None)
+            user_sql = SQL("NULLIF(COALESCE(manager_id, %s::int), advisor_id)", rule.user_id.id or None)
         else:
             user_sql = SQL("NULL::int")
         return {
@@ -433,6 +438,9 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                 -- (only what the insert needs: the rows are sorted by customer; the source model is the rule's)
                 SELECT due.source_id, due.source_period, due.partner_id, due.vehicle_id, due.visit_id, due.date_due,
                        due.partner_name, due.manager_id, due.channel,
+                       CASE WHEN due.visit_id IS NOT NULL
+                            THEN (SELECT visit.advisor_id FROM auto_crm_service_visit visit WHERE visit.id = due.visit_id)
+                       END AS advisor_id,
                        COALESCE(due.company_id, %(rule_company)s, %(default_company)s) AS store
                   FROM due
                  WHERE eligible AND (SELECT held FROM lock) AND NOT %(called)s),

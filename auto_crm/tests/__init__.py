@@ -45,3 +45,4 @@ from . import test_forecast
 from . import test_at_risk
 from . import test_mileage_retention
 from . import test_reminders
+from . import test_independence
