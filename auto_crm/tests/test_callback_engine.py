@@ -285,7 +285,8 @@ class TestCallbackEngine(CallbackCase):
             self.assertEqual(len(self.callbacks(robin).filtered(lambda c, a=agent: c.user_id == a)), 2)
         fixed = self.make_rule(name="Fixed", assignment="user", user_id=self.agent2.id, team_id=False)
         managed = self.make_rule(name="Manager", assignment="manager", user_id=self.agent.id, team_id=False)
-        visits[0].partner_id.auto_customer_manager_id = self.advisor
+        # (not the visits' advisor: an advisor never does the callback of their own visit, issue 15)
+        visits[0].partner_id.auto_customer_manager_id = self.manager
         self.close_calls(self.callbacks(robin))
         with freeze_time("2025-03-04 02:00:00"):
             fixed._run_engine()
@@ -293,7 +294,7 @@ class TestCallbackEngine(CallbackCase):
             managed._run_engine()
         self.assertEqual(self.callbacks(fixed).user_id, self.agent2)
         by_partner = {c.partner_id: c.user_id for c in self.callbacks(managed)}
-        self.assertEqual(by_partner[visits[0].partner_id], self.advisor)
+        self.assertEqual(by_partner[visits[0].partner_id], self.manager)
         self.assertEqual(by_partner[visits[1].partner_id], self.agent, "no manager: the rule's fallback user")
 
     def test_callbacks_take_the_store_of_their_source(self):

@@ -52,9 +52,12 @@ class TestIndependentCallbacks(CallbackCase):
         self.run_rule(rule)
         call = self.callbacks(rule)
         for user in (self.manager, self.dealer_admin):
-            with self.subTest(user=user.login), self.assertRaisesRegex(ValidationError, "^Assigned To: .* advisor"):
+            with self.subTest(user=user.login), self.assertRaises(ValidationError) as caught:
                 call.with_user(user).write({"user_id": self.advisor.id})
-        with self.assertRaisesRegex(ValidationError, "^Assigned To: .* cannot do its callback"):
+            self.assertRegex(str(caught.exception), "^Assigned To: .* was the service advisor of")
+        with self.assertRaises(ValidationError) as caught:
             call.with_user(self.advisor).action_take()
+        self.assertRegex(str(caught.exception), "^Assigned To: .* cannot do its callback")
+        self.assertFalse(call.user_id)
         call.with_user(self.agent).action_take()
         self.assertEqual(call.user_id, self.agent)
