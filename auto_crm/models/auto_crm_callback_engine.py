@@ -353,34 +353,47 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             # A new rule starts from its first day instead of back-filling its window (issue 12).
             low = rule.date_start
         return SQL(
-            """SELECT cand.*, partner.name AS partner_name, partner.auto_customer_manager_id AS manager_id,
-                      %(channel)s AS channel,
-                      COALESCE(partner.auto_do_not_disturb, FALSE) AS dnd,
-                      COALESCE(partner.auto_callback_consent, FALSE) AS consent,
-                      NOT COALESCE(partner.auto_do_not_disturb, FALSE)
-                          AND COALESCE(partner.auto_callback_consent, FALSE)
-                          AS eligible
-                 FROM (%(candidates)s) cand
-                 JOIN res_partner partner ON partner.id = cand.partner_id AND partner.active
-                WHERE cand.date_due BETWEEN %(low)s AND %(today)s""",
+            """SELECT reach.*,
+                      NOT reach.dnd AND reach.consent AS eligible
+                 FROM (SELECT cand.*, partner.name AS partner_name, partner.auto_customer_manager_id AS manager_id,
+                              %(channel)s AS channel,
+                              COALESCE(partner.auto_do_not_disturb, FALSE) AS dnd,
+                              COALESCE(partner.auto_callback_consent, FALSE) AND %(channel)s IS NOT NULL AS consent
+                         FROM (%(candidates)s) cand
+                         JOIN res_partner partner ON partner.id = cand.partner_id AND partner.active
+                        WHERE cand.date_due BETWEEN %(low)s AND %(today)s) reach""",
             candidates=self._trigger_sql(rule, low, today),
             channel=self._channel_sql(rule),
             low=low,
             today=today,
         )
 
+    @staticmethod
+    def _reachable_sql(channel):
+        """Whether the customer (``partner``) can be contacted on ``channel`` (an SQL expression): they did
+        not turn that channel down (issue 14), and have an e-mail address for e-mail, a mobile for SMS."""
+        return SQL(
+            """CASE %(channel)s
+                    WHEN 'phone' THEN NOT COALESCE(partner.auto_no_phone, FALSE)
+                    WHEN 'sms' THEN NOT COALESCE(partner.auto_no_sms, FALSE)
+                                    AND COALESCE(partner.mobile, partner.phone, '') != ''
+                    WHEN 'email' THEN NOT COALESCE(partner.auto_no_email, FALSE) AND COALESCE(partner.email, '') != ''
+                    WHEN 'letter' THEN NOT COALESCE(partner.auto_no_letter, FALSE)
+                    ELSE %(channel)s IS NOT NULL END""",
+            channel=channel,
+        )
+
     @api.model
     def _channel_sql(self, rule):
-        """The channel of the rule's callbacks: the rule's, or the customer's preferred one (issue 13) when
-        the rule says so - the phone when the customer has none, or prefers e-mail without an address or
-        SMS without a mobile number."""
-        if rule.channel != "preferred":
-            return SQL("%s::varchar", rule.channel)
+        """The channel of the rule's callback for the customer (``partner``): the rule's, or the customer's
+        preferred one when the rule says so (issue 13), else the rule's fallback channels in their order - the
+        first the customer can be reached on; NULL when none (the customer is not called: counted with
+        those without consent)."""
+        first = SQL("partner.auto_preferred_channel") if rule.channel == "preferred" else SQL("%s", rule.channel)
+        choices = [first] + [SQL("%s", code) for code in rule._fallback_channel_list()]
         return SQL(
-            """CASE WHEN partner.auto_preferred_channel = 'email' AND COALESCE(partner.email, '') = '' THEN 'phone'
-                    WHEN partner.auto_preferred_channel = 'sms'
-                         AND COALESCE(partner.mobile, partner.phone, '') = '' THEN 'phone'
-                    ELSE COALESCE(partner.auto_preferred_channel, 'phone') END::varchar"""
+            "COALESCE(%s)::varchar",
+            SQL(", ").join(SQL("CASE WHEN %s THEN %s END", self._reachable_sql(choice), choice) for choice in choices),
         )
 
     @api.model

@@ -153,9 +153,18 @@ class AutoCrmCallbackRule(models.Model):
         required=True,
         default="phone",
         tracking=True,
-        help="How the customer is contacted. The customer's preferred channel: the one on their profile; "
-        "the phone when they have none, or when it is e-mail or SMS and they have no e-mail address or no "
-        "mobile number.",
+        help="How the customer is contacted. The customer's preferred channel: the one on their profile. When "
+        "the customer has none, does not want this channel, or has no e-mail address (e-mail) or mobile (SMS), "
+        "the fallback channels are tried in their order.",
+    )
+    _user_fields = {*_user_fields, "fallback_channels"}
+    fallback_channels = fields.Char(
+        string="Fallback Channels",
+        default="phone",
+        size=100,
+        tracking=True,
+        help="When the customer cannot be reached on the rule's channel: the channels to try, in order, separated "
+        "by commas (phone, sms, email, letter, visit, online). A customer reachable on none is not called.",
     )
     questionnaire_id = fields.Many2one(
         "auto_crm.questionnaire",
@@ -308,6 +317,25 @@ class AutoCrmCallbackRule(models.Model):
         return defaults
 
     # ------------------------------------------------------------------ constraints
+    def _fallback_channel_list(self):
+        """The rule's fallback channels, in order (an empty list when there are none)."""
+        self.ensure_one()
+        return [code.strip() for code in (self.fallback_channels or "").split(",") if code.strip()]
+
+    @api.constrains("fallback_channels")
+    def _check_fallback_channels(self):
+        known = dict(CONTACT_CHANNELS)
+        for rule in self:
+            for code in rule._fallback_channel_list():
+                if code not in known:
+                    raise ValidationError(
+                        _(
+                            "Fallback Channels: %(code)s is not a channel; use %(known)s, separated by commas.",
+                            code=code,
+                            known=", ".join(known),
+                        )
+                    )
+
     @api.constrains(*RULE_RANGES)
     def _check_ranges(self):
         for name, (low, high) in RULE_RANGES.items():

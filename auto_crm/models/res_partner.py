@@ -93,6 +93,7 @@ class ResPartner(models.Model):
         "auto_customer", "auto_id_card_number", "auto_birthday", "auto_occupation", "auto_education",
         "auto_income_band", "auto_employer", "auto_hobbies", "auto_preferred_channel", "auto_callback_consent",
         "auto_callback_consent_date", "auto_do_not_disturb", "auto_do_not_disturb_date", "auto_do_not_disturb_reason",
+        "auto_no_phone", "auto_no_sms", "auto_no_email", "auto_no_letter",
         "auto_payment_habit", "auto_customer_manager_id", "auto_vehicle_ids", "auto_profile_state",
         "auto_prospect_confidence", "auto_prospect_need", "auto_prospect_purchasing_power",
     }
@@ -151,6 +152,11 @@ class ResPartner(models.Model):
         help="The customer asked not to be contacted. No callback or campaign reaches them.",
     )
     auto_do_not_disturb_date = fields.Date(string="Do Not Disturb Since", tracking=True)
+    # Per channel (issue 14): a customer may agree to calls but not to SMS, or the other way round.
+    auto_no_phone = fields.Boolean(string="No Phone Calls", tracking=True, help="The customer does not want phone calls.")
+    auto_no_sms = fields.Boolean(string="No SMS", tracking=True, help="The customer does not want text messages.")
+    auto_no_email = fields.Boolean(string="No E-mail", tracking=True, help="The customer does not want e-mails.")
+    auto_no_letter = fields.Boolean(string="No Letters", tracking=True, help="The customer does not want letters.")
     auto_do_not_disturb_reason = fields.Char(string="Do Not Disturb Reason", tracking=True)
     auto_payment_habit = fields.Char(string="Payment Habits", groups="auto_crm.group_agent")
     auto_customer_manager_id = fields.Many2one(

@@ -14,7 +14,7 @@ from freezegun import freeze_time
 from psycopg2 import errors
 
 from odoo import SUPERUSER_ID, api
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tests.common import TransactionCase
 from odoo.tools import SQL, mute_logger
@@ -226,6 +226,34 @@ class TestSameWeekReminders(ReminderCase):
         partner, _car = self.reminded_customer(insurance=date(2026, 4, 3), auto_preferred_channel="sms")
         self.run_rule(self.insurance, "2026-03-04")
         self.assertEqual(self.calls(partner).channel, "visit")
+
+    def test_channels_turned_down_and_the_rules_fallback_order(self):
+        self.warranty.write({"channel": "preferred", "fallback_channels": "email, phone"})
+        cases = {
+            "prefers SMS, turned SMS down": ({"auto_preferred_channel": "sms", "auto_no_sms": True,
+                                             "email": "a@example.com"}, "email"),
+            "prefers SMS, turned SMS down, no e-mail": ({"auto_preferred_channel": "sms", "auto_no_sms": True}, "phone"),
+            "no preference, no phone calls": ({"auto_no_phone": True, "email": "b@example.com"}, "email"),
+            "reachable on nothing of the rule's": ({"auto_no_phone": True, "auto_no_email": True,
+                                                   "email": "c@example.com"}, None),
+        }  # fmt: skip
+        partners = {}
+        for label, (vals, _expected) in cases.items():
+            partners[label], _car = self.reminded_customer(warranty=date(2026, 4, 3), **vals)
+        line = self.run_rule(self.warranty, "2026-03-04")
+        self.assertEqual((line.created_count, line.skipped_consent_count), (3, 1))
+        for label, (_vals, expected) in cases.items():
+            self.assertEqual(self.calls(partners[label]).channel or None, expected, label)
+        # A fixed channel the customer turned down, and no fallback: not called.
+        self.insurance.write({"channel": "phone", "fallback_channels": False})
+        partner, _car = self.reminded_customer(insurance=date(2026, 4, 3), auto_no_phone=True)
+        self.assertEqual(self.run_rule(self.insurance, "2026-03-04").skipped_consent_count, 1)
+        self.assertFalse(self.calls(partner))
+
+    def test_fallback_channels_are_checked(self):
+        with self.assertRaises(ValidationError) as caught:
+            self.warranty.fallback_channels = "sms, fax"
+        self.assertRegex(str(caught.exception), "^Fallback Channels: fax is not a channel; use phone, sms")
 
     def test_reminders_are_written_by_the_engine_only(self):
         partner, _car = self.reminded_customer(warranty=date(2026, 4, 3))
