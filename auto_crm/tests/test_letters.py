@@ -125,8 +125,24 @@ class TestLetters(CallbackCase):
             lang="zh_CN"
         ).name = "总体满意吗？"
         text = flat(pdf_text(self.render(self.open_letter | self.second_letter)))
-        chinese = ("尊敬的王五", "您的爱车 Test Brand/Test Sedan 该做下一次保养了", "请在每个问题", "总体满意吗？")
+        chinese = ("尊敬的王五", "您的爱车", "下一次保养", "请在每个问题", "总体满意吗？")
         for expected in (*chinese, "Dear Li Lei,", "粤顺4S店 Letter Store"):
             with self.subTest(expected=expected):
                 self.assertIn(expected, text)
         self.assertNotIn("Dear 王五", text)
+
+    def test_letters_grouped_by_store_and_customer(self):
+        """A store prints on its own letterhead: the same customer written to by two stores gets two letters,
+        one per store (each store's letters are one document for wkhtmltopdf, a page per letter)."""
+        elsewhere = self.env["auto_crm.callback"].create(
+            {"partner_id": self.first.id, "channel": "letter", "company_id": self.other_company.id}
+        )
+        batches = (self.earlier | self.open_letter | self.second_letter | self.phone_call | elsewhere)._letter_batches()
+        self.assertEqual(
+            [[(letter["partner"], letter["callbacks"]) for letter in batch] for batch in batches],
+            [
+                [(self.first, self.earlier | self.open_letter), (self.second, self.second_letter)],
+                [(self.first, elsewhere)],
+            ],
+        )
+        self.assertEqual([batch[0]["callbacks"].company_id for batch in batches], [self.company, self.other_company])
