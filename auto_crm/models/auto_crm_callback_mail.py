@@ -167,8 +167,12 @@ class AutoCrmCallback(models.Model):
             return _("the customer has not agreed to callbacks")
         if self.channel == "email" and not email_normalize(partner.email or ""):
             return _("the customer has no valid e-mail address")
+        if self.channel == "email" and partner.is_blacklisted:
+            return _("the customer's e-mail address is on the blacklist")
         if self.channel == "sms" and not self._reminder_number():
             return _("the customer has no mobile number")
+        if self.channel == "sms" and partner.mobile_blacklisted:
+            return _("the customer's mobile number is on the blacklist")
         return None
 
     def _reminder_number(self):

@@ -147,12 +147,17 @@ class TestReachMail(CallbackCase):
         bad_email = self.callback(self.make_customer(email="not an address"))
         no_mobile = self.callback(self.make_customer(mobile=False), channel="sms")
         dnd = self.callback(self.make_customer())
+        # Opted out of mailings altogether (Odoo's e-mail and phone blacklists).
+        email_opt_out = self.callback(self.make_customer(email="opted.out@example.com"))
+        self.env["mail.blacklist"].sudo()._add("opted.out@example.com")
+        sms_opt_out = self.callback(self.make_customer(mobile="+86 139 2000 0999"), channel="sms")
+        self.env["phone.blacklist"].sudo()._add(["+8613920000999"])
         # Do-not-disturb set behind the ORM's back (an SQL import): the job still checks it.
         self.env.flush_all()
         self.env.cr.execute(
             SQL("UPDATE res_partner SET auto_do_not_disturb = TRUE WHERE id = %s", dnd.partner_id.id)
         )
-        dnd.partner_id.invalidate_recordset(["auto_do_not_disturb"])
+        self.env.invalidate_all()
         run = self.run_job()
         self.assertEqual(run.state, "done")
         expected = {
@@ -161,8 +166,10 @@ class TestReachMail(CallbackCase):
             bad_email: "the customer has no valid e-mail address",
             no_mobile: "the customer has no mobile number",
             dnd: "the customer asked not to be disturbed",
+            email_opt_out: "the customer's e-mail address is on the blacklist",
+            sms_opt_out: "the customer's mobile number is on the blacklist",
         }
-        callbacks = no_consent | no_email | bad_email | no_mobile | dnd
+        callbacks = no_consent | no_email | bad_email | no_mobile | dnd | email_opt_out | sms_opt_out
         self.assertFalse(self.mails(callbacks))
         self.assertFalse(self.env["sms.sms"].search([("partner_id", "in", callbacks.partner_id.ids)]))
         for callback, reason in expected.items():
@@ -261,7 +268,7 @@ RACE_DAY = "2020-01-06"
 RACE_NOW = "2020-01-06 02:00:00"
 
 #: The query budget of one run of the reminder job (one batch), whatever its size.
-QUERIES = 36
+QUERIES = 38
 
 
 @tagged("post_install", "-at_install")
