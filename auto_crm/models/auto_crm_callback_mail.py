@@ -55,6 +55,10 @@ class AutoCrmCallback(models.Model):
     )
     reminder_date = fields.Datetime(string="Reminder Processed On", readonly=True, copy=False)
     reminder_note = fields.Char(string="Reminder Note", readonly=True, copy=False)
+    # What the templates print, as fields: a template made of field paths only is rendered by Odoo's
+    # fast, safe mode (a substitution, no QWeb compiled per e-mail; see mail_allowed_qweb_expressions).
+    reminder_line = fields.Char(string="Reminder Text", compute="_compute_reminder_texts")
+    reminder_signature = fields.Html(string="Store Signature", compute="_compute_reminder_texts", sanitize=False)
 
     def init(self):
         super().init()
@@ -68,6 +72,26 @@ class AutoCrmCallback(models.Model):
         )
 
     # ------------------------------------------------------------------ texts
+    @api.depends_context("lang")
+    @api.depends("vehicle_id", "rule_id", "company_id")
+    def _compute_reminder_texts(self):
+        for callback in self:
+            callback.reminder_line = callback._reminder_line()
+            callback.reminder_signature = Markup("<br/>").join(callback._reminder_signature())
+
+    def mail_allowed_qweb_expressions(self):
+        # The expressions of the reminder templates (data/auto_crm_mail_templates.xml).
+        return (
+            *super().mail_allowed_qweb_expressions(),
+            "object.company_id.name",
+            "object.company_id.phone",
+            "object.company_id.email_formatted",
+            "object.partner_id.id",
+            "object.partner_id.lang",
+            "object.reminder_line",
+            "object.reminder_signature",
+        )
+
     def _reminder_kind(self):
         self.ensure_one()
         return REMINDER_KINDS.get(self.rule_id.trigger, REMINDER_KIND_DEFAULT)
@@ -110,7 +134,8 @@ class AutoCrmCallback(models.Model):
         """The store's signature: name, phone, address (one line each, empty ones left out)."""
         self.ensure_one()
         store = self.company_id
-        return [line for line in (store.name, store.phone, store.partner_id.contact_address_inline) if line]
+        phone = _("Phone: %s", store.phone) if store.phone else ""
+        return [line for line in (store.name, phone, store.partner_id.contact_address_inline) if line]
 
     # ------------------------------------------------------------------ the job
     @api.model
