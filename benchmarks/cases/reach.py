@@ -114,8 +114,9 @@ def cases(env):
             "prepare": prepare,
             "run": run,
             "floor": floor,
-            # The issue asks for 3x; measured ~30x at 2,000 (Odoo's mail.template compiles the QWeb body of each
-            # e-mail anew and every message body is sanitised): reported, not judged, until that is worked out.
+            # The issue asks for 3x; measured ~20x at 2,000 on 2 shared cores (2026-12-02: run 21-26 s, floor
+            # 1.0-1.3 s): Odoo's mail.message sanitises every body (e-mail, its mail.mail, the notes) and
+            # creates each message through the ORM. Reported, not judged, until that is worked out.
             "target": None,
             "rollback": True,
             "n": N,
