@@ -76,6 +76,10 @@
         "views/auto_crm_menus.xml",
         # after the menus: the dashboard's chart links to the satisfaction analysis menu
         "data/auto_crm_dashboard.xml",
+        "data/auto_crm_mail_templates.xml",
+        "data/auto_crm_callback_reminder_cron.xml",
+        "report/auto_crm_letter_report.xml",
+        "report/auto_crm_letter_templates.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",

@@ -37,3 +37,4 @@ from . import auto_crm_corrective_action
 from . import auto_crm_service_plan
 from . import auto_crm_customer_forecast
 from . import auto_crm_callback_reminder
+from . import auto_crm_callback_mail

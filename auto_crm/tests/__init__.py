@@ -46,3 +46,5 @@ from . import test_at_risk
 from . import test_mileage_retention
 from . import test_reminders
 from . import test_independence
+from . import test_reach_mail
+from . import test_letters
