@@ -190,6 +190,10 @@ class AutoCrmCallback(models.Model):
             return _("the customer asked not to be disturbed")
         if not partner.auto_callback_consent:
             return _("the customer has not agreed to callbacks")
+        if self.channel == "email" and partner.auto_no_email:
+            return _("the customer does not want e-mails")
+        if self.channel == "sms" and partner.auto_no_sms:
+            return _("the customer does not want text messages")
         if self.channel == "email" and not email_normalize(partner.email or ""):
             return _("the customer has no valid e-mail address")
         if self.channel == "email" and partner.is_blacklisted:
