@@ -152,6 +152,11 @@ class TestReachMail(CallbackCase):
         self.env["mail.blacklist"].sudo()._add("opted.out@example.com")
         sms_opt_out = self.callback(self.make_customer(mobile="+86 139 2000 0999"), channel="sms")
         self.env["phone.blacklist"].sudo()._add(["+8613920000999"])
+        # Turned down one channel on their profile after the call was made (issue 14).
+        no_emails = self.callback(self.make_customer(email="no.mails@example.com"))
+        no_emails.partner_id.auto_no_email = True
+        no_texts = self.callback(self.make_customer(mobile="+86 139 2000 0998"), channel="sms")
+        no_texts.partner_id.auto_no_sms = True
         # Do-not-disturb set behind the ORM's back (an SQL import): the job still checks it.
         self.env.flush_all()
         self.env.cr.execute(
@@ -168,8 +173,11 @@ class TestReachMail(CallbackCase):
             dnd: "the customer asked not to be disturbed",
             email_opt_out: "the customer's e-mail address is on the blacklist",
             sms_opt_out: "the customer's mobile number is on the blacklist",
+            no_emails: "the customer does not want e-mails",
+            no_texts: "the customer does not want text messages",
         }
         callbacks = no_consent | no_email | bad_email | no_mobile | dnd | email_opt_out | sms_opt_out
+        callbacks |= no_emails | no_texts
         self.assertFalse(self.mails(callbacks))
         self.assertFalse(self.env["sms.sms"].search([("partner_id", "in", callbacks.partner_id.ids)]))
         for callback, reason in expected.items():
