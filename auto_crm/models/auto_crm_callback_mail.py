@@ -47,14 +47,14 @@ class AutoCrmCallback(models.Model):
     # Stamps of the reminder job: written by the add-on only (auto_crm.owned.mixin), one per callback.
     reminder_state = fields.Selection(
         REMINDER_STATES,
-        string="Reminder",
+        string="Message",
         readonly=True,
         copy=False,
         help="Callbacks of channel e-mail or SMS: whether the reminder job sent the message, skipped the "
         "customer (and why) or failed.",
     )
-    reminder_date = fields.Datetime(string="Reminder Processed On", readonly=True, copy=False)
-    reminder_note = fields.Char(string="Reminder Note", readonly=True, copy=False)
+    reminder_date = fields.Datetime(string="Message Processed On", readonly=True, copy=False)
+    reminder_note = fields.Char(string="Message Note", readonly=True, copy=False)
     # What the templates print, as fields: a template made of field paths only is rendered by Odoo's
     # fast, safe mode (a substitution, no QWeb compiled per e-mail; see mail_allowed_qweb_expressions).
     reminder_line = fields.Char(string="Reminder Text", compute="_compute_reminder_texts")
