@@ -70,9 +70,12 @@
         "wizard/auto_crm_callback_report_wizard_views.xml",
         "views/auto_crm_customer_forecast_views.xml",
         "report/auto_crm_mileage_retention_report_views.xml",
+        "views/auto_crm_callback_link_views.xml",
+        "views/auto_crm_survey_templates.xml",
         "views/auto_crm_menus.xml",
         # after the menus: the dashboard's chart links to the satisfaction analysis menu
         "data/auto_crm_dashboard.xml",
+        "data/auto_crm_link_data.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",

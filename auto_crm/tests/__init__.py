@@ -44,3 +44,5 @@ from . import test_service_plan
 from . import test_forecast
 from . import test_at_risk
 from . import test_mileage_retention
+from . import test_callback_link
+from . import test_link_tour
