@@ -88,6 +88,7 @@
         "demo/auto_crm_csi_report_demo.xml",
         "demo/auto_crm_staff_demo.xml",
         "demo/auto_crm_customer_forecast_demo.xml",
+        "demo/auto_crm_link_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

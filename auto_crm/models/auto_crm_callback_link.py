@@ -22,6 +22,7 @@ from odoo.tools.sql import create_index
 
 from .auto_crm_callback import OPEN_STATES
 from .auto_crm_job_run import JobStep
+from .input_limits import check_vals
 
 LINK_STATES = [
     ("sent", "Sent"),
@@ -81,6 +82,15 @@ class AutoCrmCallbackLink(models.Model):
         create_index(
             self.env.cr, "auto_crm_callback_link_sent_date_idx", self._table, ["date_sent"], where="state = 'sent'"
         )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_vals(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_vals(self, [vals])
+        return super().write(vals)
 
     @api.depends("date_expiry", "state")
     def _compute_is_expired(self):

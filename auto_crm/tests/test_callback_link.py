@@ -61,7 +61,9 @@ class LinkCaseMixin:
         """The token of the newest link of the callback, read from the queued e-mail or SMS."""
         link = callback.link_ids.sorted("id")[-1:]
         if link.channel == "sms":
-            sms = self.env["sms.sms"].sudo().search([("partner_id", "=", callback.partner_id.id)], order="id desc", limit=1)
+            sms = self.env["sms.sms"].sudo().search(
+                [("partner_id", "=", callback.partner_id.id)], order="id desc", limit=1
+            )
             body = sms.body
         else:
             mail = self.env["mail.mail"].sudo().search(
@@ -404,7 +406,8 @@ class TestCallbackLinkHttp(LinkCaseMixin, HttpCase):
                 "name": "Online questionnaire",
                 "question_ids": [
                     (0, 0, {"sequence": 1, "name": "Were you greeted promptly?", "step": "greeting", "required": True}),
-                    (0, 0, {"sequence": 2, "name": "How satisfied are you overall?", "step": "overall", "required": True}),
+                    (0, 0, {"sequence": 2, "name": "How satisfied are you overall?", "step": "overall",
+                            "required": True}),
                 ],
             }
         )
