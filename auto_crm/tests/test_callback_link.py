@@ -14,6 +14,7 @@ import threading
 import traceback
 
 from freezegun import freeze_time
+from lxml import etree
 from psycopg2 import errors
 
 from odoo import SUPERUSER_ID, api
@@ -21,6 +22,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import TransactionCase
 from odoo.tools import SQL, mute_logger
+from odoo.tools.safe_eval import safe_eval
 
 from .callback_common import CallbackCase
 
@@ -137,6 +139,19 @@ class TestCallbackLink(LinkCaseMixin, CallbackCase):
             [("link_waiting", "=", True), ("state", "in", ("todo", "in_progress")), ("id", "=", callback.id)]
         )
         self.assertEqual(waiting, callback)
+
+    def test_the_board_filters_and_badges_the_waiting_calls(self):
+        waiting = self.make_link_callback()
+        waiting.action_send_link()
+        other = self.make_link_callback(name="电话回访客户")
+        views = self.env["auto_crm.callback"].with_user(self.agent).get_views([(False, "kanban"), (False, "search")])
+        self.assertIn("o_auto_crm_callback_link_waiting", views["views"]["kanban"]["arch"])
+        search = etree.fromstring(views["views"]["search"]["arch"])
+        [node] = search.xpath("//filter[@name='link_waiting']")
+        domain = safe_eval(node.get("domain"))
+        Callback = self.env["auto_crm.callback"].with_user(self.agent)
+        found = Callback.search(domain + [("id", "in", (waiting | other).ids)])
+        self.assertEqual(found, waiting)
 
     def test_send_by_sms_when_preferred(self):
         callback = self.make_link_callback(auto_preferred_channel="sms")
@@ -431,7 +446,8 @@ class TestCallbackLinkHttp(LinkCaseMixin, HttpCase):
                 f"comment_{overall.id}": "等太久了"}
         # without the form's CSRF token: refused, nothing written
         before = self.snapshot(callback)
-        refused = self.url_open(f"/auto_crm/survey/{token}", data=dict(data, csrf_token="forged"))
+        with mute_logger("odoo.http"):  # (Odoo's warning of the refused form)
+            refused = self.url_open(f"/auto_crm/survey/{token}", data=dict(data, csrf_token="forged"))
         self.assertEqual(refused.status_code, 400)
         self.assertEqual(self.snapshot(callback), before)
         done = self.url_open(f"/auto_crm/survey/{token}", data=data)
