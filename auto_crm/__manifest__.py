@@ -73,6 +73,8 @@
         "wizard/auto_crm_callback_report_wizard_views.xml",
         "views/auto_crm_customer_forecast_views.xml",
         "report/auto_crm_mileage_retention_report_views.xml",
+        "views/auto_crm_callback_link_views.xml",
+        "views/auto_crm_survey_templates.xml",
         "views/auto_crm_menus.xml",
         # after the menus: the dashboard's chart links to the satisfaction analysis menu
         "data/auto_crm_dashboard.xml",
@@ -80,6 +82,7 @@
         "data/auto_crm_callback_reminder_cron.xml",
         "report/auto_crm_letter_report.xml",
         "report/auto_crm_letter_templates.xml",
+        "data/auto_crm_link_data.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",
@@ -93,6 +96,7 @@
         "demo/auto_crm_staff_demo.xml",
         "demo/auto_crm_customer_forecast_demo.xml",
         "demo/auto_crm_reminder_demo.xml",
+        "demo/auto_crm_link_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

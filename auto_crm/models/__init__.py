@@ -38,3 +38,4 @@ from . import auto_crm_service_plan
 from . import auto_crm_customer_forecast
 from . import auto_crm_callback_reminder
 from . import auto_crm_callback_mail
+from . import auto_crm_callback_link

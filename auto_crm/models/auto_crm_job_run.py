@@ -20,6 +20,7 @@ JOBS = [
     ("loyalty_nightly", "Loyalty Expiry and Tiers"),
     ("service_forecast", "Service Forecast"),
     ("customer_risk", "Customers at Risk"),
+    ("callback_link_fallback", "Questionnaire Link Fallback"),
 ]
 RUN_STATES = [("running", "Running"), ("done", "Done"), ("failed", "Failed"), ("skipped", "Skipped")]
 LINE_STATES = [("done", "Done"), ("failed", "Failed"), ("skipped", "Skipped")]

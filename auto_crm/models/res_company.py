@@ -381,3 +381,32 @@ class ResCompany(models.Model):
                     _("At Risk from (score): the risk score runs from 0 to 100; %s is out of range.",
                       company.auto_crm_risk_threshold)
                 )
+
+    # ---------------------------------------------------------------- the questionnaire link (issue 14)
+    _user_fields = {*_user_fields, "callback_link_expiry_days", "callback_link_fallback_days"}
+
+    callback_link_expiry_days = fields.Integer(
+        string="Questionnaire Link Valid (days)",
+        default=7,
+        help="How long a questionnaire link sent to a customer opens the questionnaire.",
+    )
+    callback_link_fallback_days = fields.Integer(
+        string="Back to a Phone Call After (days)",
+        default=3,
+        help="A callback whose questionnaire link is not answered after this many days goes back to the "
+        "phone queue.",
+    )
+
+    @api.constrains("callback_link_expiry_days", "callback_link_fallback_days")
+    def _check_callback_link_days(self):
+        for company in self:
+            if not 1 <= company.callback_link_expiry_days <= 90:
+                raise ValidationError(
+                    _("Questionnaire Link Valid (days): from 1 to 90 days; %s is out of range.",
+                      company.callback_link_expiry_days)
+                )
+            if not 1 <= company.callback_link_fallback_days <= 90:
+                raise ValidationError(
+                    _("Back to a Phone Call After (days): from 1 to 90 days; %s is out of range.",
+                      company.callback_link_fallback_days)
+                )

@@ -39,6 +39,9 @@ DEALER_SETTINGS = (*DEALER_SETTINGS, "promise_risk_minutes")
 # The customers at risk (issue 13).
 DEALER_SETTINGS = (*DEALER_SETTINGS, "auto_crm_risk_threshold")
 
+# The questionnaire link (issue 14).
+DEALER_SETTINGS = (*DEALER_SETTINGS, "callback_link_expiry_days", "callback_link_fallback_days")
+
 
 class ResConfigSettings(models.TransientModel):
     """Settings → Dealer CRM: the store's complaint, segment, lifecycle, retention and data-quality
@@ -135,3 +138,11 @@ class ResConfigSettings(models.TransientModel):
 
     # the customers at risk (issue 13)
     auto_crm_risk_threshold = fields.Integer(related="company_id.auto_crm_risk_threshold", readonly=False, groups=ADMIN)
+
+    # the questionnaire link (issue 14)
+    callback_link_expiry_days = fields.Integer(
+        related="company_id.callback_link_expiry_days", readonly=False, groups=ADMIN
+    )
+    callback_link_fallback_days = fields.Integer(
+        related="company_id.callback_link_fallback_days", readonly=False, groups=ADMIN
+    )

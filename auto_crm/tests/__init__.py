@@ -48,3 +48,5 @@ from . import test_reminders
 from . import test_independence
 from . import test_reach_mail
 from . import test_letters
+from . import test_callback_link
+from . import test_link_tour

@@ -51,6 +51,12 @@ class TestFieldOwners(AutoCrmCase):
             },
             "auto_crm.job.run.line": lambda: {"run_id": run.id},
             "auto_crm.callback.report.wizard": dict,
+            "auto_crm.callback.link": lambda: {
+                "callback_id": cls.env["auto_crm.callback"].search([], limit=1).id,
+                "token_hash": "0" * 64,
+                "channel": "email",
+                "date_expiry": fields.Datetime.now(),
+            },
         }
         for name, recipe in recipes.items():
             if not cls.records[name]:

@@ -43,9 +43,12 @@ class TestLayout(TransactionCase):
         self.assertGreater(len(views), 50)
         for view in views:
             if view.type == "qweb" and not view.model:
-                # QWeb report templates (no model): report/<model>_templates.xml, beside the actions.
+                # QWeb report templates (no model): report/<model>_templates.xml, beside the actions; the
+                # public pages' templates (issue 14): views/auto_crm_<page>_templates.xml.
                 with self.subTest(view=view.xml_id):
-                    self.assertRegex(view.arch_fs or "", r"^auto_crm/report/auto_crm_[a-z_]+_templates\.xml$")
+                    self.assertRegex(
+                        view.arch_fs or "", r"^auto_crm/(report|views)/auto_crm_[a-z_]+_templates\.xml$"
+                    )
                 continue
             with self.subTest(view=view.xml_id):
                 self.assertTrue(

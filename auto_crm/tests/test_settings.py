@@ -34,6 +34,9 @@ NON_DEFAULT = {
     "callback_pressure_days": 14,
     # the customers at risk (issue 13)
     "auto_crm_risk_threshold": 65,
+    # the questionnaire link (issue 14)
+    "callback_link_expiry_days": 10,
+    "callback_link_fallback_days": 2,
 }
 
 
@@ -145,6 +148,8 @@ class TestSettings(AutoCrmCase):
             ({"value_grade_a_visits": 2}, "Grade A: Visits (12 months)"),
             ({"completeness_partner_field_ids": [Command.set(self.vehicle_fields.ids)]}, "Customer Fields"),
             ({"completeness_vehicle_field_ids": [Command.set(self.partner_fields.ids)]}, "Vehicle Fields"),
+            ({"callback_link_expiry_days": 0}, "Questionnaire Link Valid (days)"),
+            ({"callback_link_fallback_days": 91}, "Back to a Phone Call After (days)"),
         ]
         for vals, label in cases:
             with (

@@ -1,0 +1,1 @@
+from . import auto_crm_survey
