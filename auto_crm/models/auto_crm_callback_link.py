@@ -191,18 +191,20 @@ class AutoCrmCallbackLink(models.Model):
     @api.model
     def _channel_for(self, partner):
         """``(channel, address)``: SMS when the customer prefers it and has a mobile, else e-mail when
-        they have an address, else SMS to a mobile; a sentence when neither is known."""
-        mobile = partner.mobile or ""
+        they have an address, else SMS to a mobile - never a channel the customer turned down (issue 14);
+        a sentence when none is left."""
+        mobile = "" if partner.auto_no_sms else partner.mobile or ""
+        email = "" if partner.auto_no_email else partner.email or ""
         if partner.auto_preferred_channel == "sms" and mobile:
             return "sms", mobile
-        if partner.email:
-            return "email", partner.email
+        if email:
+            return "email", email
         if mobile:
             return "sms", mobile
         raise UserError(
             _(
-                "Customer: %s has neither an e-mail address nor a mobile number; the questionnaire link "
-                "cannot be sent.",
+                "Customer: %s has neither an e-mail address nor a mobile number they accept messages on; the "
+                "questionnaire link cannot be sent.",
                 partner.display_name,
             )
         )

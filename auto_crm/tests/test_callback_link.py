@@ -179,6 +179,18 @@ class TestCallbackLink(LinkCaseMixin, CallbackCase):
             nobody.action_send_link()
         self.assertFalse(nobody.link_ids)
 
+    def test_never_on_a_channel_the_customer_turned_down(self):
+        no_texts = self.make_link_callback(name="不收短信客户", auto_preferred_channel="sms", auto_no_sms=True)
+        no_texts.action_send_link()
+        self.assertEqual(no_texts.link_ids.channel, "email")
+        no_mails = self.make_link_callback(name="不收邮件客户", auto_no_email=True)
+        no_mails.action_send_link()
+        self.assertEqual(no_mails.link_ids.channel, "sms")
+        neither = self.make_link_callback(name="都不收客户", auto_no_email=True, auto_no_sms=True)
+        with self.assertRaisesRegex(UserError, "nor a mobile number they accept messages on"):
+            neither.action_send_link()
+        self.assertFalse(neither.link_ids)
+
     def test_chinese_customer_gets_chinese_messages(self):
         self.env["res.lang"]._activate_lang("zh_CN")
         self.env["ir.module.module"].search([("name", "=", "auto_crm")])._update_translations(["zh_CN"])
