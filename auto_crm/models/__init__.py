@@ -36,3 +36,4 @@ from . import auto_crm_complaint_escalation
 from . import auto_crm_corrective_action
 from . import auto_crm_service_plan
 from . import auto_crm_customer_forecast
+from . import auto_crm_csi_respondent
