@@ -70,11 +70,11 @@
         "wizard/auto_crm_callback_report_wizard_views.xml",
         "views/auto_crm_customer_forecast_views.xml",
         "report/auto_crm_mileage_retention_report_views.xml",
+        "views/auto_crm_csi_respondent_views.xml",
         "views/auto_crm_menus.xml",
         # after the menus: the dashboard's chart links to the satisfaction analysis menu
         "data/auto_crm_dashboard.xml",
         "security/auto_crm_csi_respondent_security.xml",
-        "views/auto_crm_csi_respondent_views.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",

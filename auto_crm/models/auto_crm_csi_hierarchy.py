@@ -547,10 +547,10 @@ class AutoCrmCsiHierarchy(models.Model):
                         values[comparisons[(b.id, a.id)]] = nearest_saaty(aggregate.matrix[j][i])
             used = ", ".join(f"{r.name} (CR {result.cr:.4f})" for r, result in checks if result.consistent)
             excluded = [
-                f"{r.name}: {self.env._('inconsistent, CR %s', f'{result.cr:.4f}')}"
+                self.env._("%(name)s: inconsistent, CR %(cr)s", name=r.name, cr=float_round(result.cr, 4))
                 for r, result in checks
                 if not result.consistent
-            ] + [f"{r.name}: {self.env._('did not answer every comparison')}" for r in unanswered]
+            ] + [self.env._("%s: did not answer every comparison", r.name) for r in unanswered]
             weights = ", ".join(
                 f"{child.name} {weight:.4f}" for child, weight in zip(children, aggregate.result.weights, strict=True)
             )
@@ -563,7 +563,7 @@ class AutoCrmCsiHierarchy(models.Model):
                     used=used,
                     excluded="; ".join(excluded) if excluded else _("none"),
                     weights=weights,
-                    cr=f"{aggregate.result.cr:.4f}",
+                    cr=float_round(aggregate.result.cr, 4),
                 )
             )
         if not sections:
