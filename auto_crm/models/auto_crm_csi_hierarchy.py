@@ -476,13 +476,14 @@ class AutoCrmCsiHierarchy(models.Model):
                     if (a, b) not in seen
                 ]
             )
+            # The respondents' grids follow the hierarchy's pairs.
+            hierarchy.sudo().respondent_ids._sync_judgements()
 
     # ------------------------------------------------------------------ actions
 
     def action_update_grid(self):
         self._check_draft()
         self._sync_comparisons()
-        self.respondent_ids._sync_judgements()
         return True
 
     def action_weights_from_respondents(self):

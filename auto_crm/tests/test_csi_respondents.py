@@ -59,6 +59,22 @@ class TestCsiRespondents(AutoCrmCase):
         empty = self.env["auto_crm.csi.respondent"].create({"name": "Not yet", "hierarchy_id": self.hierarchy.id})
         self.assertEqual(empty.consistency_state, "incomplete")
 
+    def test_grid_follows_the_hierarchy(self):
+        respondent = self.respondent("R3", R3)
+        self.hierarchy.write(
+            {"criterion_ids": [Command.create({"name": "Cleanliness", "sequence": 9, "step": "other"})]}
+        )
+        pairs = {(j.criterion_a_id.name, j.criterion_b_id.name): j.value for j in respondent.judgement_ids}
+        self.assertEqual(len(pairs), 6)
+        self.assertFalse(pairs[("Price", "Cleanliness")])
+        self.assertEqual(respondent.consistency_state, "incomplete")
+        # Price moved before Repair: the pair is turned round with the reciprocal answer (2 -> 1/2).
+        price = self.hierarchy.criterion_ids.filtered(lambda c: c.name == "Price")
+        price.sequence = 0
+        pairs = {(j.criterion_a_id.name, j.criterion_b_id.name): j.value for j in respondent.judgement_ids}
+        self.assertEqual(pairs[("Price", "Repair")], "1/2")
+        self.assertNotIn(("Repair", "Price"), pairs)
+
     def test_button_sets_the_hand_worked_weights(self):
         for name, answers in (("R1", R1), ("R2", R2), ("R3", R3)):
             self.respondent(name, answers)
