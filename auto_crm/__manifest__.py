@@ -20,6 +20,7 @@
         "security/auto_crm_service_plan_security.xml",
         "security/auto_crm_customer_forecast_security.xml",
         "security/auto_crm_callback_reminder_security.xml",
+        "security/auto_crm_csi_respondent_security.xml",
         "security/ir.model.access.csv",
         "data/auto_crm_sequence_data.xml",
         "data/auto_crm_loyalty_data.xml",
@@ -75,6 +76,7 @@
         "report/auto_crm_mileage_retention_report_views.xml",
         "views/auto_crm_callback_link_views.xml",
         "views/auto_crm_survey_templates.xml",
+        "views/auto_crm_csi_respondent_views.xml",
         "views/auto_crm_menus.xml",
         # after the menus: the dashboard's chart links to the satisfaction analysis menu
         "data/auto_crm_dashboard.xml",
@@ -97,6 +99,7 @@
         "demo/auto_crm_customer_forecast_demo.xml",
         "demo/auto_crm_reminder_demo.xml",
         "demo/auto_crm_link_demo.xml",
+        "demo/auto_crm_csi_respondent_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -26,6 +26,9 @@ __all__ = [
     "SAATY_SCALE",
     "AhpError",
     "AhpResult",
+    "AggregateResult",
+    "RespondentCheck",
+    "aggregate_judgements",
     "analyse",
     "matrix_from_upper",
     "most_inconsistent_pair",
@@ -263,3 +266,120 @@ def _validated(matrix: Matrix, tol: float) -> list[list[float]]:
                     f"but it is {a[j][i]:g}."
                 )
     return a
+
+
+# --------------------------------------------------------------------------- group judgements (AIJ)
+
+
+@dataclass(frozen=True)
+class RespondentCheck:
+    """One respondent's matrix as :func:`aggregate_judgements` judged it."""
+
+    index: int
+    """Position of the respondent in the list given, from 0."""
+    result: AhpResult
+    """The respondent's own weights and consistency."""
+    used: bool
+    """Whether the respondent's judgements went into the aggregate."""
+
+    @property
+    def cr(self) -> float:
+        return self.result.cr
+
+
+@dataclass(frozen=True)
+class AggregateResult:
+    """Outcome of :func:`aggregate_judgements`."""
+
+    matrix: tuple[tuple[float, ...], ...]
+    """The aggregated matrix: element-wise geometric mean of the judgements used."""
+    result: AhpResult
+    """:func:`analyse` of the aggregated matrix (weights, lambda_max, CI, CR)."""
+    respondents: tuple[RespondentCheck, ...]
+    """Every respondent, in the order given, with their CR and whether they were used."""
+    threshold: float
+    """The CR at or above which a respondent counts as inconsistent."""
+
+    @property
+    def used(self) -> tuple[int, ...]:
+        """Indices of the respondents whose judgements were aggregated."""
+        return tuple(r.index for r in self.respondents if r.used)
+
+    @property
+    def excluded(self) -> tuple[int, ...]:
+        """Indices of the respondents left out (inconsistent ones, when excluding)."""
+        return tuple(r.index for r in self.respondents if not r.used)
+
+    @property
+    def flagged(self) -> tuple[int, ...]:
+        """Indices of the inconsistent respondents (CR >= threshold), used or not."""
+        return tuple(r.index for r in self.respondents if r.cr >= self.threshold)
+
+
+def aggregate_judgements(
+    matrices: Sequence[Matrix],
+    exclude_inconsistent: bool = True,
+    threshold: float = CR_THRESHOLD,
+    *,
+    tol: float = 1e-6,
+) -> AggregateResult:
+    """Aggregate several respondents' comparison matrices into one by the geometric mean (AIJ).
+
+    Each matrix is checked like any other (square, positive, reciprocal, same size as the others)
+    and analysed; a respondent whose CR is ``threshold`` or more is inconsistent. With
+    ``exclude_inconsistent`` (the default) only the consistent respondents are aggregated; without
+    it every respondent is, the inconsistent ones only flagged (:attr:`AggregateResult.flagged`).
+    The aggregate holds in cell (i, j) the geometric mean of the respondents' a_ij, which keeps it
+    reciprocal (the geometric mean of the 1/a_ij is 1/the geometric mean of the a_ij): aggregation of
+    individual judgements, AIJ, the method for a group acting as one unit. The aggregate is then
+    analysed like any matrix (its own CR is reported, not assumed).
+
+    References: J. Aczél and T. L. Saaty, "Procedures for synthesizing ratio judgements", Journal of
+    Mathematical Psychology 27 (1983) 93-102; E. Forman and K. Peniwati, "Aggregating individual
+    judgments and priorities with the Analytic Hierarchy Process", European Journal of Operational
+    Research 108 (1998) 165-169.
+
+    Raises :class:`AhpError` when no respondent is given, when the matrices differ in size, when a
+    matrix is unusable (naming the respondent, from 1) or when no respondent is consistent enough.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, Real) or not 0 < threshold:
+        raise AhpError(f"The consistency threshold must be a number greater than 0, not {threshold!r}.")
+    if isinstance(matrices, (str, bytes)) or not isinstance(matrices, Sequence) or not matrices:
+        raise AhpError("No respondent's judgements were given; at least one comparison matrix is needed.")
+    validated = []
+    for k, matrix in enumerate(matrices, start=1):
+        try:
+            validated.append(_validated(matrix, tol))
+        except AhpError as error:
+            raise AhpError(f"Respondent {k}: {error}") from error
+    n = len(validated[0])
+    for k, a in enumerate(validated[1:], start=2):
+        if len(a) != n:
+            raise AhpError(
+                f"The respondents' matrices differ in size: respondent 1 compares {n} criteria, "
+                f"respondent {k} compares {len(a)}."
+            )
+    checks = []
+    for k, a in enumerate(validated):
+        result = analyse(a, tol)
+        checks.append(RespondentCheck(index=k, result=result, used=not exclude_inconsistent or result.cr < threshold))
+    used = [a for a, check in zip(validated, checks, strict=True) if check.used]
+    if not used:
+        raise AhpError(
+            f"No respondent is consistent enough: every one of the {len(validated)} has a consistency "
+            f"ratio of {threshold:g} or more, so there is nothing to aggregate."
+        )
+    m = len(used)
+    aggregate = [[1.0] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(i + 1, n):
+            # Geometric mean through logarithms; a_ji is set as the exact reciprocal.
+            mean = math.exp(math.fsum(math.log(a[i][j]) for a in used) / m)
+            aggregate[i][j] = mean
+            aggregate[j][i] = 1.0 / mean
+    return AggregateResult(
+        matrix=tuple(tuple(row) for row in aggregate),
+        result=analyse(aggregate, tol),
+        respondents=tuple(checks),
+        threshold=float(threshold),
+    )

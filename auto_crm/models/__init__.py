@@ -39,3 +39,4 @@ from . import auto_crm_customer_forecast
 from . import auto_crm_callback_reminder
 from . import auto_crm_callback_mail
 from . import auto_crm_callback_link
+from . import auto_crm_csi_respondent

@@ -1,7 +1,7 @@
 from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, float_round
 
 from ..lib import ahp
@@ -23,6 +23,7 @@ _FROZEN_EXEMPT = {
     "message_follower_ids",
     "activity_ids",
     "message_ids",
+    "respondent_ids",
 }
 
 
@@ -36,7 +37,7 @@ class AutoCrmCsiHierarchy(models.Model):
     _description = "Satisfaction Index Hierarchy"
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "name", "company_id", "note", "criterion_ids", "comparison_ids",
+        "name", "company_id", "note", "criterion_ids", "comparison_ids", "respondent_ids",
     }
     _inherit = ["auto_crm.owned.mixin", "mail.thread", "mail.activity.mixin", "auto_crm.workflow.mixin"]
     _order = "company_id, version desc, id desc"
@@ -79,6 +80,7 @@ class AutoCrmCsiHierarchy(models.Model):
     note = fields.Text(string="Notes")
     criterion_ids = fields.One2many("auto_crm.csi.criterion", "hierarchy_id", string="Criteria")
     comparison_ids = fields.One2many("auto_crm.csi.comparison", "hierarchy_id", string="Pairwise Comparisons")
+    respondent_ids = fields.One2many("auto_crm.csi.respondent", "hierarchy_id", string="Respondents")
     criterion_count = fields.Integer(compute="_compute_criterion_count", string="Number of Criteria")
     root_lambda_max = fields.Float(string="λmax (Main Criteria)", compute="_compute_root_consistency", store=True)
     root_ci = fields.Float(string="CI (Main Criteria)", compute="_compute_root_consistency", store=True)
@@ -474,12 +476,107 @@ class AutoCrmCsiHierarchy(models.Model):
                     if (a, b) not in seen
                 ]
             )
+            # The respondents' grids follow the hierarchy's pairs.
+            hierarchy.sudo().respondent_ids._sync_judgements()
 
     # ------------------------------------------------------------------ actions
 
     def action_update_grid(self):
         self._check_draft()
         self._sync_comparisons()
+        return True
+
+    def action_weights_from_respondents(self):
+        """Set the draft's pairwise comparisons from its respondents' judgements (AIJ).
+
+        Per parent, the respondents who answered every pair under it are analysed; those with CR below
+        0.10 are aggregated by the geometric mean (:func:`ahp.aggregate_judgements`) and each comparison
+        takes the Saaty value nearest to the aggregate (the comparison stores Saaty's scale only). At least
+        two consistent respondents must have answered each parent. The chatter records who was used and
+        who was left out and why; the usual consistency check (Activate) then applies to the result.
+        """
+        from .auto_crm_csi_respondent import nearest_saaty
+
+        self.ensure_one()
+        if not self.env.user.has_group("auto_crm.group_manager"):
+            raise AccessError(
+                _("Set Weights from Respondents: only store managers and dealer administrators may set the weights.")
+            )
+        self.check_access("read")
+        self._check_draft()
+        self.sudo()._sync_comparisons()
+        respondents = self.respondent_ids
+        respondents._sync_judgements()
+        comparisons = {(c.criterion_a_id.id, c.criterion_b_id.id): c for c in self.sudo().comparison_ids}
+        values = {}
+        sections = []
+        for parent_key, node in self._ahp_nodes().items():
+            children = node["children"]
+            if len(children) < 2:
+                continue
+            where = node["parent"].name if node["parent"] else _("the main criteria")
+            answered, unanswered = [], []
+            for respondent in respondents:
+                own = respondent._respondent_nodes().get(node["parent"].id if node["parent"] else False)
+                if own and own["matrix"] is not None:
+                    # The respondent's matrix in the order of the hierarchy's children.
+                    position = {c.id: i for i, c in enumerate(own["children"])}
+                    order = [position[c.id] for c in children]
+                    matrix = [[own["matrix"][i][j] for j in order] for i in order]
+                    answered.append((respondent, matrix))
+                else:
+                    unanswered.append(respondent)
+            checks = [(respondent, ahp.analyse(matrix)) for respondent, matrix in answered]
+            consistent = [(r, m) for (r, m), (_r, result) in zip(answered, checks, strict=True) if result.consistent]
+            if len(consistent) < 2:
+                raise UserError(
+                    _(
+                        "Respondents: at least 2 consistent respondents (CR below %(limit)s) must have answered "
+                        "every comparison under %(node)s; %(count)s did.",
+                        limit=ahp.CR_THRESHOLD,
+                        node=where,
+                        count=len(consistent),
+                    )
+                )
+            aggregate = ahp.aggregate_judgements([m for _r, m in consistent])
+            for i, a in enumerate(children):
+                for j in range(i + 1, len(children)):
+                    b = children[j]
+                    if (a.id, b.id) in comparisons:
+                        values[comparisons[(a.id, b.id)]] = nearest_saaty(aggregate.matrix[i][j])
+                    else:
+                        values[comparisons[(b.id, a.id)]] = nearest_saaty(aggregate.matrix[j][i])
+            used = ", ".join(f"{r.name} (CR {result.cr:.4f})" for r, result in checks if result.consistent)
+            excluded = [
+                self.env._("%(name)s: inconsistent, CR %(cr)s", name=r.name, cr=float_round(result.cr, 4))
+                for r, result in checks
+                if not result.consistent
+            ] + [self.env._("%s: did not answer every comparison", r.name) for r in unanswered]
+            weights = ", ".join(
+                f"{child.name} {weight:.4f}" for child, weight in zip(children, aggregate.result.weights, strict=True)
+            )
+            sections.append(
+                Markup("<li>%s</li>")
+                % _(
+                    "Under %(node)s: used %(used)s; excluded %(excluded)s. Aggregated weights %(weights)s, "
+                    "CR %(cr)s (before rounding to Saaty's scale).",
+                    node=where,
+                    used=used,
+                    excluded="; ".join(excluded) if excluded else _("none"),
+                    weights=weights,
+                    cr=float_round(aggregate.result.cr, 4),
+                )
+            )
+        if not sections:
+            raise UserError(_("Respondents: the hierarchy has no pair of criteria to compare."))
+        for comparison, value in values.items():
+            if comparison.value != value:
+                comparison.value = value
+        self.sudo().message_post(
+            body=Markup("<p>%s</p><ul>%s</ul>")
+            % (_("Weights set from the respondents' judgements (geometric mean, AIJ)."), Markup("").join(sections)),
+            author_id=self.env.user.partner_id.id,
+        )
         return True
 
     def action_activate(self):

@@ -50,3 +50,4 @@ from . import test_reach_mail
 from . import test_letters
 from . import test_callback_link
 from . import test_link_tour
+from . import test_csi_respondents
