@@ -73,6 +73,9 @@
         "views/auto_crm_menus.xml",
         # after the menus: the dashboard's chart links to the satisfaction analysis menu
         "data/auto_crm_dashboard.xml",
+        "security/auto_crm_sms_security.xml",
+        "views/auto_crm_sms_provider_views.xml",
+        "views/auto_crm_sms_usage_views.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",
@@ -85,6 +88,7 @@
         "demo/auto_crm_csi_report_demo.xml",
         "demo/auto_crm_staff_demo.xml",
         "demo/auto_crm_customer_forecast_demo.xml",
+        "demo/auto_crm_sms_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -36,3 +36,6 @@ from . import auto_crm_complaint_escalation
 from . import auto_crm_corrective_action
 from . import auto_crm_service_plan
 from . import auto_crm_customer_forecast
+from . import auto_crm_sms_provider
+from . import auto_crm_sms_usage
+from . import sms_sms

@@ -39,6 +39,9 @@ DEALER_SETTINGS = (*DEALER_SETTINGS, "promise_risk_minutes")
 # The customers at risk (issue 13).
 DEALER_SETTINGS = (*DEALER_SETTINGS, "auto_crm_risk_threshold")
 
+# SMS quiet hours of the store (issue 14).
+DEALER_SETTINGS = (*DEALER_SETTINGS, "auto_crm_sms_quiet_start", "auto_crm_sms_quiet_end")
+
 
 class ResConfigSettings(models.TransientModel):
     """Settings → Dealer CRM: the store's complaint, segment, lifecycle, retention and data-quality
@@ -135,3 +138,9 @@ class ResConfigSettings(models.TransientModel):
 
     # the customers at risk (issue 13)
     auto_crm_risk_threshold = fields.Integer(related="company_id.auto_crm_risk_threshold", readonly=False, groups=ADMIN)
+
+    # SMS quiet hours of the store (issue 14)
+    auto_crm_sms_quiet_start = fields.Float(
+        related="company_id.auto_crm_sms_quiet_start", readonly=False, groups=ADMIN
+    )
+    auto_crm_sms_quiet_end = fields.Float(related="company_id.auto_crm_sms_quiet_end", readonly=False, groups=ADMIN)

@@ -44,3 +44,4 @@ from . import test_service_plan
 from . import test_forecast
 from . import test_at_risk
 from . import test_mileage_retention
+from . import test_sms_gateway
