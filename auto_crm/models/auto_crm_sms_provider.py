@@ -132,13 +132,14 @@ class AutoCrmSmsProvider(models.Model):
 
     @api.depends_context("uid")
     def _compute_has_secret(self):
+        self.flush_model(["secret"])
+        ids = tuple(provider._origin.id for provider in self if provider._origin.id) or (0,)
         self.env.cr.execute(
-            "SELECT id FROM auto_crm_sms_provider WHERE id IN %s AND secret IS NOT NULL AND secret <> ''",
-            [tuple(self.ids) or (0,)],
+            "SELECT id FROM auto_crm_sms_provider WHERE id IN %s AND secret IS NOT NULL AND secret <> ''", [ids]
         )
         with_secret = {row[0] for row in self.env.cr.fetchall()}
         for provider in self:
-            provider.has_secret = provider.id in with_secret
+            provider.has_secret = provider._origin.id in with_secret
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -34,6 +34,9 @@ NON_DEFAULT = {
     "callback_pressure_days": 14,
     # the customers at risk (issue 13)
     "auto_crm_risk_threshold": 65,
+    # SMS quiet hours (issue 14)
+    "auto_crm_sms_quiet_start": 22.0,
+    "auto_crm_sms_quiet_end": 7.5,
 }
 
 
