@@ -14,6 +14,7 @@ import logging
 import threading
 
 import phonenumbers
+import pytz
 from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
@@ -89,19 +90,30 @@ class SmsSms(models.Model):
     def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
         now = fields.Datetime.now()
         todo = self.filtered(lambda sms: not sms.auto_crm_next_try or sms.auto_crm_next_try <= now)
-        todo = todo._auto_crm_hold_quiet_hours(now)
-        providers = self.env["auto_crm.sms.provider"]._auto_crm_find(todo._auto_crm_stores())
-        by_gateway = todo.filtered(lambda sms: sms._auto_crm_store().id in providers)
+        # read once, before the commits of the loop empty the cache: the store of each SMS and, per store,
+        # what the loop needs (its country for the numbers, its time zone for its day, its name)
+        stores = {sms.id: sms._auto_crm_store() for sms in todo}
+        todo = todo._auto_crm_hold_quiet_hours(now, stores)
+        providers = self.env["auto_crm.sms.provider"]._auto_crm_find(
+            self.env["res.company"].union(*(stores[sms.id] for sms in todo))
+        )
+        by_gateway = todo.filtered(lambda sms: stores[sms.id].id in providers)
         iap = todo - by_gateway
         if iap:
             super(SmsSms, iap)._send(
                 unlink_failed=unlink_failed, unlink_sent=unlink_sent, raise_exception=raise_exception
             )
+        places = {
+            store.id: (store.sudo().country_id.code or "CN", store._auto_crm_tz_name(), store.name)
+            for store in {stores[sms.id] for sms in by_gateway}
+        }
+        messages = by_gateway.mail_message_id
         for sms in by_gateway:
-            sms._auto_crm_send_through(providers[sms._auto_crm_store().id], unlink_failed, unlink_sent)
+            store = stores[sms.id]
+            sms._auto_crm_send_through(providers[store.id], store, places[store.id], unlink_failed, unlink_sent)
             if self.env.context.get("auto_crm_sms_commit"):
                 self.env.cr.commit()
-        by_gateway.mail_message_id._notify_message_notification_update()
+        messages._notify_message_notification_update()
 
     def _auto_crm_store(self):
         """The store of this SMS: its own, else its customer's, else the current one (an SMS queued by
@@ -109,19 +121,17 @@ class SmsSms(models.Model):
         self.ensure_one()
         return self.auto_crm_company_id or self.partner_id.company_id or self.env.company
 
-    def _auto_crm_stores(self):
-        return self.env["res.company"].union(*(sms._auto_crm_store() for sms in self))
-
     def _auto_crm_hold(self, until, note):
         """Leave these SMS in the queue until ``until`` (UTC) and wake Odoo's SMS cron then."""
         self.sudo().write({"auto_crm_next_try": until, "auto_crm_note": note})
         self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger(at=until)
 
     # ------------------------------------------------------------------ quiet hours
-    def _auto_crm_hold_quiet_hours(self, now):
-        """Hold the SMS of the stores in their quiet hours till the hours end; return the others."""
+    def _auto_crm_hold_quiet_hours(self, now, stores):
+        """Hold the SMS of the stores in their quiet hours till the hours end; return the others.
+        ``stores``: {SMS id: its store}."""
         held = self.browse()
-        for store, sms_list in self.grouped(lambda s: s._auto_crm_store()).items():
+        for store, sms_list in self.grouped(lambda s: stores[s.id]).items():
             end = store._auto_crm_sms_quiet_end(now) if store else None
             if end:
                 sms_list._auto_crm_hold(
@@ -144,31 +154,35 @@ class SmsSms(models.Model):
         except (pg_errors.LockNotAvailable, pg_errors.SerializationFailure):
             return False  # a lock held or a concurrent update: the other sender owns it
 
-    def _auto_crm_send_through(self, provider, unlink_failed, unlink_sent):
+    def _auto_crm_send_through(self, provider, store, place, unlink_failed, unlink_sent):
+        """Send this SMS through ``provider`` for ``store``; ``place``: the store's (country code, time
+        zone, name)."""
         self.ensure_one()
-        store = self._auto_crm_store()
-        sms = self.sudo().with_context(sms_skip_msg_notification=True)
+        country_code, tz_name, store_name = place
+        # this SMS alone: the commit after each SMS empties the cache, and prefetching the whole batch
+        # again for every SMS would read the batch once per SMS
+        sms = self.sudo().with_context(sms_skip_msg_notification=True).with_prefetch(self._ids)
         if not sms._auto_crm_claim():
             return
-        number = sms._auto_crm_e164(store)
+        number = sms._auto_crm_e164(country_code)
         if not number:
             sms._auto_crm_finish("error", "sms_number_format", unlink_failed, note=_("Not a valid number."))
             return
         now = fields.Datetime.now()
-        day = store._auto_crm_today(now)
+        day = pytz.utc.localize(now).astimezone(pytz.timezone(tz_name)).date()
         Usage = self.env["auto_crm.sms.usage"].sudo()
         taken = Usage._auto_crm_take(store, day, provider.daily_cap)
         if taken == CAP_REACHED:
             sms._auto_crm_hold(
                 store._auto_crm_day_start(day + datetime.timedelta(days=1)),
                 _("Daily cap of %(cap)s SMS of %(store)s reached: waits for the next day.", cap=provider.daily_cap,
-                  store=store.name),
+                  store=store_name),
             )
             return
         if taken == CAP_BUSY:
             sms._auto_crm_hold(
                 now + datetime.timedelta(minutes=BUSY_RETRY_MINUTES),
-                _("Another sender of %s was counting the daily cap: tried again shortly.", store.name),
+                _("Another sender of %s was counting the daily cap: tried again shortly.", store_name),
             )
             return
         outcome, failure_type, ref, message = provider._auto_crm_post(sms, number)
@@ -202,11 +216,11 @@ class SmsSms(models.Model):
         self.sms_tracker_id._action_update_from_sms_state(state, failure_type=failure_type)
         self.write(vals)
 
-    def _auto_crm_e164(self, store):
-        """The number in E.164 with the store's country (China by default), or False when it is not valid."""
-        country = store.country_id or self.env.ref("base.cn")
+    def _auto_crm_e164(self, country_code):
+        """The number in E.164 (``country_code``: the store's country, for a number without its own), or
+        False when it is not valid."""
         try:
-            parsed = phone_validation.phone_parse(self.number or "", country.code)
+            parsed = phone_validation.phone_parse(self.number or "", country_code)
         except UserError:
             return False
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

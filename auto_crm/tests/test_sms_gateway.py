@@ -294,7 +294,7 @@ class TestSmsGateway(SmsGatewayCase):
             self.drain()
         self.assertEqual(len(self.gateway.received), 1)
         self.assertEqual(sms.state, "pending")
-        # after midnight too (02:00 in the store), and on a store without any gateway (IAP)
+        # after midnight too (02:00 in the store): held till 08:00 the same morning
         with freeze_time("2026-03-03 18:00:00"):
             late = self.queue()
             self.drain()
