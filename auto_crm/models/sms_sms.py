@@ -61,6 +61,12 @@ class SmsSms(models.Model):
                 vals["auto_crm_company_id"] = stores.get(vals.get("partner_id")) or self.env.company.id
         return super().create(vals_list)
 
+    def resend_failed(self):
+        """A failed SMS sent again by hand starts its gateway tries afresh."""
+        failed = self.filtered(lambda sms: sms.state == "error")
+        failed.sudo().write({"auto_crm_attempts": 0, "auto_crm_next_try": False})
+        return super().resend_failed()
+
     # ------------------------------------------------------------------ queue
     @api.model
     def _process_queue(self, ids=None):
@@ -143,6 +149,7 @@ class SmsSms(models.Model):
     # ------------------------------------------------------------------ one SMS through a gateway
     def _auto_crm_claim(self):
         """Lock this SMS for sending: False when another sender has it (or sent it) already."""
+        self.flush_recordset(["state"])  # set back to outgoing just before (Odoo's resend)
         try:
             with self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(

@@ -216,7 +216,7 @@ class TestSmsGateway(SmsGatewayCase):
 
     def test_tries_run_out_then_error(self):
         self.provider.retry_max = 2
-        self.gateway.reset("rate", "rate", "rate")
+        self.gateway.reset("rate", "rate")
         with freeze_time("2026-03-02 02:00:00") as frozen:
             sms = self.queue()
             self.drain()
@@ -226,6 +226,10 @@ class TestSmsGateway(SmsGatewayCase):
             self.drain()
         self.assertEqual(len(self.gateway.received), 2)
         self.assertRecordValues(sms, [{"state": "error", "failure_type": "sms_server", "auto_crm_attempts": 2}])
+        # sent again by hand (Odoo's button): its tries start afresh
+        sms.resend_failed()
+        self.assertEqual(len(self.gateway.received), 3)
+        self.assertRecordValues(sms, [{"state": "pending", "auto_crm_attempts": 1}])
 
     def test_invalid_number_is_not_retried(self):
         self.gateway.reset("invalid")
@@ -482,7 +486,8 @@ class TestSmsCapConcurrency(TransactionCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             # the snapshot: one SMS left under the cap
             cr.execute(
-                "SELECT sms_count FROM auto_crm_sms_usage WHERE company_id = %s AND day = %s", [self.company_id, self.day]
+                "SELECT sms_count FROM auto_crm_sms_usage WHERE company_id = %s AND day = %s",
+                [self.company_id, self.day],
             )
             outcome.append(cr.fetchone()[0])
             barrier.wait()
