@@ -85,6 +85,9 @@
         "report/auto_crm_letter_report.xml",
         "report/auto_crm_letter_templates.xml",
         "data/auto_crm_link_data.xml",
+        "security/auto_crm_sms_security.xml",
+        "views/auto_crm_sms_provider_views.xml",
+        "views/auto_crm_sms_usage_views.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",
@@ -100,6 +103,7 @@
         "demo/auto_crm_reminder_demo.xml",
         "demo/auto_crm_link_demo.xml",
         "demo/auto_crm_csi_respondent_demo.xml",
+        "demo/auto_crm_sms_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -40,3 +40,6 @@ from . import auto_crm_callback_reminder
 from . import auto_crm_callback_mail
 from . import auto_crm_callback_link
 from . import auto_crm_csi_respondent
+from . import auto_crm_sms_provider
+from . import auto_crm_sms_usage
+from . import sms_sms

@@ -37,6 +37,8 @@ CALLBACK_RANGES = {
     "callback_pressure_calls": (0, 100),
     "callback_pressure_days": (1, 3650),
 }
+#: SMS quiet hours of the store (issue 14): times of day.
+CALLBACK_RANGES.update(auto_crm_sms_quiet_start=(0, 23.99), auto_crm_sms_quiet_end=(0, 23.99))
 COUNTABLE_TTYPES = (
     "char",
     "text",
@@ -410,3 +412,51 @@ class ResCompany(models.Model):
                     _("Back to a Phone Call After (days): from 1 to 90 days; %s is out of range.",
                       company.callback_link_fallback_days)
                 )
+    # ---------------------------------------------------------------- SMS quiet hours (issue 14)
+    _user_fields = {*_user_fields, "auto_crm_sms_quiet_start", "auto_crm_sms_quiet_end"}
+
+    auto_crm_sms_quiet_start = fields.Float(
+        string="SMS Quiet Hours From",
+        default=21.0,
+        help="From this time (the store's time zone) no SMS of the store is sent: they wait in the queue until "
+        "the quiet hours end. The same time in both fields: no quiet hours.",
+    )
+    auto_crm_sms_quiet_end = fields.Float(string="SMS Quiet Hours Until", default=8.0)
+
+    @api.constrains("auto_crm_sms_quiet_start", "auto_crm_sms_quiet_end")
+    def _check_auto_crm_sms_quiet_hours(self):
+        for company in self:
+            for value in (company.auto_crm_sms_quiet_start, company.auto_crm_sms_quiet_end):
+                if not 0 <= value < 24:
+                    raise ValidationError(
+                        _("SMS Quiet Hours: %s is not a time of day; enter a time from 00:00 to 23:59.", value)
+                    )
+
+    def _auto_crm_local(self, day, hours):
+        """UTC (naive) of the store's local ``day`` at ``hours`` (a float: 8.5 = 08:30)."""
+        self.ensure_one()
+        minutes = round(hours * 60)
+        local = datetime.datetime.combine(day, datetime.time(minutes // 60 % 24, minutes % 60))
+        return pytz.timezone(self._auto_crm_tz_name()).localize(local).astimezone(pytz.utc).replace(tzinfo=None)
+
+    def _auto_crm_day_start(self, day):
+        """UTC (naive) of the start of the store's ``day``."""
+        return self._auto_crm_local(day, 0.0)
+
+    def _auto_crm_sms_quiet_end(self, now=None):
+        """When the store's SMS quiet hours end (UTC, naive) if ``now`` lies in them, else None."""
+        self.ensure_one()
+        start, end = self.auto_crm_sms_quiet_start, self.auto_crm_sms_quiet_end
+        if round(start * 60) == round(end * 60):
+            return None
+        now = now or fields.Datetime.now()
+        local = pytz.utc.localize(now).astimezone(pytz.timezone(self._auto_crm_tz_name()))
+        hour = local.hour + local.minute / 60 + local.second / 3600
+        day = local.date()
+        if start < end:  # e.g. 12:00-14:00 the same day
+            quiet = start <= hour < end
+        else:  # e.g. 21:00-08:00 over midnight
+            quiet = hour >= start or hour < end
+            if hour >= start:
+                day += datetime.timedelta(days=1)
+        return self._auto_crm_local(day, end) if quiet else None

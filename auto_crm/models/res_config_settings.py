@@ -41,6 +41,8 @@ DEALER_SETTINGS = (*DEALER_SETTINGS, "auto_crm_risk_threshold")
 
 # The questionnaire link (issue 14).
 DEALER_SETTINGS = (*DEALER_SETTINGS, "callback_link_expiry_days", "callback_link_fallback_days")
+# SMS quiet hours of the store (issue 14).
+DEALER_SETTINGS = (*DEALER_SETTINGS, "auto_crm_sms_quiet_start", "auto_crm_sms_quiet_end")
 
 
 class ResConfigSettings(models.TransientModel):
@@ -146,3 +148,8 @@ class ResConfigSettings(models.TransientModel):
     callback_link_fallback_days = fields.Integer(
         related="company_id.callback_link_fallback_days", readonly=False, groups=ADMIN
     )
+    # SMS quiet hours of the store (issue 14)
+    auto_crm_sms_quiet_start = fields.Float(
+        related="company_id.auto_crm_sms_quiet_start", readonly=False, groups=ADMIN
+    )
+    auto_crm_sms_quiet_end = fields.Float(related="company_id.auto_crm_sms_quiet_end", readonly=False, groups=ADMIN)

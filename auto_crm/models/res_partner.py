@@ -1,6 +1,7 @@
 import logging
 from collections import defaultdict
 
+import phonenumbers
 from dateutil.relativedelta import relativedelta
 from psycopg2 import errors as pg_errors
 from stdnum.cn import ric
@@ -16,6 +17,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
+
+from odoo.addons.phone_validation.tools import phone_validation
 
 from ..lib.masking import mask_id_card_number
 from ..lib import segments
@@ -69,6 +72,8 @@ LIFECYCLE_STAGES = [
     ("at_risk", "At Risk"),
     ("lost", "Lost"),
 ]
+#: The customer's numbers kept in E.164 (issue 14).
+PHONE_FIELDS = {"mobile", "phone"}
 #: The unique index on the ID card number (per store, and among contacts shared by all stores).
 ID_CARD_NUMBER_INDEX = "res_partner_auto_id_card_number_uniq"
 
@@ -356,6 +361,9 @@ class ResPartner(models.Model):
                 )
             if vals.get("auto_id_card_number"):
                 vals["auto_id_card_number"] = self._auto_crm_clean_id_card_number(vals["auto_id_card_number"])
+            if PHONE_FIELDS & set(vals) and vals.get("auto_customer", self.env.context.get("default_auto_customer")):
+                store = self.env["res.company"].browse(vals["company_id"]) if vals.get("company_id") else None
+                vals.update(self._auto_crm_e164_vals(vals, self._auto_crm_phone_country(store)))
             if vals.get("auto_callback_consent") and not vals.get("auto_callback_consent_date"):
                 vals["auto_callback_consent_date"] = today
             if vals.get("auto_do_not_disturb") and not vals.get("auto_do_not_disturb_date"):
@@ -372,6 +380,16 @@ class ResPartner(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        if PHONE_FIELDS & set(vals) and any(vals.get(name) for name in PHONE_FIELDS):
+            customers = self if vals.get("auto_customer") else self.filtered("auto_customer")
+            by_country = customers.grouped(lambda partner: self._auto_crm_phone_country(partner.sudo().company_id))
+            if len(by_country) > 1:  # customers of stores in different countries: each in its own
+                for partners in [*by_country.values(), self - customers]:
+                    if partners:
+                        partners.write(vals)
+                return True
+            if by_country:
+                vals = dict(vals, **self._auto_crm_e164_vals(vals, next(iter(by_country))))
         if PROFILE_FIELDS & set(vals) and not self.env.su:
             raise UserError(
                 _("Profile Status: the profile is verified and filed with its buttons, by different people.")
@@ -411,6 +429,45 @@ class ResPartner(models.Model):
                 return result
         result = super().write(vals)
         self._auto_crm_call_off_callbacks(vals)
+        return result
+
+    # ------------------------------------------------------------------ mobile numbers in E.164 (issue 14)
+    def _auto_crm_phone_country(self, store=None):
+        """The country of the customers' numbers: the store's (the current one when none), else China."""
+        return (store or self.env.company).sudo().country_id or self.env.ref("base.cn")
+
+    @api.model
+    def _auto_crm_e164_vals(self, vals, country):
+        """The customer's mobile and phone of ``vals`` in E.164 (Odoo's phone_validation, ``country``
+        for numbers typed without their country code); an invalid one (or a mobile field holding a number
+        that is not a mobile one) is refused, naming the field and the rule."""
+        result = {}
+        for fname in PHONE_FIELDS & set(vals):
+            number = vals[fname]
+            if not number or not isinstance(number, str) or not number.strip():
+                continue
+            try:
+                parsed = phone_validation.phone_parse(number.strip(), country.code)
+            except UserError:
+                parsed = None
+            if parsed is not None and fname == "mobile":
+                kind = phonenumbers.number_type(parsed)
+                if kind not in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+                    parsed = None
+            if parsed is None:
+                label = self._fields[fname]._description_string(self.env)
+                if fname == "mobile":
+                    message = _(
+                        "%(field)s: %(number)s is not a valid mobile number for %(country)s (+%(code)s).",
+                        field=label, number=number, country=country.name, code=country.phone_code,
+                    )
+                else:
+                    message = _(
+                        "%(field)s: %(number)s is not a valid phone number for %(country)s (+%(code)s).",
+                        field=label, number=number, country=country.name, code=country.phone_code,
+                    )
+                raise ValidationError(message)
+            result[fname] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         return result
 
     # ------------------------------------------------------------------ history

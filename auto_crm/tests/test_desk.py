@@ -60,7 +60,7 @@ class TestDeskConsent(CallbackCase):
         form.mobile = "+86 139 0000 0007"
         form.auto_callback_consent = True
         partner = form.save()
-        self.assertEqual(partner.mobile, "+86 139 0000 0007")
+        self.assertEqual(partner.mobile, "+8613900000007", "kept in E.164")
         self.assertTrue(partner.auto_callback_consent)
         self.assertTrue(partner.auto_customer)
         self.assertTrue(partner.auto_callback_consent_date, "consent is dated like on the full form")
@@ -78,7 +78,7 @@ class TestDeskConsent(CallbackCase):
         with Form(visit.with_user(self.advisor)) as form:
             form.partner_mobile = "+86 137 0000 0006"
             self.assertFalse(form.callback_warning)
-        self.assertEqual(self.no_phone.mobile, "+86 137 0000 0006")
+        self.assertEqual(self.no_phone.mobile, "+8613700000006", "kept in E.164")
         with Form(visit.with_user(self.advisor)) as form:
             form.partner_callback_consent = False
             self.assertIn("has not agreed to callbacks", form.callback_warning)
@@ -379,8 +379,8 @@ class TestDeskTour(HttpCase):
         visit = self.env["auto_crm.service.visit"].search([("partner_id.name", "=", "Desk Tour Customer")])
         self.assertEqual(len(visit), 1)
         customer = visit.partner_id
-        # typed "139 0000 0099": phone_validation formats it with the store's country code as it is typed
-        self.assertEqual(customer.mobile, "+86 139 0000 0099")
+        # typed "139 0000 0099": kept in E.164 with the store's country code (phone_validation)
+        self.assertEqual(customer.mobile, "+8613900000099")
         self.assertTrue(customer.auto_customer)
         self.assertTrue(customer.auto_callback_consent)
         self.assertEqual(visit.vehicle_id.plate, "粤B54321")

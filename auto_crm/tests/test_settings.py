@@ -37,6 +37,9 @@ NON_DEFAULT = {
     # the questionnaire link (issue 14)
     "callback_link_expiry_days": 10,
     "callback_link_fallback_days": 2,
+    # SMS quiet hours (issue 14)
+    "auto_crm_sms_quiet_start": 22.0,
+    "auto_crm_sms_quiet_end": 7.5,
 }
 
 
