@@ -276,7 +276,7 @@ RACE_DAY = "2020-01-06"
 RACE_NOW = "2020-01-06 02:00:00"
 
 #: The query budget of one run of the reminder job (one batch), whatever its size.
-QUERIES = 39  # (38 before the SMS gateways: a queued SMS now also looks up its store's gateway)
+QUERIES = 39  # (38 before the SMS gateways were merged; the same for any batch size)
 
 
 @tagged("post_install", "-at_install")
