@@ -44,6 +44,12 @@ RULES = [
 WINDOW = 7
 
 
+def merges(env):
+    """Whether the engine gives reminders of the same week to one call (issue 13: a line per reminder in
+    auto_crm.callback.reminder); the floor then writes those lines too."""
+    return "auto_crm.callback.reminder" in env
+
+
 def prepare(env):
     env.flush_all()
     today = env.company._auto_crm_today()
@@ -60,6 +66,9 @@ def prepare(env):
     env.invalidate_all()
     env["auto_crm.callback.engine"]._refresh_statistics()
     admin = env.ref("base.user_admin")
+    # The customer's preferred channel when the engine knows it (issue 13), else the phone.
+    channels = dict(env["auto_crm.callback.rule"]._fields["channel"].selection)
+    channel = "preferred" if "preferred" in channels else "phone"
     rules = env["auto_crm.callback.rule"].create(
         [
             {
@@ -73,7 +82,7 @@ def prepare(env):
                 "window_days": WINDOW,
                 "assignment": "manager",
                 "user_id": admin.id,
-                "channel": "phone",
+                "channel": channel,
                 "domain": "[]",
             }
             for trigger, days in RULES
@@ -90,6 +99,12 @@ COMPARED = """rule_id, questionnaire_id, company_id, partner_id, vehicle_id, vis
               source_period, user_id, team_id, channel, state, date_due, date_expiry, max_attempts, name"""
 
 
+#: ... and on every reminder line (issue 13).
+REMINDER_COMPARED = """reminder.company_id, reminder.rule_id, reminder.trigger, reminder.source_model,
+                       reminder.source_id, reminder.source_period, reminder.partner_id, reminder.vehicle_id,
+                       reminder.date_due, reminder.merged"""
+
+
 def check_same_callbacks(env, state):
     """Once, untimed: the engine's callbacks and the floor's are the same rows, field by field (each
     made in a savepoint rolled back afterwards)."""
@@ -103,7 +118,18 @@ def check_same_callbacks(env, state):
             make()
             env.flush_all()
             cr.execute(f"SELECT {COMPARED} FROM auto_crm_callback WHERE id > %s", [before])
-            made.append(set(cr.fetchall()))
+            rows = set(cr.fetchall())
+            if merges(env):
+                # a reminder's call named by its rule and source (the ids differ)
+                cr.execute(
+                    f"""SELECT {REMINDER_COMPARED}, call.rule_id, call.source_id, call.source_period, call.state
+                          FROM auto_crm_callback_reminder reminder
+                          JOIN auto_crm_callback call ON call.id = reminder.callback_id
+                         WHERE reminder.rule_id IN %s""",
+                    [tuple(state["rules"].ids)],
+                )
+                rows |= {("reminder", *row) for row in cr.fetchall()}
+            made.append(rows)
         finally:
             cr.execute("ROLLBACK TO SAVEPOINT reminders_check")
             env.clear()
@@ -111,7 +137,7 @@ def check_same_callbacks(env, state):
     engine, floor_rows = made
     if engine != floor_rows:
         raise AssertionError(
-            f"engine and floor differ: {len(engine)} and {len(floor_rows)} callbacks, "
+            f"engine and floor differ: {len(engine)} and {len(floor_rows)} callbacks and reminders, "
             f"only the engine's: {sorted(engine - floor_rows, key=str)[:3]}, "
             f"only the floor's: {sorted(floor_rows - engine, key=str)[:3]}"
         )
@@ -129,13 +155,14 @@ def run(env, state):
 
 def floor(cr, state):
     cr.execute(state["floor_sql"])
-    created = cr.rowcount
+    created, reminded = cr.fetchone()
     engine = sum(state["engine"][-1].values())
     if created != engine:
         raise AssertionError(f"the floor created {created} callbacks, the engine {engine}")
     if not state["floor"]:
         print(f"    reminders: {created:,} callbacks created by engine and floor "
-              f"({', '.join(f'{t} {n:,}' for t, n in state['engine'][-1].items())})", flush=True)
+              f"({', '.join(f'{t} {n:,}' for t, n in state['engine'][-1].items())})"
+              + (f"; {reminded:,} reminder lines" if reminded else ""), flush=True)
     state["floor"].append(created)
     return created
 
@@ -163,10 +190,10 @@ def floor_sql(env, rules, today):
     years = sorted({b_low.year - 1, b_low.year, b_high.year, b_high.year + 1})
     seq = {rule.id: n for n, rule in enumerate(rules, 1)}
     rule_rows = SQL(", ").join(
-        SQL("(%s, %s, %s::varchar, %s::varchar, %s)", seq[rule.id], rule.id, rule.name,
+        SQL("(%s, %s, %s::varchar, %s::varchar, %s, %s::varchar)", seq[rule.id], rule.id, rule.name,
             "res.partner" if rule.trigger == "birthday" else
             "auto_crm.service.visit" if rule.trigger == "maintenance_due" else "auto_crm.vehicle",
-            rule.max_attempts)
+            rule.max_attempts, rule.trigger)
         for rule in rules
     )
     # The four car triggers, each read by its own date (one range each: an index, when there is one).
@@ -202,9 +229,53 @@ def floor_sql(env, rules, today):
             )
         )
     tz = Engine._store(maintenance)._auto_crm_tz_name()
+    channel = SQL("%s::varchar", rules[0].channel)
+    if rules[0].channel == "preferred":
+        channel = SQL(
+            """CASE WHEN partner.auto_preferred_channel = 'email' AND COALESCE(partner.email, '') = '' THEN 'phone'
+                    WHEN partner.auto_preferred_channel = 'sms'
+                         AND COALESCE(partner.mobile, partner.phone, '') = '' THEN 'phone'
+                    ELSE COALESCE(partner.auto_preferred_channel, 'phone') END::varchar"""
+        )
+    reminded = SQL("reminded AS (SELECT 1 WHERE FALSE)")
+    if merges(env):
+        # Each rule's rows of a customer become the reminders of a call: the call the rule made for the
+        # customer, a call the customer had open with a due date in the same week (merged), or the call an
+        # earlier rule of the run made for them, due the same week (merged).
+        reminded = SQL(
+            """target AS (
+                SELECT checked.seq, checked.partner_id, checked.store, checked.open_id AS callback_id, TRUE AS merged
+                  FROM checked
+                 WHERE checked.open_id IS NOT NULL
+                   AND date_trunc('week', checked.open_due) = date_trunc('week', checked.date_due)
+                UNION ALL
+                SELECT checked.seq, checked.partner_id, checked.store, inserted.id, checked.seq <> chosen.seq
+                  FROM checked
+                  JOIN chosen ON chosen.partner_id = checked.partner_id AND chosen.store = checked.store
+                  JOIN inserted ON inserted.partner_id = chosen.partner_id AND inserted.company_id = chosen.store
+                 WHERE checked.open_id IS NULL
+                   AND (checked.seq = chosen.seq
+                        OR (checked.seq > chosen.seq
+                            AND date_trunc('week', chosen.date_due) = date_trunc('week', checked.date_due)))
+            ),
+            reminded AS (
+                INSERT INTO auto_crm_callback_reminder (
+                       callback_id, company_id, rule_id, trigger, source_model, source_id, source_period,
+                       partner_id, vehicle_id, date_due, merged, create_uid, create_date, write_uid, write_date)
+                SELECT target.callback_id, fresh.store, rule.id, rule.trigger, rule.source_model, fresh.source_id,
+                       fresh.source_period, fresh.partner_id, fresh.vehicle_id, fresh.date_due, target.merged,
+                       %(uid)s, now() AT TIME ZONE 'UTC', %(uid)s, now() AT TIME ZONE 'UTC'
+                  FROM fresh
+                  JOIN target ON target.seq = fresh.seq AND target.partner_id = fresh.partner_id
+                       AND target.store = fresh.store
+                  JOIN rule ON rule.seq = fresh.seq
+                ON CONFLICT DO NOTHING
+                RETURNING 1)""",
+            uid=env.uid,
+        )
     return SQL(
         """
-        WITH rule (seq, id, name, source_model, max_attempts) AS (VALUES %(rule_rows)s),
+        WITH rule (seq, id, name, source_model, max_attempts, trigger) AS (VALUES %(rule_rows)s),
         due AS MATERIALIZED (
             SELECT seq, source_id, source_period, partner_id, vehicle_id, visit_id, company_id, date_due
               FROM (%(car_rows)s) car (seq, source_id, source_period, partner_id, vehicle_id, visit_id, company_id,
@@ -249,44 +320,56 @@ def floor_sql(env, rules, today):
                                 WHERE open_visit.vehicle_id = last.vehicle_id
                                   AND open_visit.state NOT IN ('followup', 'cancel'))
         ),
-        first AS (
-            SELECT DISTINCT ON (due.seq, due.partner_id, COALESCE(due.company_id, %(company)s))
-                   due.*, COALESCE(due.company_id, %(company)s) AS store, partner.name AS partner_name,
-                   partner.auto_customer_manager_id AS manager_id
+        fresh AS (
+            SELECT due.*, COALESCE(due.company_id, %(company)s) AS store, partner.name AS partner_name,
+                   partner.auto_customer_manager_id AS manager_id, %(channel)s AS channel
               FROM due
               JOIN res_partner partner ON partner.id = due.partner_id AND partner.active
                    AND NOT COALESCE(partner.auto_do_not_disturb, FALSE)
                    AND COALESCE(partner.auto_callback_consent, FALSE)
              WHERE due.date_due BETWEEN %(low)s AND %(today)s
-             ORDER BY due.seq, due.partner_id, COALESCE(due.company_id, %(company)s), due.date_due, due.source_id
         ),
-        chosen AS (
-            SELECT DISTINCT ON (first.partner_id, first.store) first.*
+        first AS MATERIALIZED (
+            SELECT DISTINCT ON (fresh.seq, fresh.partner_id, fresh.store) fresh.*
+              FROM fresh
+             ORDER BY fresh.seq, fresh.partner_id, fresh.store, fresh.date_due, fresh.source_id
+        ),
+        checked AS MATERIALIZED (
+            SELECT first.*, open_call.id AS open_id, open_call.date_due AS open_due,
+                   COALESCE(shop.callback_pressure_calls, 0) > 0
+                       AND (SELECT count(*) FROM auto_crm_callback recent
+                             WHERE recent.partner_id = first.partner_id AND recent.company_id = first.store
+                               AND recent.state != 'cancel'
+                               AND recent.date_due > first.date_due - COALESCE(shop.callback_pressure_days, 1))
+                           >= shop.callback_pressure_calls AS over_pressure
               FROM first
               JOIN res_company shop ON shop.id = first.store
-             WHERE NOT EXISTS (SELECT 1 FROM auto_crm_callback open_call
-                                WHERE open_call.partner_id = first.partner_id AND open_call.company_id = first.store
-                                  AND open_call.state IN ('todo', 'in_progress'))
-               AND NOT (COALESCE(shop.callback_pressure_calls, 0) > 0
-                        AND (SELECT count(*) FROM auto_crm_callback recent
-                              WHERE recent.partner_id = first.partner_id AND recent.company_id = first.store
-                                AND recent.state != 'cancel'
-                                AND recent.date_due > first.date_due - COALESCE(shop.callback_pressure_days, 1))
-                            >= shop.callback_pressure_calls)
-             ORDER BY first.partner_id, first.store, first.seq
-        )
-        INSERT INTO auto_crm_callback (
-               name, rule_id, questionnaire_id, company_id, partner_id, vehicle_id, visit_id,
-               source_model, source_id, source_period, user_id, team_id, channel, state,
-               date_due, date_expiry, max_attempts, overall_score, customer_complains,
-               create_uid, create_date, write_uid, write_date)
-        SELECT rule.name || ': ' || chosen.partner_name, rule.id, NULL, chosen.store, chosen.partner_id,
-               chosen.vehicle_id, chosen.visit_id, rule.source_model, chosen.source_id, chosen.source_period,
-               COALESCE(chosen.manager_id, %(admin)s), NULL, 'phone', 'todo', chosen.date_due,
-               chosen.date_due + %(window)s, rule.max_attempts, 0, FALSE,
-               %(uid)s, now() AT TIME ZONE 'UTC', %(uid)s, now() AT TIME ZONE 'UTC'
-          FROM chosen JOIN rule ON rule.seq = chosen.seq
-        ON CONFLICT DO NOTHING
+              LEFT JOIN auto_crm_callback open_call ON open_call.partner_id = first.partner_id
+                   AND open_call.company_id = first.store AND open_call.state IN ('todo', 'in_progress')
+        ),
+        chosen AS (
+            SELECT DISTINCT ON (checked.partner_id, checked.store) checked.*
+              FROM checked
+             WHERE checked.open_id IS NULL AND NOT checked.over_pressure
+             ORDER BY checked.partner_id, checked.store, checked.seq
+        ),
+        inserted AS (
+            INSERT INTO auto_crm_callback (
+                   name, rule_id, questionnaire_id, company_id, partner_id, vehicle_id, visit_id,
+                   source_model, source_id, source_period, user_id, team_id, channel, state,
+                   date_due, date_expiry, max_attempts, overall_score, customer_complains,
+                   create_uid, create_date, write_uid, write_date)
+            SELECT rule.name || ': ' || chosen.partner_name, rule.id, NULL, chosen.store, chosen.partner_id,
+                   chosen.vehicle_id, chosen.visit_id, rule.source_model, chosen.source_id, chosen.source_period,
+                   COALESCE(chosen.manager_id, %(admin)s), NULL, chosen.channel, 'todo', chosen.date_due,
+                   chosen.date_due + %(window)s, rule.max_attempts, 0, FALSE,
+                   %(uid)s, now() AT TIME ZONE 'UTC', %(uid)s, now() AT TIME ZONE 'UTC'
+              FROM chosen JOIN rule ON rule.seq = chosen.seq
+            ON CONFLICT DO NOTHING
+            RETURNING id, partner_id, company_id
+        ),
+        %(reminded)s
+        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM reminded)
         """,
         rule_rows=rule_rows,
         car_rows=SQL(" UNION ALL ").join(car_rows),
@@ -307,6 +390,8 @@ def floor_sql(env, rules, today):
         admin=env.ref("base.user_admin").id,
         window=WINDOW,
         uid=env.uid,
+        channel=channel,
+        reminded=reminded,
     )
 
 
