@@ -240,13 +240,13 @@ def floor_sql(env, rules, today):
     reminded = SQL("reminded AS (SELECT 1 WHERE FALSE)")
     if merges(env):
         # Each rule's rows of a customer become the reminders of a call: the call the rule made for the
-        # customer, a call the customer had open with a due date in the same week (merged), or the call an
-        # earlier rule of the run made for them, due the same week (merged).
+        # customer, a call the customer had open, not started, with a due date in the same week (merged), or
+        # the call an earlier rule of the run made for them, due the same week (merged).
         reminded = SQL(
             """target AS (
                 SELECT checked.seq, checked.partner_id, checked.store, checked.open_id AS callback_id, TRUE AS merged
                   FROM checked
-                 WHERE checked.open_id IS NOT NULL
+                 WHERE checked.open_state = 'todo'
                    AND date_trunc('week', checked.open_due) = date_trunc('week', checked.date_due)
                 UNION ALL
                 SELECT checked.seq, checked.partner_id, checked.store, inserted.id, checked.seq <> chosen.seq
@@ -335,7 +335,7 @@ def floor_sql(env, rules, today):
              ORDER BY fresh.seq, fresh.partner_id, fresh.store, fresh.date_due, fresh.source_id
         ),
         checked AS MATERIALIZED (
-            SELECT first.*, open_call.id AS open_id, open_call.date_due AS open_due,
+            SELECT first.*, open_call.id AS open_id, open_call.state AS open_state, open_call.date_due AS open_due,
                    COALESCE(shop.callback_pressure_calls, 0) > 0
                        AND (SELECT count(*) FROM auto_crm_callback recent
                              WHERE recent.partner_id = first.partner_id AND recent.company_id = first.store
