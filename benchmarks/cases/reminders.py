@@ -9,18 +9,23 @@ on the bench's day, as the nightly job runs them, against a set-based floor writ
   window 7 days, no first day (the whole window is called), assigned to the customer's manager, else
   the administrator. The engine plans and runs each rule as one statement (the job run, the lock, the
   statistics refresh, the run lines): the number of queries does not depend on the number of cars.
-- The floor: ONE statement that inserts the same callbacks: the four car triggers read from one scan
-  of the cars, the birthdays, the last visit of each car with its odometer since the last replacement,
-  the eligible customers (active, not do-not-disturb, consenting), each customer's first due row per
-  rule and store, kept when the customer has no open callback in the store and is below the store's
-  contact pressure (N calls due within D days), the first rule in the engine's order winning, inserted
-  ``ON CONFLICT DO NOTHING`` against the unique (rule, source) index and the one-open constraint.
+- The floor: ONE statement that inserts the same callbacks: the four car triggers each read by its
+  date (two of them indexed), the birthdays, the last visit of each car with its odometer since the
+  last replacement, the eligible customers (active, not do-not-disturb, consenting), each customer's
+  first due row per rule and store, kept when the customer has no open callback in the store and is
+  below the store's contact pressure (N calls due within D days), the first rule in the engine's order
+  winning, inserted ``ON CONFLICT DO NOTHING`` (the unique (rule, source) index, the one-open
+  constraint). With the engine of issue 13's reminders (``auto_crm.callback.reminder`` installed) the
+  rules use the customer's preferred channel and the floor writes the reminder lines too: each rule's
+  rows of a customer on the call that rule made, or merged into the customer's open call not started
+  yet, or the call an earlier rule of the run made, when it is due the same week.
 
 ``prepare`` (once, rolled back with the case) runs the nightly service forecast (the generator leaves
 the forecast dates empty), gives every car without one an insurance policy renewed on each anniversary
-of its purchase (the generator makes none), refreshes the planner statistics as a run would, and
-creates the rules. Runs and floors are rolled back after each repetition; each floor asserts that it
-created as many callbacks as the engine's run before it.
+of its purchase (the generator makes none), refreshes the planner statistics as a run would, creates
+the rules, then runs the engine and the floor once each (untimed, rolled back) and checks that they
+wrote the same callbacks and reminder lines, field by field. Runs and floors are rolled back after
+each repetition; each floor asserts that it created as many callbacks as the engine's run before it.
 
 A plain Python file loaded by path (``tools/dev bench``); the ``cases(env)`` interface is the one of
 every file of ``benchmarks/cases``.
