@@ -7,8 +7,9 @@ on the bench's day, as the nightly job runs them, against a set-based floor writ
   before), annual inspection (``annual_inspection``, 21 days before), birthday (``birthday``, 7 days
   before) and maintenance due by months or km since the last visit (``maintenance_due``, on the day);
   window 7 days, no first day (the whole window is called), assigned to the customer's manager, else
-  the administrator. The engine plans and runs each rule as one statement (the job run, the lock, the
-  statistics refresh, the run lines): the number of queries does not depend on the number of cars.
+  the administrator (never to the advisor of the visit the call is about, issue 15). The engine plans
+  and runs each rule as one statement (the job run, the lock, the statistics refresh, the run lines):
+  the number of queries does not depend on the number of cars.
 - The floor: ONE statement that inserts the same callbacks: the four car triggers each read by its
   date (two of them indexed), the birthdays, the last visit of each car with its odometer since the
   last replacement, the eligible customers (active, not do-not-disturb, consenting), each customer's
@@ -366,10 +367,13 @@ def floor_sql(env, rules, today):
                    create_uid, create_date, write_uid, write_date)
             SELECT rule.name || ': ' || chosen.partner_name, rule.id, NULL, chosen.store, chosen.partner_id,
                    chosen.vehicle_id, chosen.visit_id, rule.source_model, chosen.source_id, chosen.source_period,
-                   COALESCE(chosen.manager_id, %(admin)s), NULL, chosen.channel, 'todo', chosen.date_due,
+                   NULLIF(COALESCE(chosen.manager_id, %(admin)s), advisor.advisor_id), NULL, chosen.channel, 'todo',
+                   chosen.date_due,
                    chosen.date_due + %(window)s, rule.max_attempts, 0, FALSE,
                    %(uid)s, now() AT TIME ZONE 'UTC', %(uid)s, now() AT TIME ZONE 'UTC'
               FROM chosen JOIN rule ON rule.seq = chosen.seq
+              -- (independence, issue 15: a visit's advisor never does its callback)
+              LEFT JOIN auto_crm_service_visit advisor ON advisor.id = chosen.visit_id
             ON CONFLICT DO NOTHING
             RETURNING id, partner_id, company_id
         ),
