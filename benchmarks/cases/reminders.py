@@ -17,7 +17,9 @@ on the bench's day, as the nightly job runs them, against a set-based floor writ
   below the store's contact pressure (N calls due within D days), the first rule in the engine's order
   winning, inserted ``ON CONFLICT DO NOTHING`` (the unique (rule, source) index, the one-open
   constraint). With the engine of issue 13's reminders (``auto_crm.callback.reminder`` installed) the
-  rules use the customer's preferred channel and the floor writes the reminder lines too: each rule's
+  rules use the customer's preferred channel (the floor takes the engine's expression of the channel,
+  issue 14's fallbacks included; a customer reachable on none is not called) and the floor writes the
+  reminder lines too: each rule's
   rows of a customer on the call that rule made, or merged into the customer's open call not started
   yet, or the call an earlier rule of the run made, when it is due the same week.
 
@@ -235,14 +237,11 @@ def floor_sql(env, rules, today):
             )
         )
     tz = Engine._store(maintenance)._auto_crm_tz_name()
-    channel = SQL("%s::varchar", rules[0].channel)
-    if rules[0].channel == "preferred":
-        channel = SQL(
-            """CASE WHEN partner.auto_preferred_channel = 'email' AND COALESCE(partner.email, '') = '' THEN 'phone'
-                    WHEN partner.auto_preferred_channel = 'sms'
-                         AND COALESCE(partner.mobile, partner.phone, '') = '' THEN 'phone'
-                    ELSE COALESCE(partner.auto_preferred_channel, 'phone') END::varchar"""
-        )
+    # The channel of a customer's call: every rule has the same channel and fallbacks, so one expression.
+    # The engine's own (the customer's preferred channel, else the first fallback they can be reached on,
+    # issues 13 and 14: a per-row expression, no plan of its own); NULL = not called.
+    channel_sql = getattr(Engine, "_channel_sql", None)
+    channel = channel_sql(rules[0]) if channel_sql else SQL("%s::varchar", rules[0].channel)
     reminded = SQL("reminded AS (SELECT 1 WHERE FALSE)")
     if merges(env):
         # Each rule's rows of a customer become the reminders of a call: the call the rule made for the
@@ -333,7 +332,7 @@ def floor_sql(env, rules, today):
               JOIN res_partner partner ON partner.id = due.partner_id AND partner.active
                    AND NOT COALESCE(partner.auto_do_not_disturb, FALSE)
                    AND COALESCE(partner.auto_callback_consent, FALSE)
-             WHERE due.date_due BETWEEN %(low)s AND %(today)s
+             WHERE due.date_due BETWEEN %(low)s AND %(today)s AND %(channel)s IS NOT NULL
         ),
         first AS MATERIALIZED (
             SELECT DISTINCT ON (fresh.seq, fresh.partner_id, fresh.store) fresh.*
