@@ -70,9 +70,10 @@ class AutoCrmCallbackEngine(models.AbstractModel):
     def _init_planner_support(self):
         """The indexes and extended statistics the engine's plans rely on (install and upgrade).
 
-        The win-back rule reads the visits received in its event window (date_reception); the
-        planner learns how the visits' state, store and dates and the callbacks' rule, source
-        model, source and period go together instead of multiplying their selectivities."""
+        The win-back rule reads the visits received in its event window (date_reception), the warranty
+        and insurance reminders the cars whose date falls in theirs; the planner learns how the visits'
+        state, store and dates and the callbacks' rule, source model, source and period go together
+        instead of multiplying their selectivities."""
         cr = self.env.cr
         create_index(
             cr,
@@ -81,6 +82,16 @@ class AutoCrmCallbackEngine(models.AbstractModel):
             ["date_reception"],
             where="date_reception IS NOT NULL",
         )
+        # The warranty and insurance reminders read the cars whose date falls in their event window: a
+        # range on an index instead of a scan of every car (the forecast dates have theirs already).
+        for column in ("warranty_end_date", "insurance_expiry"):
+            create_index(
+                cr,
+                f"auto_crm_vehicle_engine_{column}_index",
+                "auto_crm_vehicle",
+                [column],
+                where=f"{column} IS NOT NULL",
+            )
         for name, (table, kinds, columns) in EXTENDED_STATISTICS.items():
             cr.execute(f"CREATE STATISTICS IF NOT EXISTS {name} ({kinds}) ON {columns} FROM {table}")
 
