@@ -2,7 +2,7 @@
     "name": "Dealer After-Sales CRM",
     "summary": "Customer profiles and vehicle records, the six-step service visit, callbacks and "
     "satisfaction for car dealerships (4S stores) and dealer groups",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Sales/CRM",
     "author": "auto_crm developers",
     "website": "https://github.com/auto-crm/auto_crm",
