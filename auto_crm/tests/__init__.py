@@ -54,3 +54,4 @@ from . import test_csi_respondents
 from . import test_sms_gateway
 from . import test_group_loyalty
 from . import test_group_loyalty_concurrency
+from . import test_staff_handover
