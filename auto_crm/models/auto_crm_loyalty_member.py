@@ -61,7 +61,6 @@ class AutoCrmLoyaltyMember(models.Model):
         "or the group when the customer belongs to the whole group). Points are earned and redeemed at every "
         "store of a group programme whatever the home store.",
     )
-    is_group_member = fields.Boolean(related="program_id.is_group_program", string="Group Programme")
     currency_id = fields.Many2one(related="company_id.currency_id")
     customer_manager_id = fields.Many2one(related="partner_id.auto_customer_manager_id", string="Customer Manager")
     mobile = fields.Char(related="partner_id.mobile")
