@@ -57,7 +57,7 @@ class TestGroupLoyaltyConcurrency(single_store.TestLoyaltyConcurrency):
 
     @classmethod
     def _delete_created(cls):
-        super()._delete_created()
+        result = super()._delete_created()
         companies = cls.created["companies"]
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, SETUP_CONTEXT)
@@ -68,6 +68,7 @@ class TestGroupLoyaltyConcurrency(single_store.TestLoyaltyConcurrency):
                 partner = company.partner_id
                 company.unlink()
                 partner.unlink()
+        return result
 
     # ------------------------------------------------------------------ fixture
     def _member(self, earn_visit=False, old_points=0):
