@@ -135,6 +135,8 @@ class TestStaffHandover(AutoCrmCase):
             self.wizard(successor_ids=[(6, 0, self.other_advisor.ids)]).action_hand_over()
         with self.assertRaises(ValidationError):
             self.wizard(successor_ids=[(6, 0, [])]).action_hand_over()
+        with self.assertRaises(ValidationError):
+            self.wizard(mode="one").action_hand_over()  # all to one, two successors chosen
         # The work itself is private; the record is the wizard's only.
         self.assertFalse(hasattr(self.Handover, "action_hand_over"))
         for user in (self.manager, self.dealer_admin):

@@ -36,7 +36,7 @@ class AutoCrmStaffHandoverWizard(models.TransientModel):
         "res.users",
         string="Successors",
         domain="[('share', '=', False), ('company_ids', 'in', company_id), ('id', '!=', user_id)]",
-        help="Spread evenly: each successor takes the next item in turn. All to one: the first successor takes all.",
+        help="Spread evenly: each successor takes the next item in turn. All to one: one successor takes all.",
     )
     include_customers = fields.Boolean(string="Customers", default=True)
     include_callbacks = fields.Boolean(string="Open Callbacks", default=True)
@@ -71,6 +71,8 @@ class AutoCrmStaffHandoverWizard(models.TransientModel):
         store = self.company_id
         if not self.successor_ids:
             raise ValidationError(_("Successors: choose at least one person to take over the work."))
+        if self.mode == "one" and len(self.successor_ids) > 1:
+            raise ValidationError(_("Successors: all to one hands the work to a single successor; choose one."))
         if self.user_id in self.successor_ids:
             raise ValidationError(_("Successors: %s cannot take over their own work.", self.user_id.name))
         for user in self.user_id | self.successor_ids:
