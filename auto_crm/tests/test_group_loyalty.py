@@ -149,6 +149,12 @@ class TestGroupLoyalty(GroupLoyaltyCase):
         self.assertEqual(member.tier_id.name, "G-Silver")
         self.deliver_at(self.store_b, 600)  # 2,100 paid at A and B
         self.assertEqual(member.tier_id.name, "G-Gold")
+        # Every store of the group reads the member's tier changes; a store outside the group none.
+        History = self.env["auto_crm.loyalty.tier.history"]
+        changes = History.search([("member_id", "=", member.id)])
+        self.assertTrue(changes)
+        self.assertEqual(History.with_user(self.users["advisor", "C"]).search([("member_id", "=", member.id)]), changes)
+        self.assertFalse(History.with_user(self.other_advisor).search([("member_id", "=", member.id)]))
 
 
 @tagged("post_install", "-at_install")

@@ -1,7 +1,7 @@
 """Group loyalty (18.0.1.2.0): a programme may belong to a dealer group and cover its stores.
 
 The record rules of the loyalty models are ``noupdate`` data: the update does not rewrite them. Their
-new domains (a store's users read their group programme's members, tiers and ledger lines) are
+new domains (a store's users read their group programme's members, tiers, tier changes and ledger lines) are
 written here. The member's ``company_id`` (related to its programme's store until now, stored) keeps its
 values: every existing programme is a store's, whose members' store is the programme's. The ledger's
 ``company_id`` (related to the member's store until now, stored) keeps its values too: from now on it is
@@ -27,6 +27,12 @@ RULES = {
         "Points ledger: stores of the user and their group programme's entries",
         "['|', ('company_id', 'in', company_ids), '&', "
         "('program_id.is_group_program', '=', True), ('program_id.company_id', 'parent_of', company_ids)]",
+    ),
+    "auto_crm_loyalty_tier_history_rule_company": (
+        "Tier changes: stores of the user and their group programme's members",
+        "['|', ('company_id', 'in', company_ids), '&', "
+        "('member_id.program_id.is_group_program', '=', True), "
+        "('member_id.program_id.company_id', 'parent_of', company_ids)]",
     ),
 }
 
