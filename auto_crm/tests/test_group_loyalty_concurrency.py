@@ -177,24 +177,25 @@ class TestGroupLoyaltyConcurrency(single_store.TestLoyaltyConcurrency):
         self.assertEqual(sum(tally.values()), ROUNDS)
 
     def test_redeem_against_earning(self):
-        """Store B's advisor redeems while store A's delivers a paid visit of the same customer: both
-        are posted, one of them on its retry; the balance holds both."""
+        """Store A's advisor delivers a paid visit while store B's redeems for the same customer: both are
+        posted, one of them on its retry; the balance holds both. The delivery is the first request (in
+        odd rounds the redemption starts STAGGER seconds later), so that each order is seen."""
         earned = math.floor(10000 * self.earn_rate + 1e-9)
         store_a, store_b = self.store_ids[0], self.store_ids[1]
 
         def play(round_number):
             fixture = self._member(earn_visit=True)
             member, (_visit_a, visit_b, to_deliver) = fixture["member"], fixture["visits"]
-            a, b = self._race(
+            earning, redemption = self._race(
                 member,
-                (self.advisor_b_id, self.redeem(visit_b)),
                 (self.advisor_a_id, self.deliver(to_deliver)),
+                (self.advisor_b_id, self.redeem(visit_b)),
                 round_number,
             )
-            self.assertEqual(a[-1], POSTED, f"the redemption at B is posted: {a}")
-            self.assertEqual(b[-1], POSTED, f"the earning at A is posted: {b}")
-            winner = "redemption" if a == [POSTED] else "earning"
-            how = self._check_loser(b if winner == "redemption" else a, POSTED)
+            self.assertEqual(earning[-1], POSTED, f"the earning at A is posted: {earning}")
+            self.assertEqual(redemption[-1], POSTED, f"the redemption at B is posted: {redemption}")
+            winner = "redemption" if redemption == [POSTED] else "earning"
+            how = self._check_loser(earning if winner == "redemption" else redemption, POSTED)
             entries = self._check_books(member, OPENING - REDEEM + earned)
             self.assertEqual((entries["redeem"], entries["earn"]), ([-REDEEM], [earned]))
             self.assertEqual(
@@ -202,7 +203,7 @@ class TestGroupLoyaltyConcurrency(single_store.TestLoyaltyConcurrency):
             )
             return (winner, how)
 
-        tally = self._rounds("redeem at B vs earning at A", play)
+        tally = self._rounds("earning at A vs redeem at B", play)
         self.assertEqual(sum(tally.values()), ROUNDS)
 
     # The single-store races are the base class's; they are not run again here.
