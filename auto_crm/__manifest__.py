@@ -88,6 +88,9 @@
         "security/auto_crm_sms_security.xml",
         "views/auto_crm_sms_provider_views.xml",
         "views/auto_crm_sms_usage_views.xml",
+        "security/auto_crm_staff_handover_security.xml",
+        "views/auto_crm_staff_handover_views.xml",
+        "wizard/auto_crm_staff_handover_wizard_views.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",

@@ -53,7 +53,23 @@ class AutoCrmLoyaltyLedger(models.Model):
     )
     partner_id = fields.Many2one(related="member_id.partner_id", store=True, string="Customer", index=True)
     program_id = fields.Many2one(related="member_id.program_id", store=True, string="Programme")
-    company_id = fields.Many2one(related="member_id.company_id", store=True, string="Store", index=True)
+    company_id = fields.Many2one(
+        "res.company",
+        string="Store",
+        required=True,
+        index=True,
+        readonly=True,
+        help="The store where the entry happened: the visit's store for earnings and redemptions, the "
+        "member's store otherwise. In a group programme a member's lines come from every store of the group.",
+    )
+    transfer_of_id = fields.Many2one(
+        "auto_crm.loyalty.ledger",
+        string="Transferred From",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
+        help="For the points a customer brought from another store's programme: the entry that took them there.",
+    )
     currency_id = fields.Many2one(related="company_id.currency_id")
     date = fields.Date(required=True, default=lambda self: self.env.company._auto_crm_today(), readonly=True, index=True)
     kind = fields.Selection(ENTRY_KINDS, required=True, readonly=True, index=True)
@@ -186,6 +202,7 @@ class AutoCrmLoyaltyLedger(models.Model):
         Member = self.env["auto_crm.loyalty.member"]
         members = Member.browse(dict.fromkeys(vals["member_id"] for vals in vals_list))
         balances = self._lock_balances(members)
+        vals_list = [self._with_store(vals) for vals in vals_list]
         for vals in vals_list:
             balance = balances[vals["member_id"]]
             balances[vals["member_id"]] = balance + vals["points"]
@@ -222,6 +239,15 @@ class AutoCrmLoyaltyLedger(models.Model):
         members.modified(["points_balance"])
         return entries
 
+    @api.model
+    def _with_store(self, vals):
+        """``vals`` with the store where the entry happens: given, else the visit's, else the member's."""
+        if vals.get("company_id"):
+            return vals
+        visit = self.env["auto_crm.service.visit"].browse(vals.get("visit_id")).sudo()
+        member = self.env["auto_crm.loyalty.member"].browse(vals["member_id"]).sudo()
+        return dict(vals, company_id=(visit.company_id or member.company_id).id)
+
     def _reverse(self, reason):
         """Post a reversing entry for each of these entries: the same kind, the opposite points and amount."""
         return self._post(
@@ -232,6 +258,7 @@ class AutoCrmLoyaltyLedger(models.Model):
                     "points": -entry.points,
                     "amount": -entry.amount,
                     "visit_id": entry.visit_id.id,
+                    "company_id": entry.company_id.id,
                     "reversal_of_id": entry.id,
                     "reason": reason,
                 }
@@ -248,12 +275,8 @@ class AutoCrmLoyaltyLedger(models.Model):
         )
         if not visits:
             return self.browse()
-        programs = {
-            program.company_id: program
-            for program in self.env["auto_crm.loyalty.program"]
-            .sudo()
-            .search([("company_id", "in", visits.company_id.ids)])
-        }
+        # A store's own programme, or its group's: points earned at any store of a group land on one member.
+        programs = self.env["auto_crm.loyalty.program"]._programs_for_companies(visits.company_id)
         due = []  # (visit, programme, points, delivery number)
         for visit in visits:
             program = programs.get(visit.company_id)
@@ -328,7 +351,21 @@ class AutoCrmLoyaltyLedger(models.Model):
             raise UserError(_("Reason: say why the points of %s are adjusted.", member.display_name))
         if not points:
             raise UserError(_("Points: an adjustment moves at least one point."))
-        return self._post([{"member_id": member.id, "kind": "adjust", "points": points, "reason": reason.strip()}])
+        # At a store of a group programme, the adjustment is that store's; else the member's store.
+        store = self.env.company
+        if store not in member.sudo().program_id._covered_companies():
+            store = member.sudo().company_id
+        return self._post(
+            [
+                {
+                    "member_id": member.id,
+                    "kind": "adjust",
+                    "points": points,
+                    "reason": reason.strip(),
+                    "company_id": store.id,
+                }
+            ]
+        )
 
     @api.model
     def _post_expiry(self, today=None):

@@ -48,11 +48,19 @@ class AutoCrmLoyaltyMember(models.Model):
         required=True,
         index=True,
         ondelete="restrict",
-        default=lambda self: self.env["auto_crm.loyalty.program"].search(
-            [("company_id", "=", self.env.company.id)], limit=1
-        ),
+        default=lambda self: self.env["auto_crm.loyalty.program"]._for_company(self.env.company).id,
     )
-    company_id = fields.Many2one(related="program_id.company_id", store=True, string="Store", index=True)
+    company_id = fields.Many2one(
+        "res.company",
+        compute="_compute_company_id",
+        store=True,
+        precompute=True,
+        string="Store",
+        index=True,
+        help="The programme's store; in a group programme, the member's home store (the customer's store, "
+        "or the group when the customer belongs to the whole group). Points are earned and redeemed at every "
+        "store of a group programme whatever the home store.",
+    )
     currency_id = fields.Many2one(related="company_id.currency_id")
     customer_manager_id = fields.Many2one(related="partner_id.auto_customer_manager_id", string="Customer Manager")
     mobile = fields.Char(related="partner_id.mobile")
@@ -109,6 +117,17 @@ class AutoCrmLoyaltyMember(models.Model):
         create_index(self.env.cr, "auto_crm_loyalty_member_card_idx", self._table, ["card_number DESC", "id DESC"])
 
     # ------------------------------------------------------------------ computes
+    @api.depends("program_id.company_id", "program_id.is_group_program", "partner_id.company_id")
+    def _compute_company_id(self):
+        for member in self:
+            program = member.program_id.sudo()
+            home = program.company_id
+            if program.is_group_program:
+                store = member.partner_id.sudo().company_id
+                if store and store in program._covered_companies():
+                    home = store
+            member.company_id = home
+
     @api.depends("card_number", "partner_id")
     def _compute_display_name(self):
         for member in self:
@@ -241,6 +260,93 @@ class AutoCrmLoyaltyMember(models.Model):
         self.env["auto_crm.loyalty.ledger"]._post_adjust(self, points, reason)
         return {"type": "ir.actions.client", "tag": "soft_reload"}
 
+    # ------------------------------------------------------------------ customer transfer
+    def _transfer_to_company(self, company, reason):
+        """Move these memberships to the programme of ``company`` (the store a customer is transferred to),
+        for the customer transfer's ``_after_transfer`` hook. Private: the transfer checks the rights.
+
+        Each member's points leave its programme with an adjustment (the out line, at its store) and
+        arrive at the member of the same customer in the new store's programme (the in line, at the new
+        store, pointing at the out line), enrolled when need be; the old member is archived. Posted lines
+        are never changed. Points move one for one. All or nothing: a refusal leaves no line written.
+
+        Nothing moves when the new store shares the member's programme (a group programme), nor when the
+        new store has no active programme (the points stay where they are). Returns the members that
+        now hold the points (``{old member: new member}``)."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise UserError(_("Reason: say why the customer's points move to another store."))
+        target = self.env["auto_crm.loyalty.program"]._for_company(company)
+        try:
+            with self.env.cr.savepoint():
+                moved = self._transfer_points(target, company, reason)
+        except Exception:
+            # Rolled back to the savepoint: what the cache holds of balances and entries is stale.
+            self.env.invalidate_all()
+            raise
+        return moved
+
+    def _transfer_points(self, target, company, reason):
+        """The body of ``_transfer_to_company``, within its savepoint."""
+        Ledger = self.env["auto_crm.loyalty.ledger"]
+        moved = {}
+        for member in self.sudo():
+            if not target or member.program_id == target:
+                # A shared (group) programme, or nowhere to go: the points stay, one ledger.
+                moved[member] = member
+                continue
+            # Lock first: the balance moved is the committed one (a concurrent posting makes this
+            # transaction fail and retry, as every posting does).
+            balance = Ledger._lock_balances(member)[member.id]
+            new = self._get_or_enroll_anyway(member.partner_id, target)
+            if balance:
+                out = Ledger._post(
+                    [
+                        {
+                            "member_id": member.id,
+                            "kind": "adjust",
+                            "points": -balance,
+                            "reason": _(
+                                "Transferred to %(store)s: %(reason)s", store=company.sudo().name, reason=reason
+                            ),
+                            "company_id": member.company_id.id,
+                        }
+                    ]
+                )
+                Ledger._post(
+                    [
+                        {
+                            "member_id": new.id,
+                            "kind": "adjust",
+                            "points": balance,
+                            "reason": _(
+                                "Transferred from %(store)s: %(reason)s", store=member.company_id.name, reason=reason
+                            ),
+                            "company_id": company.id,
+                            "transfer_of_id": out.id,
+                        }
+                    ]
+                )
+                new._evaluate_tiers(upgrade_only=True)
+            member.write({"active": False})
+            moved[member] = new
+        return moved
+
+    @api.model
+    def _get_or_enroll_anyway(self, partner, program):
+        """The member of ``partner`` in ``program``, enrolled (or re-activated) whatever the programme's
+        automatic enrolment says: a transferred customer keeps a card."""
+        member = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("partner_id", "=", partner.id), ("program_id", "=", program.id)], limit=1)
+        )
+        if not member:
+            return self.sudo().create({"partner_id": partner.id, "program_id": program.id})
+        if not member.active:
+            member.active = True
+        return member
+
     # ------------------------------------------------------------------ tiers
     @api.model
     def _tier_metrics_join(self, program, since):
@@ -255,9 +361,10 @@ class AutoCrmLoyaltyMember(models.Model):
             )
         return SQL(
             "LEFT JOIN (SELECT partner_id, amount_paid AS value FROM auto_crm_service_visit "
-            "WHERE company_id = %s AND state = 'followup' AND date_delivered >= %s "
+            "WHERE company_id = ANY(%s) AND state = 'followup' AND date_delivered >= %s "
             "AND COALESCE(payment_method, '') NOT IN %s) x ON x.partner_id = m.partner_id",
-            program.company_id.id,
+            # a group programme counts the money paid at every store of the group
+            program._covered_companies().ids,
             since,
             UNPAID_METHODS,
         )

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from .input_limits import check_vals
 
@@ -17,7 +17,7 @@ class AutoCrmLoyaltyProgram(models.Model):
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
         "name", "active", "company_id", "auto_enroll", "earn_rate", "point_value", "expiry_months", "tier_basis",
-        "qualification_months", "tier_ids",
+        "qualification_months", "tier_ids", "is_group_program",
     }
     _inherit = ["auto_crm.owned.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "company_id, id"
@@ -29,6 +29,19 @@ class AutoCrmLoyaltyProgram(models.Model):
         "res.company", string="Store", required=True, default=lambda self: self.env.company, index=True
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
+    is_group_program = fields.Boolean(
+        string="Group Programme",
+        tracking=True,
+        help="Group programme: points earned and redeemed at every store of the group. The programme belongs "
+        "to the dealer group (the parent company of its stores); each member has one balance and one ledger, "
+        "and each ledger line records the store where it happened.",
+    )
+    store_ids = fields.Many2many(
+        "res.company",
+        compute="_compute_store_ids",
+        string="Stores",
+        help="The stores whose visits earn and redeem in this programme.",
+    )
 
     # ---------------------------------------------------------------- points
     auto_enroll = fields.Boolean(
@@ -97,10 +110,6 @@ class AutoCrmLoyaltyProgram(models.Model):
         check_vals(self, vals_list, PROGRAM_RANGES)
         return super().create(vals_list)
 
-    def write(self, vals):
-        check_vals(self, [vals], PROGRAM_RANGES)
-        return super().write(vals)
-
     @api.constrains("expiry_months", "qualification_months")
     def _check_periods(self):
         for program in self:
@@ -108,6 +117,80 @@ class AutoCrmLoyaltyProgram(models.Model):
                 raise ValidationError(_("Points Expire After: months cannot be negative."))
             if program.qualification_months < 1:
                 raise ValidationError(_("Qualification Period: must be at least one month."))
+
+    @api.depends("company_id", "is_group_program")
+    def _compute_store_ids(self):
+        for program in self:
+            program.store_ids = program._covered_companies()
+
+    def _covered_companies(self):
+        """The companies whose customers, visits and ledger lines this programme covers: its store, or for
+        a group programme the group company and every store below it."""
+        self.ensure_one()
+        company = self.company_id.sudo()
+        if not company:
+            return company
+        if not self.is_group_program:
+            return company
+        return company.search([("id", "child_of", company.id)])
+
+    @api.constrains("is_group_program", "company_id", "active")
+    def _check_one_programme_per_store(self):
+        """A store belongs to at most one active programme: its own or its group's."""
+        Program = self.sudo().with_context(active_test=True)
+        for program in self.sudo():
+            if program.is_group_program and not program.company_id.child_ids:
+                raise ValidationError(
+                    _(
+                        "Group Programme: %(company)s has no stores below it; a group programme belongs to a "
+                        "dealer group (the parent company of its stores).",
+                        company=program.company_id.name,
+                    )
+                )
+            if not program.active:
+                continue
+            covered = program._covered_companies()
+            others = Program.search(
+                [
+                    ("id", "!=", program.id),
+                    "|",
+                    ("company_id", "in", covered.ids),
+                    "&",
+                    ("is_group_program", "=", True),
+                    ("company_id", "in", program.company_id.parent_ids.ids),
+                ]
+            )
+            for other in others:
+                shared = covered & other._covered_companies()
+                if shared:
+                    raise ValidationError(
+                        _(
+                            "Group Programme: the store %(store)s would belong to two active programmes, "
+                            "%(program)s and %(other)s; a store belongs to at most one (its own or its group's). "
+                            "Archive one of them first.",
+                            store=shared[0].name,
+                            program=program.name,
+                            other=other.display_name,
+                        )
+                    )
+
+    def write(self, vals):
+        check_vals(self, [vals], PROGRAM_RANGES)
+        if "is_group_program" in vals or "company_id" in vals:
+            moved = self.filtered(
+                lambda p: p.is_group_program != vals.get("is_group_program", p.is_group_program)
+                or p.company_id.id != vals.get("company_id", p.company_id.id)
+            )
+            if moved and self.env["auto_crm.loyalty.member"].sudo().with_context(active_test=False).search_count(
+                [("program_id", "in", moved.ids)], limit=1
+            ):
+                raise UserError(
+                    _(
+                        "Group Programme: a programme with members keeps its store and scope; start a new "
+                        "programme and move the members with their points instead."
+                    )
+                )
+        return super().write(vals)
 
     def _compute_member_count(self):
         counts = dict(
@@ -133,8 +216,32 @@ class AutoCrmLoyaltyProgram(models.Model):
 
     @api.model
     def _for_company(self, company):
-        """The active programme of a store (an empty recordset when the store has none)."""
-        return self.sudo().search([("company_id", "=", company.id)], limit=1)
+        """The active programme of a store: its own, else the group programme of its nearest dealer group
+        (an empty recordset when the store has none)."""
+        return self._programs_for_companies(company).get(company.sudo(), self.sudo().browse())
+
+    @api.model
+    def _programs_for_companies(self, companies):
+        """{company: active programme} for these stores, their own or their nearest group's (stores without
+        one are left out). One search, however many stores."""
+        companies = companies.sudo()
+        if not companies:
+            return {}
+        programs = self.sudo().search([("company_id", "in", companies.parent_ids.ids)])
+        by_company = {program.company_id: program for program in programs}
+        result = {}
+        for company in companies:
+            own = by_company.get(company)
+            if own:
+                result[company] = own
+                continue
+            # The nearest group above the store with a group programme (parent_ids: the root first).
+            for parent in reversed(company.parent_ids[:-1]):
+                program = by_company.get(parent)
+                if program and program.is_group_program:
+                    result[company] = program
+                    break
+        return result
 
     def action_view_members(self):
         self.ensure_one()

@@ -730,11 +730,24 @@ class AutoCrmServiceVisit(models.Model):
     )
     def _compute_loyalty(self):
         Member = self.env["auto_crm.loyalty.member"]
-        members = Member.search([("partner_id", "in", self.partner_id.ids), ("company_id", "in", self.company_id.ids)])
-        for visit in self:
-            member = members.filtered(lambda m, v=visit: m.partner_id == v.partner_id and m.company_id == v.company_id)[
-                :1
+        # The store's own programme or its group's (a group member earns and redeems at every store).
+        programs = self.env["auto_crm.loyalty.program"]._programs_for_companies(self.company_id)
+        # A store without an active programme still shows its members (an archived programme's).
+        bare = self.company_id.filtered(lambda c: c not in programs)
+        members = Member.search(
+            [
+                ("partner_id", "in", self.partner_id.ids),
+                "|",
+                ("program_id", "in", [p.id for p in programs.values()]),
+                ("company_id", "in", bare.ids),
             ]
+        )
+        for visit in self:
+            program = programs.get(visit.company_id)
+            member = members.filtered(
+                lambda m, v=visit, p=program: m.partner_id == v.partner_id
+                and (m.program_id == p if p else m.company_id == v.company_id)
+            )[:1]
             visit.loyalty_member_id = member
             visit.loyalty_tier_id = member.tier_id
             visit.loyalty_benefits = member.tier_benefits

@@ -52,3 +52,6 @@ from . import test_callback_link
 from . import test_link_tour
 from . import test_csi_respondents
 from . import test_sms_gateway
+from . import test_group_loyalty
+from . import test_group_loyalty_concurrency
+from . import test_staff_handover

@@ -57,6 +57,21 @@ class TestFieldOwners(AutoCrmCase):
                 "channel": "email",
                 "date_expiry": fields.Datetime.now(),
             },
+            "auto_crm.staff.handover": lambda: {
+                "company_id": cls.company.id,
+                "user_id": cls.agent.id,
+                "manager_id": cls.manager.id,
+                "mode": "one",
+            },
+            "auto_crm.staff.handover.line": lambda: {
+                "handover_id": cls.records["auto_crm.staff.handover"].id,
+                "kind": "customer",
+                "state": "moved",
+                "from_user_id": cls.agent.id,
+                "to_user_id": cls.advisor.id,
+                "customer_id": cls.customer.id,
+            },
+            "auto_crm.staff.handover.wizard": lambda: {"user_id": cls.agent.id},
         }
         for name, recipe in recipes.items():
             if not cls.records[name]:
