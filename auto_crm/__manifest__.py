@@ -88,6 +88,10 @@
         "security/auto_crm_sms_security.xml",
         "views/auto_crm_sms_provider_views.xml",
         "views/auto_crm_sms_usage_views.xml",
+        "security/auto_crm_target_security.xml",
+        "views/auto_crm_target_views.xml",
+        "wizard/auto_crm_daily_report_wizard_views.xml",
+        "data/auto_crm_daily_dashboard.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",
@@ -104,6 +108,7 @@
         "demo/auto_crm_link_demo.xml",
         "demo/auto_crm_csi_respondent_demo.xml",
         "demo/auto_crm_sms_demo.xml",
+        "demo/auto_crm_target_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

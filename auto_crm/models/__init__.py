@@ -43,3 +43,4 @@ from . import auto_crm_csi_respondent
 from . import auto_crm_sms_provider
 from . import auto_crm_sms_usage
 from . import sms_sms
+from . import auto_crm_target
