@@ -259,6 +259,21 @@ class AutoCrmTarget(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             self._check_computed_values(vals)
+            # told before the INSERT (the constraint below runs after it, and the index would refuse first)
+            candidate = self.new(vals)
+            if (
+                candidate.company_id
+                and candidate.month
+                and self.sudo().search_count(
+                    [
+                        ("company_id", "=", candidate.company_id.id),
+                        ("month", "=", candidate.month),
+                        ("advisor_id", "=", candidate.advisor_id.id),
+                    ],
+                    limit=1,
+                )
+            ):
+                raise ValidationError(self._duplicate_message(candidate))
         try:
             # Two saves of the same store, month and advisor at once both pass the check above; the
             # unique index lets one in and makes the other wait, then fail: told like the check.

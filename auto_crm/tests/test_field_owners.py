@@ -57,6 +57,7 @@ class TestFieldOwners(AutoCrmCase):
                 "channel": "email",
                 "date_expiry": fields.Datetime.now(),
             },
+            "auto_crm.daily.report.wizard": dict,
         }
         for name, recipe in recipes.items():
             if not cls.records[name]:
