@@ -7,6 +7,7 @@ the month before."""
 import base64
 import datetime
 import io
+import json
 
 from freezegun import freeze_time
 from openpyxl import load_workbook
@@ -15,8 +16,12 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL, mute_logger
+from odoo.tools.misc import file_open
+
+from odoo.addons.spreadsheet.utils.validate_data import fields_in_spreadsheet
 
 from .callback_common import CallbackCase
+from .common import AutoCrmCase
 
 D = fields.Date.to_date
 DT = fields.Datetime.to_datetime
@@ -385,3 +390,50 @@ class TestDailyReport(TargetCase):
         # the button to the month's targets
         action = self.report("2026-11-03").action_open_target()
         self.assertEqual(action["res_id"], self.target.id)
+
+
+@tagged("post_install", "-at_install")
+class TestDailyDashboard(AutoCrmCase):
+    """The daily report's spreadsheet dashboard, a tab of the After-Sales group: its pivots name models
+    and fields that exist and run as the manager, and it opens for after-sales managers only."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with file_open("auto_crm/data/files/daily_report_dashboard.json") as f:
+            cls.data = json.load(f)
+        cls.dashboard = cls.env.ref("auto_crm.spreadsheet_dashboard_daily_report")
+
+    def test_pivots_run_for_a_manager(self):
+        used = fields_in_spreadsheet(self.data)
+        self.assertEqual(set(used), {"auto_crm.service.visit", "auto_crm.target"})
+        filters = {f["id"] for f in self.data["globalFilters"]}
+        for pivot in self.data["pivots"].values():
+            Model = self.env[pivot["model"]].with_user(self.manager)
+            aggregates = [
+                "__count"
+                if m["fieldName"] == "__count"
+                else f"{m['fieldName']}:{Model._fields[m['fieldName']].aggregator}"
+                for m in pivot["measures"]
+            ]
+            groupby = [f"{row['fieldName']}:{row['granularity']}" for row in pivot["rows"]]
+            Model._read_group(pivot["domain"], groupby, aggregates)
+            for filter_id, matching in pivot["fieldMatching"].items():
+                self.assertIn(filter_id, filters)
+                self.assertIn(matching["chain"], Model._fields)
+        # the month-to-date block: actual, target, expected (target x pro rata), attainment, pro rata
+        cells = self.data["sheets"][0]["cells"]
+        self.assertEqual(cells["D5"]["content"], "=C5*F5")
+        self.assertEqual(cells["E6"]["content"], "=IFERROR(B6/C6,0)")
+        self.assertEqual(cells["F5"]["content"], "=DAY(TODAY())/DAY(EOMONTH(TODAY(),0))")
+
+    def test_a_tab_of_the_after_sales_group_for_managers(self):
+        self.assertEqual(
+            self.dashboard.dashboard_group_id, self.env.ref("auto_crm.spreadsheet_dashboard_group_after_sales")
+        )
+        self.assertEqual(self.dashboard.group_ids, self.env.ref("auto_crm.group_manager"))
+        data = self.dashboard.with_user(self.manager).get_readonly_dashboard()
+        self.assertEqual(data["snapshot"]["pivots"].keys(), self.data["pivots"].keys())
+        Dashboard = self.env["spreadsheet.dashboard"]
+        for user in (self.agent, self.advisor):
+            self.assertNotIn(self.dashboard, Dashboard.with_user(user).search([]), user.login)
