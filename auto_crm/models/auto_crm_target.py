@@ -30,6 +30,9 @@ FIGURES = (
 LOYALTY_LOOKBACK_MONTHS = 12
 
 
+ATTAINMENT_HELP = "The actual figure as a percentage of the target (0 when no target is set)."
+
+
 def attainment(actual, target):
     """Actual as a percentage of the target (0 when there is no target)."""
     return actual / target * 100.0 if target else 0.0
@@ -144,16 +147,26 @@ class AutoCrmTarget(models.Model):
         help="Total of the visits delivered in the month (store time zone) and not re-opened.",
     )
     attainment_execution_rate = fields.Float(
-        string="Execution Attainment (%)", compute="_compute_actuals", digits=(5, 1)
+        string="Execution Attainment (%)", compute="_compute_actuals", digits=(5, 1), help=ATTAINMENT_HELP
     )
-    attainment_success_rate = fields.Float(string="Success Attainment (%)", compute="_compute_actuals", digits=(5, 1))
-    attainment_csi = fields.Float(string="CSI Attainment (%)", compute="_compute_actuals", digits=(5, 1))
+    attainment_success_rate = fields.Float(
+        string="Success Attainment (%)", compute="_compute_actuals", digits=(5, 1), help=ATTAINMENT_HELP
+    )
+    attainment_csi = fields.Float(
+        string="CSI Attainment (%)", compute="_compute_actuals", digits=(5, 1), help=ATTAINMENT_HELP
+    )
     attainment_retention_rate = fields.Float(
-        string="Retention Attainment (%)", compute="_compute_actuals", digits=(5, 1)
+        string="Retention Attainment (%)", compute="_compute_actuals", digits=(5, 1), help=ATTAINMENT_HELP
     )
-    attainment_loyalty_rate = fields.Float(string="Loyalty Attainment (%)", compute="_compute_actuals", digits=(5, 1))
-    attainment_visits = fields.Float(string="Visits Attainment (%)", compute="_compute_actuals", digits=(5, 1))
-    attainment_revenue = fields.Float(string="Revenue Attainment (%)", compute="_compute_actuals", digits=(5, 1))
+    attainment_loyalty_rate = fields.Float(
+        string="Loyalty Attainment (%)", compute="_compute_actuals", digits=(5, 1), help=ATTAINMENT_HELP
+    )
+    attainment_visits = fields.Float(
+        string="Visits Attainment (%)", compute="_compute_actuals", digits=(5, 1), help=ATTAINMENT_HELP
+    )
+    attainment_revenue = fields.Float(
+        string="Revenue Attainment (%)", compute="_compute_actuals", digits=(5, 1), help=ATTAINMENT_HELP
+    )
 
     def init(self):
         # One target per store, month and advisor, the store's own (no advisor) counted as one value:
@@ -174,6 +187,12 @@ class AutoCrmTarget(models.Model):
             if target.advisor_id:
                 parts.append(target.advisor_id.name)
             target.display_name = " · ".join(part for part in parts if part)
+
+    @api.onchange("month")
+    def _onchange_month(self):
+        # on the form, any day picked means its month; a direct call with another day is refused below
+        if self.month and self.month.day != 1:
+            self.month = self.month.replace(day=1)
 
     def _field_label(self, fname):
         return self._fields[fname].get_description(self.env)["string"]

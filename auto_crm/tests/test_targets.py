@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import SQL, mute_logger
 from odoo.tools.misc import file_open
 
@@ -164,6 +164,7 @@ class TargetCase(CallbackCase):
 
 @tagged("post_install", "-at_install")
 class TestTargets(TargetCase):
+    @freeze_time("2026-11-20 04:00:00")
     def test_store_actuals_hand_counted(self):
         self.assertTrue(self.hierarchy, "the satisfaction weights of the demo data")
         target = self.target
@@ -188,6 +189,7 @@ class TestTargets(TargetCase):
         self.assertAlmostEqual(target.attainment_revenue, 5.0, places=1)
         self.assertEqual(target.target_loyalty_rate, 75.0, "the manuals' 75% by default")
 
+    @freeze_time("2026-11-20 15:30:00")  # 23:30 in the store
     def test_advisor_actuals_hand_counted(self):
         target = self.advisor_target
         # the advisor's visits' callbacks: c1 (done, 80), c3 (failed), c5 (open)
@@ -219,6 +221,16 @@ class TestTargets(TargetCase):
         many = queries(self.target | self.advisor_target | extra)
         self.assertEqual(one, many)
         self.assertLessEqual(many, 10)
+
+    @freeze_time("2026-12-02 03:00:00")
+    def test_form_takes_the_month_of_any_day(self):
+        with Form(self.env["auto_crm.target"].with_user(self.t_manager)) as form:
+            self.assertEqual(form.month, D("2026-12-01"), "this month of the store by default")
+            form.month = D("2027-03-17")
+            self.assertEqual(form.month, D("2027-03-01"))
+            form.target_visits = 12
+        self.assertEqual(form.record.company_id, self.store)
+        self.assertEqual(form.record.target_loyalty_rate, 75.0)
 
     def test_bad_input_names_the_field(self):
         Target = self.env["auto_crm.target"].with_user(self.t_manager)
