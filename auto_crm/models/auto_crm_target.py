@@ -402,24 +402,47 @@ class AutoCrmTarget(models.Model):
         )
 
     def _actual_visits(self, targets):
-        """{target id: (visits received, customers received, returning customers)}."""
+        """{target id: (visits received, customers received, returning customers)}.
+
+        Set-based: the visits of all the targets first, their distinct customers, then the returning
+        ones by one hashed semi-join of those customers to the deliveries of the stores in the targets'
+        span (a probe per visit or per customer lets the planner walk the stores' delivery-date index for
+        each: measured 27 s, then 9 s, for 120 targets over 100,000 visits)."""
         return self._query_figures(
             SQL(
                 """
-                WITH t AS MATERIALIZED (%(targets)s)
-                SELECT t.id, COUNT(*), COUNT(DISTINCT v.partner_id),
-                       COUNT(DISTINCT v.partner_id) FILTER (WHERE EXISTS (
-                           SELECT 1 FROM auto_crm_service_visit p
-                            WHERE p.company_id = v.company_id AND p.partner_id = v.partner_id
-                              AND p.state = 'followup'
-                              AND p.date_delivered >= t.start_at - make_interval(months => %(lookback)s)
-                              AND p.date_delivered < t.start_at))
+                WITH t AS MATERIALIZED (%(targets)s),
+                m AS MATERIALIZED (
+                    SELECT t.id AS target_id, t.company_id, t.start_at, v.partner_id
+                      FROM t
+                      JOIN auto_crm_service_visit v
+                        ON v.company_id = t.company_id AND v.date_reception >= t.start_at
+                       AND v.date_reception < t.stop_at AND v.state != 'cancel'
+                     WHERE t.advisor_id IS NULL OR v.advisor_id = t.advisor_id
+                ),
+                c AS MATERIALIZED (SELECT DISTINCT target_id, company_id, start_at, partner_id FROM m),
+                prior AS MATERIALIZED (
+                    SELECT p.company_id, p.partner_id, p.date_delivered
+                      FROM auto_crm_service_visit p
+                     WHERE p.state = 'followup'
+                       AND p.company_id IN (SELECT company_id FROM t)
+                       AND p.date_delivered >= (SELECT MIN(start_at) FROM t) - make_interval(months => %(lookback)s)
+                       AND p.date_delivered < (SELECT MAX(start_at) FROM t)
+                ),
+                r AS MATERIALIZED (
+                    SELECT c.target_id
+                      FROM c
+                     WHERE EXISTS (
+                           SELECT 1 FROM prior
+                            WHERE prior.partner_id = c.partner_id AND prior.company_id = c.company_id
+                              AND prior.date_delivered < c.start_at
+                              AND prior.date_delivered >= c.start_at - make_interval(months => %(lookback)s))
+                )
+                SELECT t.id, COALESCE(mc.n, 0), COALESCE(cc.n, 0), COALESCE(rc.n, 0)
                   FROM t
-                  JOIN auto_crm_service_visit v
-                    ON v.company_id = t.company_id AND v.date_reception >= t.start_at AND v.date_reception < t.stop_at
-                   AND v.state != 'cancel'
-                 WHERE t.advisor_id IS NULL OR v.advisor_id = t.advisor_id
-                 GROUP BY t.id
+                  LEFT JOIN (SELECT target_id, COUNT(*) AS n FROM m GROUP BY target_id) mc ON mc.target_id = t.id
+                  LEFT JOIN (SELECT target_id, COUNT(*) AS n FROM c GROUP BY target_id) cc ON cc.target_id = t.id
+                  LEFT JOIN (SELECT target_id, COUNT(*) AS n FROM r GROUP BY target_id) rc ON rc.target_id = t.id
                 """,
                 targets=targets,
                 lookback=LOYALTY_LOOKBACK_MONTHS,
