@@ -343,6 +343,19 @@ class TestDailyReport(TargetCase):
         self.assertAlmostEqual(wizard.expected_revenue, 10000.0, places=1)
         self.assertAlmostEqual(wizard.attainment_visits, 10.0, places=1)
         self.assertAlmostEqual(wizard.attainment_revenue, 100.0 / 30, places=1)
+        # per advisor, month to date: advisor v_edge and v1 (1000 delivered) against 4 cars and 2000;
+        # advisor 2 v_late (delivered the next day), no target
+        figures = wizard._get_figures()
+        lines = {line["advisor"]: line for line in figures["advisors"]}
+        self.assertEqual(set(lines), {self.t_advisor.name, self.t_advisor2.name})
+        mine = lines[self.t_advisor.name]
+        self.assertEqual((mine["mtd_visits"], mine["target_visits"], mine["mtd_revenue"]), (2, 4, 1000.0))
+        self.assertAlmostEqual(mine["attainment_visits"], 50.0)
+        self.assertAlmostEqual(mine["attainment_revenue"], 50.0)
+        self.assertAlmostEqual(mine["expected_visits"], 4 / 3)
+        other = lines[self.t_advisor2.name]
+        self.assertEqual((other["mtd_visits"], other["target_visits"], other["attainment_visits"]), (1, 0, 0.0))
+        self.assertIn("o_auto_crm_daily_advisors", wizard.advisors_html)
 
     def test_next_days(self):
         day3 = self.report("2026-11-03")
@@ -380,6 +393,8 @@ class TestDailyReport(TargetCase):
         revenue = rows["Revenue"]
         self.assertEqual(revenue[:3], [1000, 30000, 10000])
         self.assertAlmostEqual(revenue[3], 1 / 30)
+        self.assertEqual(rows[self.t_advisor.name][:5], [2, 4, 0.5, 1000, 2000])
+        self.assertEqual(rows[self.t_advisor2.name][:3], [1, 0, 0])
 
     def test_rights(self):
         # every group reads its store's day; another store is refused

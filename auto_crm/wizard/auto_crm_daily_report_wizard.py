@@ -3,6 +3,8 @@ import calendar
 import datetime
 import io
 
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
@@ -87,6 +89,12 @@ class AutoCrmDailyReportWizard(models.TransientModel):
     target_revenue = fields.Monetary(string="Revenue Target", compute="_compute_figures")
     expected_revenue = fields.Monetary(string="Revenue Expected by Today", compute="_compute_figures")
     attainment_revenue = fields.Float(string="Revenue Attainment (%)", compute="_compute_figures", digits=(5, 1))
+    advisors_html = fields.Html(
+        string="Service Advisors",
+        compute="_compute_figures",
+        sanitize=False,
+        help="Month to date per service advisor against their targets of the month.",
+    )
     xlsx_file = fields.Binary(string="Workbook", readonly=True, attachment=False)
     xlsx_name = fields.Char(string="File Name", readonly=True)
 
@@ -181,7 +189,92 @@ class AutoCrmDailyReportWizard(models.TransientModel):
             "target_revenue": target_revenue,
             "expected_revenue": target_revenue * pro_rata,
             "attainment_revenue": attainment(float(mtd_revenue), target_revenue),
+            "advisors": self._advisor_lines(store, month, month_start, day_stop, pro_rata),
         }
+
+    def _advisor_lines(self, store, month, month_start, day_stop, pro_rata):
+        """Month to date per service advisor (the advisors with a target of the month or a visit so far):
+        one query for the visits, one for the advisors' targets."""
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT v.advisor_id,
+                       COUNT(*) FILTER (WHERE v.state != 'cancel' AND v.date_reception >= %(month_start)s
+                                          AND v.date_reception < %(day_stop)s),
+                       COALESCE(SUM(v.amount_total) FILTER (WHERE v.state = 'followup'
+                                          AND v.date_delivered >= %(month_start)s
+                                          AND v.date_delivered < %(day_stop)s), 0)
+                  FROM auto_crm_service_visit v
+                 WHERE v.company_id = %(store)s AND v.advisor_id IS NOT NULL
+                   AND ((v.date_reception >= %(month_start)s AND v.date_reception < %(day_stop)s)
+                     OR (v.date_delivered >= %(month_start)s AND v.date_delivered < %(day_stop)s))
+                 GROUP BY v.advisor_id
+                """,
+                store=store.id,
+                month_start=month_start,
+                day_stop=day_stop,
+            )
+        )
+        actuals = {advisor_id: (visits, float(revenue)) for advisor_id, visits, revenue in self.env.cr.fetchall()}
+        targets = {
+            target.advisor_id.id: target
+            for target in self.env["auto_crm.target"]
+            .sudo()
+            .search([("company_id", "=", store.id), ("month", "=", month), ("advisor_id", "!=", False)])
+        }
+        advisors = self.env["res.users"].sudo().browse(set(actuals) | set(targets))
+        lines = []
+        for advisor in advisors.sorted(lambda user: (user.name or "", user.id)):
+            visits, revenue = actuals.get(advisor.id, (0, 0.0))
+            target = targets.get(advisor.id)
+            target_visits = target.target_visits if target else 0
+            target_revenue = target.target_revenue if target else 0.0
+            lines.append(
+                {
+                    "advisor": advisor.name,
+                    "mtd_visits": visits,
+                    "target_visits": target_visits,
+                    "expected_visits": target_visits * pro_rata,
+                    "attainment_visits": attainment(visits, target_visits),
+                    "mtd_revenue": revenue,
+                    "target_revenue": target_revenue,
+                    "expected_revenue": target_revenue * pro_rata,
+                    "attainment_revenue": attainment(revenue, target_revenue),
+                }
+            )
+        return lines
+
+    def _advisors_html(self, figures):
+        headers = [
+            _("Service Advisor"),
+            _("Visits Month to Date"),
+            _("Visits Target"),
+            _("Visits Attainment (%)"),
+            _("Revenue Month to Date"),
+            _("Revenue Target"),
+            _("Revenue Attainment (%)"),
+        ]
+        head = Markup("").join(Markup("<th>%s</th>") % h for h in headers)
+        body = Markup("").join(
+            Markup("<tr>%s</tr>")
+            % Markup("").join(
+                Markup("<td>%s</td>") % cell
+                for cell in (
+                    line["advisor"],
+                    line["mtd_visits"],
+                    line["target_visits"],
+                    f"{line['attainment_visits']:.1f}",
+                    f"{line['mtd_revenue']:,.2f}",
+                    f"{line['target_revenue']:,.2f}",
+                    f"{line['attainment_revenue']:.1f}",
+                )
+            )
+            for line in figures["advisors"]
+        ) or Markup("<tr><td colspan='7'>%s</td></tr>") % _("No advisor has a target or a visit this month.")
+        return Markup(
+            "<table class='table table-sm o_auto_crm_daily_advisors'>"
+            "<thead><tr>%s</tr></thead><tbody>%s</tbody></table>"
+        ) % (head, body)
 
     #: The figures shown as fields of the wizard (the keys of _get_figures of the same names).
     _FIGURE_FIELDS = (
@@ -197,10 +290,12 @@ class AutoCrmDailyReportWizard(models.TransientModel):
             if not wizard.company_id or not wizard.date:
                 wizard.update(dict.fromkeys(self._FIGURE_FIELDS, 0))
                 wizard.target_id = False
+                wizard.advisors_html = False
                 continue
             figures = wizard._get_figures()
             wizard.update({fname: figures[fname] for fname in self._FIGURE_FIELDS})
             wizard.target_id = figures["target"].id
+            wizard.advisors_html = wizard._advisors_html(figures)
 
     def write(self, vals):
         for fname in vals:
@@ -298,10 +393,35 @@ class AutoCrmDailyReportWizard(models.TransientModel):
             formats["note"],
         )
         if not figures["target"]:
-            sheet.write(row + 1, 0, _("No targets are set for this store and month."), formats["note"])
+            row += 1
+            sheet.write(row, 0, _("No targets are set for this store and month."), formats["note"])
+        row += 2
+        sheet.write_row(
+            row,
+            0,
+            [
+                _("Service Advisor"),
+                _("Visits Month to Date"),
+                _("Visits Target"),
+                _("Visits Attainment (%)"),
+                _("Revenue Month to Date"),
+                _("Revenue Target"),
+                _("Revenue Attainment (%)"),
+            ],
+            formats["header"],
+        )
+        for line in figures["advisors"]:
+            row += 1
+            sheet.write_string(row, 0, line["advisor"], formats["text"])
+            sheet.write_number(row, 1, line["mtd_visits"], formats["int"])
+            sheet.write_number(row, 2, line["target_visits"], formats["int"])
+            sheet.write_number(row, 3, line["attainment_visits"] / 100.0, formats["pct"])
+            sheet.write_number(row, 4, line["mtd_revenue"], money)
+            sheet.write_number(row, 5, line["target_revenue"], money)
+            sheet.write_number(row, 6, line["attainment_revenue"] / 100.0, formats["pct"])
         sheet.set_column(0, 0, 28)
-        sheet.set_column(1, 5, 18)
-        monthly._print_setup(sheet, last_row=row + 1, last_col=5)
+        sheet.set_column(1, 6, 18)
+        monthly._print_setup(sheet, last_row=row, last_col=6)
         workbook.close()
         return output.getvalue()
 
