@@ -306,6 +306,26 @@ class AutoCrmTarget(models.Model):
 
     def write(self, vals):
         self._check_computed_values(vals)
+        if {"company_id", "month", "advisor_id"} & set(vals):
+            # told before the UPDATE reaches the unique index (the constraint runs after the flush)
+            for target in self:
+                moved = target.new(
+                    {
+                        "company_id": vals.get("company_id", target.company_id.id),
+                        "month": vals.get("month", target.month),
+                        "advisor_id": vals.get("advisor_id", target.advisor_id.id),
+                    }
+                )
+                if self.sudo().search_count(
+                    [
+                        ("id", "!=", target.id),
+                        ("company_id", "=", moved.company_id.id),
+                        ("month", "=", moved.month),
+                        ("advisor_id", "=", moved.advisor_id.id),
+                    ],
+                    limit=1,
+                ):
+                    raise ValidationError(self._duplicate_message(moved))
         return super().write(vals)
 
     # ------------------------------------------------------------------ actuals

@@ -255,6 +255,9 @@ class TestTargets(TargetCase):
             self.target.with_user(self.t_manager).write({"target_success_rate": 100.1})
         self.target.invalidate_recordset()
         self.assertEqual(self.target.target_success_rate, 50.0)
+        # moved onto the store's own target of the month: refused as well
+        with self.assertRaisesRegex(ValidationError, "already has targets"), self.env.cr.savepoint():
+            self.advisor_target.with_user(self.t_manager).write({"advisor_id": False})
 
     def test_rights(self):
         Target = self.env["auto_crm.target"]
