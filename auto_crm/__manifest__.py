@@ -91,6 +91,10 @@
         "security/auto_crm_staff_handover_security.xml",
         "views/auto_crm_staff_handover_views.xml",
         "wizard/auto_crm_staff_handover_wizard_views.xml",
+        "security/auto_crm_target_security.xml",
+        "views/auto_crm_target_views.xml",
+        "wizard/auto_crm_daily_report_wizard_views.xml",
+        "data/auto_crm_daily_dashboard.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",
@@ -107,6 +111,7 @@
         "demo/auto_crm_link_demo.xml",
         "demo/auto_crm_csi_respondent_demo.xml",
         "demo/auto_crm_sms_demo.xml",
+        "demo/auto_crm_target_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

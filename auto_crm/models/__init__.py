@@ -45,3 +45,4 @@ from . import auto_crm_sms_usage
 from . import sms_sms
 from . import auto_crm_staff_handover
 from . import auto_crm_staff_handover_line
+from . import auto_crm_target

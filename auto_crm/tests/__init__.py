@@ -55,3 +55,5 @@ from . import test_sms_gateway
 from . import test_group_loyalty
 from . import test_group_loyalty_concurrency
 from . import test_staff_handover
+from . import test_targets
+from . import test_target_concurrency

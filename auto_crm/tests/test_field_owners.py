@@ -72,6 +72,7 @@ class TestFieldOwners(AutoCrmCase):
                 "customer_id": cls.customer.id,
             },
             "auto_crm.staff.handover.wizard": lambda: {"user_id": cls.agent.id},
+            "auto_crm.daily.report.wizard": dict,
         }
         for name, recipe in recipes.items():
             if not cls.records[name]:

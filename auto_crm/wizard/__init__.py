@@ -1,3 +1,4 @@
 from . import auto_crm_loyalty_points_wizard
 from . import auto_crm_callback_report_wizard
 from . import auto_crm_staff_handover_wizard
+from . import auto_crm_daily_report_wizard

@@ -25,6 +25,18 @@ MONTHS = [
 ]  # fmt: skip
 
 
+def callback_executed_sql(cb):
+    """Whether the callback ``cb`` (SQL of its table or alias) was *executed*: closed as done or failed,
+    or at least one attempt logged. The one definition of the monthly report, the targets and the daily
+    report. OFFSET 0 keeps the look-up a probe of the attempts' index for the open callbacks only
+    (without it the planner may hash the whole attempt table: a cost that follows the history)."""
+    return SQL(
+        """(%(cb)s.state IN ('done', 'failed') OR EXISTS (
+               SELECT 1 FROM auto_crm_callback_attempt att WHERE att.callback_id = %(cb)s.id OFFSET 0))""",
+        cb=cb,
+    )
+
+
 def _pct(part, whole):
     return part / whole if whole else 0.0
 
@@ -59,7 +71,8 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "month", "company_ids",
+        "month",
+        "company_ids",
     }
 
     month = fields.Date(
@@ -194,17 +207,9 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
                 SQL("%s.overall_score", cb),
                 SQL("%s.csi", cb),
                 SQL("%s.csi_hierarchy_id", cb),
-                # executed: closed as done or failed, or at least one attempt logged. OFFSET 0 keeps
-                # the look-up a probe of the attempts' index for the month's open callbacks only
-                # (without it the planner may hash the whole attempt table: a cost that follows the
-                # history instead of the month); the issue tags below likewise.
-                SQL(
-                    """%(cb)s.date_due >= %(start)s AND (%(cb)s.state IN ('done', 'failed') OR EXISTS (
-                           SELECT 1 FROM auto_crm_callback_attempt att
-                            WHERE att.callback_id = %(cb)s.id OFFSET 0)) AS executed""",
-                    cb=cb,
-                    start=start,
-                ),
+                # executed: closed as done or failed, or at least one attempt logged (the attempts'
+                # look-up and the issue tags below are probes of their index: OFFSET 0)
+                SQL("%s.date_due >= %s AND %s AS executed", cb, start, callback_executed_sql(cb)),
             ],
         )
         self._jit_off()
