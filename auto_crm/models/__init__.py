@@ -43,3 +43,9 @@ from . import auto_crm_csi_respondent
 from . import auto_crm_sms_provider
 from . import auto_crm_sms_usage
 from . import sms_sms
+from . import res_company_archive
+from . import res_config_settings_archive
+from . import ir_rule_archive
+from . import auto_crm_vehicle_receipt
+from . import auto_crm_customer_transfer
+from . import res_partner_archive
