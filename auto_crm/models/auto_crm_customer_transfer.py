@@ -28,9 +28,9 @@ class AutoCrmCustomerTransfer(models.Model):
     def _compute_display_name(self):
         for transfer in self:
             transfer.display_name = _(
-                "%(customer)s: %(source)s → %(target)s",
+                "%(customer)s: %(origin)s → %(target)s",
                 customer=transfer.partner_id.display_name,
-                source=transfer.from_company_id.name or _("Dealer group"),
+                origin=transfer.from_company_id.name or _("Dealer group"),
                 target=transfer.company_id.name,
             )
 
@@ -108,8 +108,8 @@ class AutoCrmCustomerTransfer(models.Model):
         )
         partner.message_post(
             body=_(
-                "Transferred from %(source)s to %(target)s by %(user)s with %(count)s vehicle(s): %(reason)s",
-                source=source.name or _("Dealer group"),
+                "Transferred from %(origin)s to %(target)s by %(user)s with %(count)s vehicle(s): %(reason)s",
+                origin=source.name or _("Dealer group"),
                 target=target.name,
                 user=self.env.user.name,
                 count=len(vehicles),

@@ -86,9 +86,9 @@ class AutoCrmVehicleReceipt(models.Model):
         )
         car.sudo().message_post(
             body=_(
-                "Received at %(store)s from %(source)s by %(user)s.",
+                "Received at %(store)s from %(origin)s by %(user)s.",
                 store=store.name,
-                source=source.name,
+                origin=source.name,
                 user=self.env.user.name,
             )
         )

@@ -24,5 +24,7 @@ class IrRule(models.Model):
 
     @api.model
     def _auto_crm_shared_archive_domain(self):
-        """Records of a store whose dealer group shares its archive with one of the user's stores."""
-        return [("company_id.auto_crm_share_group_id", "parent_of", self.env.companies.ids)]
+        """Records of a store whose dealer group shares its archive with one of the user's stores (the
+        group is an ancestor of one of them; ``parent_of`` applied to the group field itself would
+        follow that field as if it were the hierarchy)."""
+        return [("company_id.auto_crm_share_group_id", "any", [("id", "parent_of", self.env.companies.ids)])]

@@ -15,7 +15,6 @@ class AutoCrmCustomerTransferWizard(models.TransientModel):
     company_id = fields.Many2one(
         "res.company",
         string="To Store",
-        required=True,
         domain="[('id', 'in', allowed_company_ids)]",
     )
     allowed_company_ids = fields.Many2many("res.company", compute="_compute_allowed_company_ids")
