@@ -14,7 +14,7 @@ class TestCustomerTransfer(GroupCase):
         wizard = (
             self.env["auto_crm.customer.transfer.wizard"]
             .with_user(user)
-            .create({"partner_id": customer.id, "company_id": target.id, "reason": reason})
+            .create({"partner_id": customer.id, "target_store": str(target.id), "reason": reason})
         )
         return wizard.action_transfer()
 
@@ -23,12 +23,9 @@ class TestCustomerTransfer(GroupCase):
         manager_a = self.user("a", "manager")
         action = customer.with_user(manager_a).action_auto_crm_transfer()
         self.assertEqual(action["context"]["default_partner_id"], customer.id)
-        wizard = (
-            self.env["auto_crm.customer.transfer.wizard"]
-            .with_user(manager_a)
-            .create({"partner_id": customer.id, "reason": "x"})
-        )
-        self.assertEqual(wizard.allowed_company_ids, self.store_b | self.store_c)
+        Wizard = self.env["auto_crm.customer.transfer.wizard"].with_user(manager_a)
+        offered = dict(Wizard._fields["target_store"]._description_selection(Wizard.env))
+        self.assertEqual(offered, {str(store.id): store.name for store in self.stores})
         with patch.object(AutoCrmCustomerTransfer, "_after_transfer", autospec=True) as hook:
             self.assertEqual(self.transfer(manager_a, customer, self.store_b), {"type": "ir.actions.act_window_close"})
         self.assertEqual(hook.call_count, 1)

@@ -1,7 +1,10 @@
 import logging
 
-from odoo.exceptions import AccessError
+import psycopg2
+
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .group_common import ROLES, GroupCase
 
@@ -20,6 +23,28 @@ class TestGroupRuleWalk(GroupCase):
     all of them. Models without a company field are skipped by design (they are listed in the log);
     models with no record at the three stores in this set-up (added by other parts of the add-on, or
     filled by jobs) are skipped, never failed."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # More records at the stores: a copy of the main store's first record of each model that has none
+        # there (when the copy holds at another store: a record tied to the main store's others does not).
+        main = cls.env.ref("base.main_company")
+        names, _skipped = cls.walked_models()
+        with mute_logger("odoo.sql_db", "odoo.models"):
+            for name in names:
+                Model = cls.env[name].sudo().with_context(active_test=False)
+                if name == "res.partner" or Model._auto is False:
+                    continue
+                if Model.search_count([("company_id", "in", cls.stores.ids)]):
+                    continue
+                source = Model.search([("company_id", "=", main.id)], limit=1)
+                for store in cls.stores if source else ():
+                    try:
+                        with cls.env.cr.savepoint():
+                            source.copy({"company_id": store.id})
+                    except (UserError, psycopg2.Error):
+                        break
 
     @classmethod
     def walked_models(cls):
