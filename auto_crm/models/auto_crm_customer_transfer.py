@@ -26,8 +26,10 @@ class AutoCrmCustomerTransfer(models.Model):
 
     @api.depends("partner_id", "from_company_id", "company_id")
     def _compute_display_name(self):
-        for transfer in self:
-            transfer.display_name = _(
+        for record in self:
+            # the other store's name as superuser: a store's user does not read the other store
+            transfer = record.sudo()
+            record.display_name = _(
                 "%(customer)s: %(origin)s → %(target)s",
                 customer=transfer.partner_id.display_name,
                 origin=transfer.from_company_id.name or _("Dealer group"),
@@ -52,6 +54,7 @@ class AutoCrmCustomerTransfer(models.Model):
             raise AccessError(_("Transfer to Another Store: only after-sales managers transfer customers."))
         partner.check_access("read")
         source = partner.sudo().company_id
+        target = target.sudo()  # its name in the messages: a store's manager does not read the other stores
         if not target:
             raise UserError(_("To Store: choose the store that takes the customer over."))
         if source == target:
@@ -86,7 +89,7 @@ class AutoCrmCustomerTransfer(models.Model):
         if len(reason) > REASON_SIZE:
             raise UserError(_("Reason: at most %s characters.", REASON_SIZE))
         self._check_transfer(partner, target)
-        partner = partner.sudo()
+        partner, target = partner.sudo(), target.sudo()
         source = partner.company_id
         vehicles = (
             self.env["auto_crm.vehicle"]

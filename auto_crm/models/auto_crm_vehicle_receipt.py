@@ -30,8 +30,10 @@ class AutoCrmVehicleReceipt(models.Model):
 
     @api.depends("vin", "from_company_id", "company_id")
     def _compute_display_name(self):
-        for receipt in self:
-            receipt.display_name = f"{receipt.vin}: {receipt.from_company_id.name} → {receipt.company_id.name}"
+        for record in self:
+            # the other store's name as superuser: a store's user does not read the other store
+            receipt = record.sudo()
+            record.display_name = f"{receipt.vin}: {receipt.from_company_id.name} → {receipt.company_id.name}"
 
     def write(self, vals):
         # An append-only record: no super() on purpose.
@@ -51,7 +53,7 @@ class AutoCrmVehicleReceipt(models.Model):
         if not self.env.user.has_group("auto_crm.group_advisor"):
             raise AccessError(_("Receive Vehicle: only service advisors and managers receive cars."))
         if store not in self.env.user.company_ids:
-            raise AccessError(_("Receive Vehicle: you do not work at %s.", store.name))
+            raise AccessError(_("Receive Vehicle: you do not work at %s.", store.sudo().name))
         vin = Vehicle._validate_vin(vin)
         car = Vehicle.sudo().search([("vin", "=", vin), ("active", "=", True)], limit=1)
         if not car or not car.company_id or car.company_id == store:
@@ -67,7 +69,8 @@ class AutoCrmVehicleReceipt(models.Model):
             )
         owner = car.partner_id
         owner_from = self.env["res.company"]
-        if owner.company_id and owner.company_id not in store.parent_ids:
+        # (as superuser: a store's user does not read the group company nor the other stores)
+        if owner.company_id and owner.company_id not in store.sudo().parent_ids:
             # The owner becomes a customer of the whole dealer group (readable and servable by each store).
             owner_from = owner.company_id
             owner.sudo().company_id = store.sudo().auto_crm_share_group_id
@@ -87,8 +90,8 @@ class AutoCrmVehicleReceipt(models.Model):
         car.sudo().message_post(
             body=_(
                 "Received at %(store)s from %(origin)s by %(user)s.",
-                store=store.name,
-                origin=source.name,
+                store=store.sudo().name,
+                origin=source.sudo().name,
                 user=self.env.user.name,
             )
         )

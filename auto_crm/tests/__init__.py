@@ -55,3 +55,4 @@ from . import test_sms_gateway
 from . import test_group_archive
 from . import test_customer_transfer
 from . import test_group_walk
+from . import test_archive_concurrency

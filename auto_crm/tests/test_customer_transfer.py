@@ -51,6 +51,8 @@ class TestCustomerTransfer(GroupCase):
         self.assertTrue(customer.with_user(self.user("b", "agent")).read(["name"]))
         with self.assertRaises(AccessError):
             customer.with_user(self.user("a", "agent")).read(["name"])
+        self.env.invalidate_all()  # each store reads the other store's name from the database, not a warm cache
+        self.assertIn("Store B", transfer.with_user(self.user("a", "agent")).display_name)
         self.assertTrue(transfer.with_user(self.user("a", "agent")).read(["reason"]))
         self.assertTrue(transfer.with_user(self.user("b", "agent")).read(["reason"]))
         self.assertFalse(self.env["auto_crm.customer.transfer"].with_user(self.user("c", "manager")).search([]))

@@ -146,7 +146,9 @@ class TestGroupArchive(GroupCase):
             .create({"partner_id": owner.id, "vehicle_id": car.id, "visit_type": "repair"})
         )
         self.assertEqual(visit.company_id, self.store_b)
-        # both stores see the receipt; store C does not
+        # both stores see the receipt (and the other store's name); store C does not
+        self.env.invalidate_all()
+        self.assertIn("Store B", receipt.with_user(self.user("a", "agent")).display_name)
         self.assertTrue(receipt.with_user(self.user("a", "agent")).read(["vin"]))
         self.assertFalse(self.env["auto_crm.vehicle.receipt"].with_user(self.user("c", "manager")).search([]))
         # a new car with the received VIN is still refused
