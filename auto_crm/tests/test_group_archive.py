@@ -66,6 +66,23 @@ class TestGroupArchive(GroupCase):
         settings.execute()
         self.assertTrue(self.group.auto_crm_share_archive)
 
+    def test_store_admin_saves_the_stores_settings(self):
+        """A store's administrator (who does not hold the group company) opens and saves the settings:
+        the group's switch is shown, left as it is."""
+        admin_b = new_test_user(
+            self.env,
+            "settings_admin_b",
+            groups="auto_crm.group_admin,base.group_system",
+            company_id=self.store_b.id,
+            company_ids=[(6, 0, self.store_b.ids)],
+        )
+        self.share()
+        self.env.invalidate_all()
+        settings = self.env["res.config.settings"].with_user(admin_b).create({})
+        self.assertTrue(settings.auto_crm_share_archive)
+        settings.execute()
+        self.assertTrue(self.group.auto_crm_share_archive)
+
     def test_store_users_read_only_their_store_without_sharing(self):
         car_a, customer_a = self.cars["a"], self.customers["a"]
         for role in ("agent", "advisor", "manager", "admin"):
