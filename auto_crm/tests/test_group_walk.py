@@ -27,8 +27,23 @@ class TestGroupRuleWalk(GroupCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # More records at the stores: a copy of the main store's first record of each model that has none
-        # there (when the copy holds at another store: a record tied to the main store's others does not).
+        # More records at the stores: a copy of the main store's (or a shared) first record of each model that
+        # has none there (when the copy holds at another store: a record tied to the main store's others does not).
+        # A callback and a complaint about each store's visit (the agents' and managers' daily records).
+        for key, store in zip("abc", cls.stores, strict=True):
+            partner, car, visit = cls.customers[key], cls.cars[key], cls.visits[key]
+            cls.env["auto_crm.callback"].create(
+                {"partner_id": partner.id, "company_id": store.id, "date_due": "2026-12-01", "visit_id": visit.id}
+            )
+            cls.env["auto_crm.complaint"].with_company(store).create(
+                {
+                    "subject": f"Noise after the service at {store.name}",
+                    "company_id": store.id,
+                    "partner_id": partner.id,
+                    "vehicle_id": car.id,
+                    "visit_id": visit.id,
+                }
+            )
         main = cls.env.ref("base.main_company")
         names, _skipped = cls.walked_models()
         with mute_logger("odoo.sql_db", "odoo.models"):
@@ -38,7 +53,7 @@ class TestGroupRuleWalk(GroupCase):
                     continue
                 if Model.search_count([("company_id", "in", cls.stores.ids)]):
                     continue
-                source = Model.search([("company_id", "=", main.id)], limit=1)
+                source = Model.search([("company_id", "in", [main.id, False])], limit=1, order="company_id, id")
                 for store in cls.stores if source else ():
                     try:
                         with cls.env.cr.savepoint():
@@ -106,15 +121,17 @@ class TestGroupRuleWalk(GroupCase):
             with self.subTest(model=name, user="group manager", shared=shared):
                 self.assertEqual(Model.search_count(everything), sum(counts.values()))
         _logger.info(
-            "group walk (shared=%s): %s models walked; no record at the stores: %s",
+            "group walk (shared=%s): %s models walked (%s); no record at the stores: %s",
             shared,
             len(walked),
+            ", ".join(walked),
             ", ".join(empty),
         )
         return walked
 
     def test_store_users_see_their_store_group_manager_all(self):
         walked = self.walk(shared=False)
+        self.assertGreaterEqual(len(walked), 20)
         for name in (
             "res.partner",
             "auto_crm.vehicle",
