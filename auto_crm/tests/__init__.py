@@ -56,3 +56,4 @@ from . import test_group_archive
 from . import test_customer_transfer
 from . import test_group_walk
 from . import test_archive_concurrency
+from . import test_group_rpc
