@@ -18,7 +18,7 @@ class AutoCrmVehicleReceipt(models.Model):
     vin = fields.Char(string="VIN", required=True, readonly=True, size=17)
     company_id = fields.Many2one("res.company", string="Receiving Store", required=True, readonly=True, index=True)
     from_company_id = fields.Many2one("res.company", string="From Store", required=True, readonly=True, index=True)
-    owner_id = fields.Many2one("res.partner", string="Owner", readonly=True)
+    owner_id = fields.Many2one("res.partner", readonly=True)
     owner_from_company_id = fields.Many2one(
         "res.company",
         string="Owner Moved From",
@@ -35,7 +35,7 @@ class AutoCrmVehicleReceipt(models.Model):
             receipt = record.sudo()
             record.display_name = f"{receipt.vin}: {receipt.from_company_id.name} → {receipt.company_id.name}"
 
-    def write(self, vals):
+    def write(self, vals):  # pylint: disable=method-required-super
         # An append-only record: no super() on purpose.
         raise UserError(_("Vehicle Receipt: a recorded receipt is never edited."))
 

@@ -21,7 +21,7 @@ class AutoCrmVehicleServiceHistory(models.Model):
     _auto = False
     _order = "date desc, id desc"
 
-    vehicle_id = fields.Many2one("auto_crm.vehicle", string="Vehicle", readonly=True)
+    vehicle_id = fields.Many2one("auto_crm.vehicle", readonly=True)
     company_id = fields.Many2one("res.company", string="Store", readonly=True)
     reference = fields.Char(readonly=True)
     date = fields.Datetime(readonly=True)

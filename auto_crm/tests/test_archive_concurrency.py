@@ -106,7 +106,7 @@ class TestReceiveConcurrency(TransactionCase):
                             barrier.wait()
                         env["auto_crm.vehicle.receipt"]._receive(vin, env["res.company"].browse(store_id))
                         env.flush_all()
-                        cr.commit()
+                        cr.commit()  # pylint: disable=invalid-commit
                     except errors.SerializationFailure:
                         cr.rollback()
                         outcome.append("serialization failure")
