@@ -95,6 +95,12 @@
         "views/auto_crm_target_views.xml",
         "wizard/auto_crm_daily_report_wizard_views.xml",
         "data/auto_crm_daily_dashboard.xml",
+        "security/auto_crm_archive_security.xml",
+        "views/auto_crm_vehicle_receipt_views.xml",
+        "views/auto_crm_customer_transfer_views.xml",
+        "report/auto_crm_vehicle_service_history_views.xml",
+        "wizard/auto_crm_vehicle_receive_wizard_views.xml",
+        "wizard/auto_crm_customer_transfer_wizard_views.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",

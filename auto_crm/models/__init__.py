@@ -46,3 +46,9 @@ from . import sms_sms
 from . import auto_crm_staff_handover
 from . import auto_crm_staff_handover_line
 from . import auto_crm_target
+from . import res_company_archive
+from . import res_config_settings_archive
+from . import ir_rule_archive
+from . import auto_crm_vehicle_receipt
+from . import auto_crm_customer_transfer
+from . import res_partner_archive

@@ -123,6 +123,14 @@ class AutoCrmVehicle(models.Model):
     ownership_ids = fields.One2many("auto_crm.vehicle.ownership", "vehicle_id", string="Ownership History")
     visit_ids = fields.One2many("auto_crm.service.visit", "vehicle_id", string="Service Visits")
     visit_count = fields.Integer(compute="_compute_visit_count")
+    service_history_ids = fields.One2many(
+        "auto_crm.vehicle.service.history",
+        "vehicle_id",
+        string="Group Service History",
+        readonly=True,
+        help="The car's visits at every store of the dealer group that shares its archive: dates, work "
+        "done and mileage, without prices.",
+    )
     car_age_years = fields.Integer(
         string="Car Age (years)", compute="_compute_segment", help="Whole years since purchase."
     )

@@ -57,3 +57,8 @@ from . import test_group_loyalty_concurrency
 from . import test_staff_handover
 from . import test_targets
 from . import test_target_concurrency
+from . import test_group_archive
+from . import test_customer_transfer
+from . import test_group_walk
+from . import test_archive_concurrency
+from . import test_group_rpc

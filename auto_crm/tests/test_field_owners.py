@@ -73,6 +73,25 @@ class TestFieldOwners(AutoCrmCase):
             },
             "auto_crm.staff.handover.wizard": lambda: {"user_id": cls.agent.id},
             "auto_crm.daily.report.wizard": dict,
+            # the dealer group (issue 15): records the add-on writes when a car is received or a customer moves
+            "auto_crm.vehicle.receipt": lambda: {
+                "vehicle_id": cls.vehicle.id,
+                "vin": cls.vehicle.vin,
+                "company_id": cls.company.id,
+                "from_company_id": cls.other_company.id,
+                "user_id": cls.manager.id,
+                "date": fields.Datetime.now(),
+            },
+            "auto_crm.customer.transfer": lambda: {
+                "partner_id": cls.customer.id,
+                "from_company_id": cls.other_company.id,
+                "company_id": cls.company.id,
+                "user_id": cls.manager.id,
+                "date": fields.Datetime.now(),
+                "reason": "Moved house",
+            },
+            "auto_crm.vehicle.receive.wizard": lambda: {"vin": cls.vehicle.vin},
+            "auto_crm.customer.transfer.wizard": lambda: {"partner_id": cls.customer.id, "reason": "Moved house"},
         }
         for name, recipe in recipes.items():
             if not cls.records[name]:
