@@ -123,6 +123,12 @@ class AutoCrmCustomerTransfer(models.Model):
         return transfer.sudo(False)
 
     def _after_transfer(self):
-        """Called once after each transfer (``self`` the new transfer record, as superuser): other parts
-        of the add-on (the loyalty programme) move what follows the customer."""
+        """Called once after each transfer (``self`` the new transfer record, as superuser): what follows the
+        customer moves with them. Their loyalty points leave the old store's programme and join the new
+        store's by two ledger adjustments (``auto_crm.loyalty.member._transfer_to_company``); nothing moves
+        within a group programme the two stores share, or when the new store has no programme."""
+        for transfer in self:
+            members = self.env["auto_crm.loyalty.member"].sudo().search([("partner_id", "=", transfer.partner_id.id)])
+            if members:
+                members._transfer_to_company(transfer.company_id, transfer.reason)
         return None

@@ -107,3 +107,52 @@ class TestCustomerTransfer(GroupCase):
         with self.assertRaises(UserError):
             transfer.unlink()
         self.assertEqual(transfer.reason, "Moved house")
+
+
+@tagged("post_install", "-at_install")
+class TestTransferCarriesPoints(GroupCase):
+    """The transfer's hook moves the customer's loyalty points: out of store A's programme, into store B's,
+    by two ledger adjustments; a programme the two stores share keeps them where they are."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Program = cls.env["auto_crm.loyalty.program"]
+        settings = {"auto_enroll": False, "earn_rate": 0.1, "point_value": 1.0, "expiry_months": 0}
+        cls.program_a = Program.create(dict(settings, name="A Programme", company_id=cls.store_a.id))
+        cls.program_b = Program.create(dict(settings, name="B Programme", company_id=cls.store_b.id))
+        cls.customer = cls.customers["a"]
+        cls.member = cls.env["auto_crm.loyalty.member"].create(
+            {"partner_id": cls.customer.id, "program_id": cls.program_a.id}
+        )
+        cls.env["auto_crm.loyalty.ledger"]._post(
+            [{"member_id": cls.member.id, "kind": "adjust", "points": 120, "reason": "Opening"}]
+        )
+
+    def transfer(self, target):
+        wizard = (
+            self.env["auto_crm.customer.transfer.wizard"]
+            .with_user(self.user("a", "manager"))
+            .create({"partner_id": self.customer.id, "target_store": str(target.id), "reason": "Moved house"})
+        )
+        return wizard.action_transfer()
+
+    def test_points_move_with_the_customer(self):
+        opening = self.member.ledger_ids
+        self.transfer(self.store_b)
+        new = self.env["auto_crm.loyalty.member"].search(
+            [("partner_id", "=", self.customer.id), ("program_id", "=", self.program_b.id)]
+        )
+        self.assertEqual((len(new), new.points_balance, new.company_id), (1, 120, self.store_b))
+        self.assertEqual((self.member.active, self.member.points_balance), (False, 0))
+        out = self.member.ledger_ids - opening
+        self.assertEqual((out.kind, out.points, out.company_id), ("adjust", -120, self.store_a))
+        self.assertEqual(
+            (new.ledger_ids.points, new.ledger_ids.company_id, new.ledger_ids.transfer_of_id),
+            (120, self.store_b, out),
+        )
+        self.assertEqual(opening.points, 120, "the opening line is untouched")
+
+    def test_nothing_moves_without_a_programme_at_the_new_store(self):
+        self.transfer(self.store_c)
+        self.assertEqual((self.member.active, self.member.points_balance, len(self.member.ledger_ids)), (True, 120, 1))
