@@ -288,7 +288,7 @@ class TestMonthlyReport(MarchCase):
         self.assertEqual(wizard.xlsx_name, "callback_report_2025_03.xlsx")
         content = base64.b64decode(wizard.xlsx_file)
         book = load_workbook(io.BytesIO(content))
-        self.assertEqual(book.sheetnames, ["Summary", "Chart", "Questions", "Issues", "Callbacks"])
+        self.assertEqual(book.sheetnames, ["Summary", "Chart", "Questions", "Issues", "Surveys", "Callbacks"])
         summary = book["Summary"]
         header = next(r for r in range(1, 30) if summary.cell(r, 1).value == "Store")
         self.assertEqual(summary.freeze_panes, f"B{header + 1}")
