@@ -88,6 +88,11 @@
         "security/auto_crm_sms_security.xml",
         "views/auto_crm_sms_provider_views.xml",
         "views/auto_crm_sms_usage_views.xml",
+        "security/auto_crm_scorecards_security.xml",
+        "report/auto_crm_staff_scorecard_views.xml",
+        "views/auto_crm_callback_audit_views.xml",
+        "wizard/auto_crm_callback_audit_wizard_views.xml",
+        "views/res_config_settings_scorecards_views.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",

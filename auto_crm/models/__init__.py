@@ -43,3 +43,7 @@ from . import auto_crm_csi_respondent
 from . import auto_crm_sms_provider
 from . import auto_crm_sms_usage
 from . import sms_sms
+from . import res_company_scorecards
+from . import res_config_settings_scorecards
+from . import auto_crm_callback_audit
+from . import auto_crm_callback_audit_line

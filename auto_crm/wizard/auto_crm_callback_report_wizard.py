@@ -319,7 +319,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         zero), then the calls without a questionnaire if any."""
         labels = dict(self.env["auto_crm.questionnaire"]._fields["kind"]._description_selection(self.env))
         lines = []
-        for kind, label in list(labels.items()) + [("", _("No questionnaire"))]:
+        for kind, label in [*labels.items(), ("", _("No questionnaire"))]:
             figures = kind_figures.get(kind)
             if figures is None and kind == "":
                 continue
@@ -437,8 +437,9 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             "<div class='o_auto_crm_callback_report'>"
             "<h4>%(title)s</h4><p>%(scope)s</p>"
             "<table class='table table-sm o_auto_crm_report_stores'><thead><tr>%(head)s</tr></thead><tbody>%(body)s</tbody></table>"
-            "<h5>%(k_title)s</h5><table class='table table-sm o_auto_crm_report_kinds'><thead><tr><th>%(kind)s</th>"
-            "<th>%(successful)s</th><th>%(k_overall)s</th><th>%(k_index)s</th></tr></thead><tbody>%(kinds)s</tbody></table>"
+            "<h5>%(k_title)s</h5><table class='table table-sm o_auto_crm_report_kinds'><thead><tr>"
+            "<th>%(kind)s</th><th>%(successful)s</th><th>%(k_overall)s</th><th>%(k_index)s</th></tr></thead>"
+            "<tbody>%(kinds)s</tbody></table>"
             "<h5>%(q_title)s</h5><table class='table table-sm o_auto_crm_report_questions'><thead><tr><th>%(q)s</th><th>%(avg)s</th>"
             "<th>%(answers)s</th></tr></thead><tbody>%(questions)s</tbody></table>"
             "<h5>%(i_title)s</h5><table class='table table-sm o_auto_crm_report_issues'><thead><tr><th>%(issue)s</th><th>%(count)s</th>"
