@@ -61,7 +61,6 @@ class TestSurveyKinds(CsiReportCase):
         self.assertEqual((csi_count, callbacks), (2, 3))
         grouped = Report._read_group(domain, ["survey_kind"], ["survey_index:avg"])
         by_kind = dict(grouped)
-        )
         self.assertAlmostEqual(by_kind["after_service"], 81.25)
         self.assertAlmostEqual(by_kind["after_sale"], 0.0)
 
