@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 AUDIT_STATES = [
     ("todo", "To Do"),
@@ -127,6 +128,20 @@ class AutoCrmCallbackAudit(models.Model):
             "Audited Callback: this callback already has an audit.",
         ),
     ]
+
+    @api.model
+    def _read_group_select(self, aggregate_spec, query):
+        # The agreement rate of a group: the agreeing audits among those that count (a disagreeing audit's 0
+        # and an uncounted audit's empty value are the same cached 0.0 to the ORM, so not an average).
+        if aggregate_spec == "agreement_rate:avg":
+            agrees, counted = SQL.identifier(self._table, "agrees"), SQL.identifier(self._table, "counted")
+            return SQL(
+                "100.0 * COUNT(*) FILTER (WHERE %s AND %s) / NULLIF(COUNT(*) FILTER (WHERE %s), 0)",
+                counted,
+                agrees,
+                counted,
+            )
+        return super()._read_group_select(aggregate_spec, query)
 
     # ------------------------------------------------------------------ checks
     @api.constrains("user_id", "original_user_id")

@@ -149,7 +149,9 @@ class TestStaffScorecard(CsiReportCase):
             cls.answer(call(cls.a4, "2025-03-14", cls.agent2), greeting=3, cleanliness=3, overall=4)
             cb4 = call(cls.a3, "2025-03-12", cls.agent2, questionnaire_id=cls.after_sale.id)
             cls.answer(cb4, greeting=1, cleanliness=1, overall=4)
-            other = cls.env["res.partner"].create({"name": "没接电话", "auto_customer": True, "mobile": "+86 139 1"})
+            other = cls.env["res.partner"].create(
+                {"name": "没接电话", "auto_customer": True, "mobile": "+86 139 0000 0001"}
+            )
             cb5 = cls.make_callback("2025-03-08", partner_id=other.id)
             cb5.write({"state": "failed", "close_reason": "max_attempts"})
             Complaint = cls.env["auto_crm.complaint"]
@@ -318,8 +320,12 @@ class TestCallbackAudit(CsiReportCase):
         audits[0].with_user(self.agent2).action_done()
         audits[1].with_user(self.agent2).write({"outcome": "reached", "customer_confirms_call": False})
         audits[1].with_user(self.agent2).action_done()
-        self.assertEqual((audits[0].counted, audits[0].agreement_rate), (False, 0.0))
+        self.assertFalse(audits[0].counted)
         self.assertEqual((audits[1].counted, audits[1].agrees, audits[1].agreement_rate), (True, False, 0.0))
+        [(rate,)] = self.env["auto_crm.callback.audit"]._read_group(
+            [("id", "in", audits.ids)], [], ["agreement_rate:avg"]
+        )
+        self.assertEqual(rate, 0.0)  # one counted audit, disagreeing; the unreached one left out
 
     def test_rights(self):
         audit = self.order(sample_size=1)
@@ -331,18 +337,24 @@ class TestCallbackAudit(CsiReportCase):
             audit.with_user(self.manager).write({"user_id": self.agent.id})
         # the auditor cannot re-assign, nor write the add-on's figures, nor read the original scores
         mine = audit.with_user(self.agent2)
-        for vals in ({"user_id": self.manager.id}, {"agrees": True}, {"state": "done"}, {"sample_seed": 1}):
-            with self.subTest(vals=vals), self.assertRaises((AccessError, UserError)):
+        with self.assertRaises(AccessError):
+            mine.write({"user_id": self.manager.id})
+        for vals in ({"agrees": True}, {"state": "done"}, {"sample_seed": 1}, {"agreement_rate": 100.0}):
+            with self.subTest(vals=vals), self.assertRaises(UserError):
                 mine.write(vals)
         with self.assertRaises(AccessError):
             mine.line_ids.mapped("original_score_value")
-        with self.assertRaises((AccessError, UserError)):
+        with self.assertRaises(UserError):
             mine.line_ids[0].write({"original_score_value": 1})
         # the original agent does not see the audit of their call
         self.assertFalse(self.env["auto_crm.callback.audit"].with_user(self.agent).search([]))
         # nobody creates an audit by hand (the original call is the sample's)
-        for user in (self.agent2, self.manager, self.dealer_admin):
-            with self.subTest(user=user.login), self.assertRaises((AccessError, UserError)):
+        with self.assertRaises(AccessError):
+            self.env["auto_crm.callback.audit"].with_user(self.agent2).create(
+                {"callback_id": self.agent1_calls[-1].id, "user_id": self.agent2.id, "company_id": self.company.id}
+            )
+        for user in (self.manager, self.dealer_admin):
+            with self.subTest(user=user.login), self.assertRaises(UserError):
                 self.env["auto_crm.callback.audit"].with_user(user).create(
                     {"callback_id": self.agent1_calls[-1].id, "user_id": self.agent2.id, "company_id": self.company.id}
                 )
