@@ -160,6 +160,8 @@ class TestStaffScorecard(CsiReportCase):
         cls.env.flush_all()
 
     def cards(self, user=None, month="2025-03-01"):
+        self.env.flush_all()
+        self.env["auto_crm.staff.scorecard"].invalidate_model()  # an SQL view: its rows change under the cache
         Card = self.env["auto_crm.staff.scorecard"].with_user(user or self.manager)
         return {(card.role, card.user_id): card for card in Card.search([("month", "=", month)])}
 
