@@ -117,7 +117,14 @@ class AutoCrmCallbackAuditWizard(models.TransientModel):
                 )
             )
         seed = self.seed or secrets.randbelow(2**31 - 1) + 1
-        callbacks = self.env["auto_crm.callback"].sudo().browse(self._sample(population, seed))
+        sample = self._sample(population, seed)
+        # Two managers ordering at once may draw the same calls: each order updates its sampled calls'
+        # rows first, so that the second of two overlapping orders fails with a serialization failure
+        # (REPEATABLE READ) and Odoo runs it again on a fresh snapshot, where the first order's audits
+        # are taken out of the population. (Without it, the second would fail on the one-audit
+        # constraint, an error to the manager.)
+        self.env.cr.execute("UPDATE auto_crm_callback SET write_date = write_date WHERE id = ANY(%s)", [sample])
+        callbacks = self.env["auto_crm.callback"].sudo().browse(sample)
         Audit = self.env["auto_crm.callback.audit"].sudo()
         audits = Audit.browse()
         for callback in callbacks:
