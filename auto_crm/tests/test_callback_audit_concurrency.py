@@ -132,7 +132,7 @@ class TestCallbackAuditConcurrency(TransactionCase):
                 outcomes = ([], [])
                 crashes = []
 
-                def run(index, outcome, agent_id=agent_id, barrier=barrier, crashes=crashes):
+                def run(index, outcome, agent_id=agent_id, barrier=barrier, crashes=crashes, number=number):
                     try:
                         self._order(self.manager_ids[index], agent_id, 1000 * number + index + 1, barrier, outcome)
                     except BaseException:  # reported by the main thread
