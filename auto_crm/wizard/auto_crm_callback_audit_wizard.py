@@ -125,7 +125,8 @@ class AutoCrmCallbackAuditWizard(models.TransientModel):
         # constraint, an error to the manager.)
         self.env.cr.execute("UPDATE auto_crm_callback SET write_date = write_date WHERE id = ANY(%s)", [sample])
         callbacks = self.env["auto_crm.callback"].sudo().browse(sample)
-        Audit = self.env["auto_crm.callback.audit"].sudo()
+        # (the audits show in the auditor's list and their chatter; no e-mail per audit)
+        Audit = self.env["auto_crm.callback.audit"].sudo().with_context(mail_auto_subscribe_no_notify=True)
         audits = Audit.browse()
         for callback in callbacks:
             vals = {
@@ -152,7 +153,8 @@ class AutoCrmCallbackAuditWizard(models.TransientModel):
                     count=len(audits),
                     population=len(population),
                     seed=seed,
-                )
+                ),
+                subtype_xmlid="mail.mt_note",
             )
         return {
             "type": "ir.actions.act_window",
