@@ -80,7 +80,7 @@ class AutoCrmCallbackAudit(models.Model):
     )
     date_sampled = fields.Datetime(string="Sampled On", readonly=True, default=fields.Datetime.now)
     sample_seed = fields.Integer(
-        string="Sample Seed", readonly=True, help="The seed of the random draw: the same seed draws the same sample."
+        readonly=True, help="The seed of the random draw: the same seed draws the same sample."
     )
     outcome = fields.Selection(AUDIT_OUTCOMES, tracking=True)
     customer_confirms_call = fields.Boolean(
@@ -92,7 +92,6 @@ class AutoCrmCallbackAudit(models.Model):
     line_ids = fields.One2many("auto_crm.callback.audit.line", "audit_id", string="Answers")
     date_done = fields.Datetime(string="Audited On", readonly=True, copy=False)
     agrees = fields.Boolean(
-        string="Agrees",
         readonly=True,
         copy=False,
         help="Set when the audit is done: the customer was reached, confirms the original call, and every "

@@ -15,11 +15,9 @@ class AutoCrmCallbackAuditLine(models.Model):
     _inherit = ["auto_crm.owned.mixin"]
     _order = "audit_id, sequence, id"
 
-    audit_id = fields.Many2one(
-        "auto_crm.callback.audit", string="Audit", required=True, readonly=True, ondelete="cascade", index=True
-    )
+    audit_id = fields.Many2one("auto_crm.callback.audit", required=True, readonly=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="audit_id.company_id", store=True, index=True)
-    question_id = fields.Many2one("auto_crm.question", string="Question", required=True, readonly=True)
+    question_id = fields.Many2one("auto_crm.question", required=True, readonly=True)
     sequence = fields.Integer(readonly=True)
     original_score_value = fields.Integer(
         string="Original Score",

@@ -49,7 +49,7 @@ class AutoCrmCsiReport(models.Model):
     visit_type = fields.Selection(VISIT_TYPES, string="Visit Type", readonly=True)
     rule_id = fields.Many2one("auto_crm.callback.rule", string="Rule", readonly=True)
     questionnaire_id = fields.Many2one("auto_crm.questionnaire", string="Questionnaire", readonly=True)
-    survey_kind = fields.Selection(QUESTIONNAIRE_KINDS, string="Survey Kind", readonly=True)
+    survey_kind = fields.Selection(QUESTIONNAIRE_KINDS, readonly=True)
     csi_hierarchy_id = fields.Many2one("auto_crm.csi.hierarchy", string="Index Weights Used", readonly=True)
     csi = fields.Float(
         string="Satisfaction Index",
@@ -66,7 +66,6 @@ class AutoCrmCsiReport(models.Model):
         help="1 to 5, after-service calls only (satisfaction with the last repair).",
     )
     survey_index = fields.Float(
-        string="Survey Index",
         readonly=True,
         aggregator="avg",
         digits=(5, 1),

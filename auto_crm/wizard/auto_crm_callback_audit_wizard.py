@@ -45,7 +45,6 @@ class AutoCrmCallbackAuditWizard(models.TransientModel):
     sample_percent = fields.Float(string="Share to Audit (%)", default=10.0)
     auditor_id = fields.Many2one(
         "res.users",
-        string="Auditor",
         required=True,
         domain="[('share', '=', False)]",
         help="The agent who calls the customers again; their own calls are never in the sample.",
