@@ -101,6 +101,11 @@
         "report/auto_crm_vehicle_service_history_views.xml",
         "wizard/auto_crm_vehicle_receive_wizard_views.xml",
         "wizard/auto_crm_customer_transfer_wizard_views.xml",
+        "security/auto_crm_scorecards_security.xml",
+        "report/auto_crm_staff_scorecard_views.xml",
+        "views/auto_crm_callback_audit_views.xml",
+        "wizard/auto_crm_callback_audit_wizard_views.xml",
+        "views/res_config_settings_scorecards_views.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",

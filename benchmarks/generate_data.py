@@ -537,6 +537,7 @@ def generate_store(share, models, vin_base, counts, seconds, serial, started):
             callback = {
                 "name": f"{rule.name}: {partner['name']}", "rule_id": rule.id,
                 "questionnaire_id": rule.questionnaire_id.id or None, "company_id": company.id,
+                "survey_kind": rule.questionnaire_id.kind or None,  # the callback's stored related field
                 "partner_id": partner["id"], "vehicle_id": vehicle_id, "visit_id": visit["id"] if visit else None,
                 "source_model": source_model, "source_id": source_id, "source_period": 0, "user_id": agent,
                 "team_id": rule.team_id.id or None, "channel": rule.channel, "state": "todo",

@@ -52,3 +52,7 @@ from . import ir_rule_archive
 from . import auto_crm_vehicle_receipt
 from . import auto_crm_customer_transfer
 from . import res_partner_archive
+from . import res_company_scorecards
+from . import res_config_settings_scorecards
+from . import auto_crm_callback_audit
+from . import auto_crm_callback_audit_line

@@ -97,6 +97,13 @@ class AutoCrmCallback(models.Model):
     rule_id = fields.Many2one("auto_crm.callback.rule", string="Rule", index=True, readonly=True, ondelete="restrict")
     trigger = fields.Selection(related="rule_id.trigger")
     questionnaire_id = fields.Many2one("auto_crm.questionnaire", string="Questionnaire", check_company=True)
+    survey_kind = fields.Selection(
+        related="questionnaire_id.kind",
+        store=True,
+        index=True,
+        string="Survey Kind",
+        help="The kind of the questionnaire: only after-service calls count in the satisfaction index (CSI).",
+    )
     user_id = fields.Many2one(
         "res.users",
         string="Assigned To",

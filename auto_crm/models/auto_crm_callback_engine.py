@@ -577,11 +577,11 @@ class AutoCrmCallbackEngine(models.AbstractModel):
              %(checked)s,
              inserted AS (
                INSERT INTO auto_crm_callback (
-                       name, rule_id, questionnaire_id, company_id, partner_id, vehicle_id, visit_id,
+                       name, rule_id, questionnaire_id, survey_kind, company_id, partner_id, vehicle_id, visit_id,
                        source_model, source_id, source_period, user_id, team_id, channel, state,
                        date_due, date_expiry, max_attempts, overall_score, customer_complains,
                        create_uid, create_date, write_uid, write_date)
-                SELECT %(rule_name)s || ': ' || partner_name, %(rule)s, %(questionnaire)s,
+                SELECT %(rule_name)s || ': ' || partner_name, %(rule)s, %(questionnaire)s, %(survey_kind)s,
                        store, partner_id, vehicle_id,
                        visit_id, %(source_model)s, source_id, source_period, %(user)s, %(team)s, channel,
                        'todo', date_due, date_due + %(window)s, %(max_attempts)s, 0, FALSE,
@@ -613,6 +613,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                 rule_name=rule.name,
                 rule=rule.id,
                 questionnaire=rule.questionnaire_id.id or None,
+                survey_kind=rule.questionnaire_id.kind or None,  # the stored related field, set here (SQL)
                 user=plan["user"],
                 team=rule.team_id.id or None,
                 window=rule.window_days,

@@ -8,6 +8,7 @@ from odoo.models import parse_read_group_spec, regex_field_agg
 from odoo.osv import expression
 from odoo.tools import SQL
 
+from ..models.auto_crm_questionnaire import QUESTIONNAIRE_KINDS
 from ..models.auto_crm_service_visit import VISIT_TYPES
 
 _logger = logging.getLogger(__name__)
@@ -48,10 +49,34 @@ class AutoCrmCsiReport(models.Model):
     visit_type = fields.Selection(VISIT_TYPES, string="Visit Type", readonly=True)
     rule_id = fields.Many2one("auto_crm.callback.rule", string="Rule", readonly=True)
     questionnaire_id = fields.Many2one("auto_crm.questionnaire", string="Questionnaire", readonly=True)
+    survey_kind = fields.Selection(QUESTIONNAIRE_KINDS, readonly=True)
     csi_hierarchy_id = fields.Many2one("auto_crm.csi.hierarchy", string="Index Weights Used", readonly=True)
-    csi = fields.Float(string="Satisfaction Index", readonly=True, aggregator="avg", digits=(5, 1))
+    csi = fields.Float(
+        string="Satisfaction Index",
+        readonly=True,
+        aggregator="avg",
+        digits=(5, 1),
+        help="The CSI: the index (0 to 100) of after-service calls only; empty for the other kinds of survey.",
+    )
     overall_score = fields.Float(
-        string="Overall Satisfaction", readonly=True, aggregator="avg", digits=(3, 2), help="1 to 5."
+        string="Overall Satisfaction",
+        readonly=True,
+        aggregator="avg",
+        digits=(3, 2),
+        help="1 to 5, after-service calls only (satisfaction with the last repair).",
+    )
+    survey_index = fields.Float(
+        readonly=True,
+        aggregator="avg",
+        digits=(5, 1),
+        help="The index (0 to 100) of the call whatever its kind of survey: group by Survey Kind to compare kinds.",
+    )
+    survey_score = fields.Float(
+        string="Survey Overall Score",
+        readonly=True,
+        aggregator="avg",
+        digits=(3, 2),
+        help="The overall score (1 to 5) of the call whatever its kind of survey.",
     )
     callback_count = fields.Integer(string="Callbacks", readonly=True, aggregator="sum")
     csi_count = fields.Integer(string="Callbacks with an Index", readonly=True, aggregator="sum")
@@ -81,11 +106,18 @@ class AutoCrmCsiReport(models.Model):
                    (SELECT v.visit_type FROM auto_crm_service_visit v WHERE v.id = c.visit_id) AS visit_type,
                    c.rule_id,
                    c.questionnaire_id,
+                   c.survey_kind,
                    c.csi_hierarchy_id,
-                   c.csi,  -- empty without an index (_compute_csi_sql writes the two together)
-                   NULLIF(c.overall_score, 0)::float AS overall_score,
+                   -- the CSI takes after-service calls only; empty without an index
+                   -- (_compute_csi_sql writes the two together)
+                   CASE WHEN c.survey_kind = 'after_service' THEN c.csi END AS csi,
+                   CASE WHEN c.survey_kind = 'after_service' THEN NULLIF(c.overall_score, 0)::float END
+                       AS overall_score,
+                   c.csi AS survey_index,
+                   NULLIF(c.overall_score, 0)::float AS survey_score,
                    1 AS callback_count,
-                   CASE WHEN c.csi_hierarchy_id IS NULL THEN 0 ELSE 1 END AS csi_count
+                   CASE WHEN c.csi_hierarchy_id IS NULL OR c.survey_kind IS DISTINCT FROM 'after_service' THEN 0
+                        ELSE 1 END AS csi_count
               FROM auto_crm_callback c
              WHERE c.state = 'done'
             """
@@ -97,11 +129,20 @@ class AutoCrmCsiReport(models.Model):
         # scan of it. The visit's fields are scalar sub-queries, not joins, so that a query which
         # does not ask for them reads this index alone (PostgreSQL removes an unused LEFT JOIN but
         # then no longer plans an index-only scan: measured, 29 ms against 9 ms for a month).
+        # (the index gained survey_kind in 18.0.1.2.0: an older one without it is rebuilt)
+        self.env.cr.execute(
+            SQL(
+                """SELECT 1 FROM pg_indexes WHERE indexname = 'auto_crm_callback_done_date_due_index'
+                      AND indexdef NOT LIKE '%%survey_kind%%'"""
+            )
+        )
+        if self.env.cr.rowcount:
+            self.env.cr.execute(SQL("DROP INDEX auto_crm_callback_done_date_due_index"))
         self.env.cr.execute(
             SQL(
                 """CREATE INDEX IF NOT EXISTS auto_crm_callback_done_date_due_index
                        ON auto_crm_callback (date_due, company_id)
-                  INCLUDE (csi_hierarchy_id, csi, overall_score, user_id, visit_id, vehicle_id)
+                  INCLUDE (csi_hierarchy_id, csi, overall_score, user_id, visit_id, vehicle_id, survey_kind)
                     WHERE state = 'done'"""
             )
         )

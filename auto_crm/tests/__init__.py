@@ -62,3 +62,5 @@ from . import test_customer_transfer
 from . import test_group_walk
 from . import test_archive_concurrency
 from . import test_group_rpc
+from . import test_scorecards
+from . import test_callback_audit_concurrency

@@ -92,10 +92,33 @@ class TestFieldOwners(AutoCrmCase):
             },
             "auto_crm.vehicle.receive.wizard": lambda: {"vin": cls.vehicle.vin},
             "auto_crm.customer.transfer.wizard": lambda: {"partner_id": cls.customer.id, "reason": "Moved house"},
+            "auto_crm.callback.audit": lambda: cls._audit_recipe(),
+            "auto_crm.callback.audit.line": lambda: {
+                "audit_id": cls.records["auto_crm.callback.audit"].id,
+                "question_id": cls.env["auto_crm.question"].search([], limit=1).id,
+                "original_score_value": 4,
+            },
+            "auto_crm.callback.audit.wizard": lambda: {
+                "date_from": "2026-01-01",
+                "date_to": "2026-01-31",
+                "auditor_id": cls.agent.id,
+            },
         }
         for name, recipe in recipes.items():
             if not cls.records[name]:
                 cls.records[name] = cls.env[name].sudo().create(recipe())
+
+    @classmethod
+    def _audit_recipe(cls):
+        """An audit of a done callback (the demo's, else one closed here), given to another agent."""
+        callback = cls.env["auto_crm.callback"].search([("state", "=", "done")], limit=1)
+        if not callback:
+            callback = cls.env["auto_crm.callback"].create(
+                {"partner_id": cls.customer.id, "user_id": cls.agent.id, "company_id": cls.company.id}
+            )
+            callback.action_done()
+        auditor = cls.manager if callback.user_id != cls.manager else cls.dealer_admin
+        return {"callback_id": callback.id, "company_id": callback.company_id.id, "user_id": auditor.id}
 
     def system_fields(self, model):
         return sorted(model._owned_system_fields())

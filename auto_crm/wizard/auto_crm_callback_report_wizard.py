@@ -54,11 +54,13 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
     * *executed*: due callbacks that were worked: at least one attempt was logged, or they were
       closed as done or failed;
     * *successful*: due callbacks done, i.e. the customer was reached and answered;
-    * *satisfaction with the last visit*: mean overall score (1-5) of the successful callbacks
-      that have one;
+    * *satisfaction with the last visit*: mean overall score (1-5) of the successful after-service
+      callbacks that have one;
     * *satisfaction per question*: mean score (1-5) of the answers of the successful callbacks;
-    * *CSI*: mean satisfaction index (0-100) of the successful callbacks that have one, with the
-      change in points from the previous month.
+    * *CSI*: mean satisfaction index (0-100) of the successful after-service callbacks that have
+      one, with the change in points from the previous month;
+    * *per kind of survey* (after service, after sale, win-back, complaint confirmation...): the
+      successful callbacks of each kind, their mean overall score and mean index, reported apart.
 
     Every figure comes from one aggregate query (and the CSI export from another), narrowed to the
     month on the due-date index and run with the user's rights; the XLSX data sheet is streamed from
@@ -210,6 +212,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
                 # executed: closed as done or failed, or at least one attempt logged (the attempts'
                 # look-up and the issue tags below are probes of their index: OFFSET 0)
                 SQL("%s.date_due >= %s AND %s AS executed", cb, start, callback_executed_sql(cb)),
+                SQL("%s.survey_kind", cb),
             ],
         )
         self._jit_off()
@@ -221,14 +224,30 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
                        COUNT(*) FILTER (WHERE m.current),
                        COUNT(*) FILTER (WHERE m.executed),
                        COUNT(*) FILTER (WHERE m.current AND m.state = 'done'),
-                       SUM(m.overall_score) FILTER (WHERE m.current AND m.state = 'done' AND m.overall_score > 0),
-                       COUNT(*) FILTER (WHERE m.current AND m.state = 'done' AND m.overall_score > 0),
-                       SUM(m.csi) FILTER (WHERE m.current AND m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL),
-                       COUNT(*) FILTER (WHERE m.current AND m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL),
-                       SUM(m.csi) FILTER (WHERE NOT m.current AND m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL),
-                       COUNT(*) FILTER (WHERE NOT m.current AND m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL)
+                       SUM(m.overall_score) FILTER (WHERE m.current AND m.state = 'done' AND m.overall_score > 0
+                                                    AND m.survey_kind = 'after_service'),
+                       COUNT(*) FILTER (WHERE m.current AND m.state = 'done' AND m.overall_score > 0
+                                          AND m.survey_kind = 'after_service'),
+                       SUM(m.csi) FILTER (WHERE m.current AND m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL
+                                          AND m.survey_kind = 'after_service'),
+                       COUNT(*) FILTER (WHERE m.current AND m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL
+                                          AND m.survey_kind = 'after_service'),
+                       SUM(m.csi) FILTER (WHERE NOT m.current AND m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL
+                                          AND m.survey_kind = 'after_service'),
+                       COUNT(*) FILTER (WHERE NOT m.current AND m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL
+                                          AND m.survey_kind = 'after_service')
                   FROM m
                  GROUP BY GROUPING SETS ((m.company_id), ())
+                UNION ALL
+                SELECT 'kind:' || COALESCE(m.survey_kind, ''), NULL, COUNT(*), NULL, NULL,
+                       SUM(m.overall_score) FILTER (WHERE m.overall_score > 0),
+                       COUNT(*) FILTER (WHERE m.overall_score > 0),
+                       SUM(m.csi) FILTER (WHERE m.csi_hierarchy_id IS NOT NULL),
+                       COUNT(*) FILTER (WHERE m.csi_hierarchy_id IS NOT NULL),
+                       NULL, NULL
+                  FROM m
+                 WHERE m.current AND m.state = 'done'
+                 GROUP BY m.survey_kind
                 UNION ALL
                 SELECT 'question', a.question_id, COUNT(*), NULL, NULL, SUM(a.score_value), NULL, NULL, NULL, NULL, NULL
                   FROM m
@@ -247,10 +266,16 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
                 callbacks=callbacks,
             )
         )
-        question_figures, issue_figures = [], []
+        question_figures, issue_figures, kind_figures = [], [], {}
         for kind, key, count, *figures in self.env.cr.fetchall():
             executed, successful, overall_sum, overall_count, csi_sum, csi_count, prev_sum, prev_count = figures
-            if kind == "store":
+            if kind.startswith("kind:"):
+                kind_figures[kind[5:]] = {
+                    "successful": count,
+                    "overall": _avg(overall_sum or 0.0, overall_count),
+                    "index": _avg(csi_sum or 0.0, csi_count),
+                }
+            elif kind == "store":
                 row = total if key is None else rows[key]
                 row.update(
                     due=count,
@@ -291,7 +316,21 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             "total": self._figure_line(_("All selected stores"), total),
             "questions": questions,
             "issues": issues,
+            "kinds": self._kind_lines(kind_figures),
         }
+
+    def _kind_lines(self, kind_figures):
+        """One line per kind of survey, in the kinds' order (a kind without a successful call shows
+        zero), then the calls without a questionnaire if any."""
+        labels = dict(self.env["auto_crm.questionnaire"]._fields["kind"]._description_selection(self.env))
+        lines = []
+        for kind, label in [*labels.items(), ("", _("No questionnaire"))]:
+            figures = kind_figures.get(kind)
+            if figures is None and kind == "":
+                continue
+            figures = figures or {"successful": 0, "overall": None, "index": None}
+            lines.append(dict(figures, kind=kind, label=label, is_csi=kind == "after_service"))
+        return lines
 
     @staticmethod
     def _figure_line(label, row):
@@ -315,11 +354,18 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             _("Due: callbacks whose due date falls in the month, cancelled ones excepted."),
             _("Executed: due callbacks that were worked - at least one attempt logged, or closed as done or failed."),
             _("Successful: due callbacks done - the customer was reached and answered."),
-            _("Satisfaction with the last visit: mean overall score (1 to 5) of the successful callbacks."),
+            _(
+                "Satisfaction with the last visit: mean overall score (1 to 5) of the successful after-service "
+                "callbacks."
+            ),
             _("Satisfaction per question: mean score (1 to 5) of the answers of the successful callbacks."),
             _(
-                "CSI: mean satisfaction index (0 to 100, AHP weights) of the successful callbacks; change in "
-                "points from the previous month."
+                "CSI: mean satisfaction index (0 to 100, AHP weights) of the successful after-service callbacks; "
+                "change in points from the previous month."
+            ),
+            _(
+                "By kind of survey: the successful callbacks of each kind (after service, after sale, win-back, "
+                "complaint confirmation...), their mean overall score and mean index, reported apart from the CSI."
             ),
         ]
 
@@ -385,12 +431,20 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         issues = Markup("").join(
             Markup("<tr><td>%s</td><td>%s</td></tr>") % (i["tag"].name, i["count"]) for i in figures["issues"]
         ) or Markup("<tr><td colspan='2'>%s</td></tr>") % _("No issue raised this month.")
+        kinds = Markup("").join(
+            Markup("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>")
+            % (k["label"], k["successful"], self._fmt(k["overall"], "{:.2f}"), self._fmt(k["index"]))
+            for k in figures["kinds"]
+        )
         notes = Markup("").join(Markup("<li>%s</li>") % d for d in self._definitions())
         scope = _("Your own callbacks only.") if self.own_only else ""
         return Markup(
             "<div class='o_auto_crm_callback_report'>"
             "<h4>%(title)s</h4><p>%(scope)s</p>"
             "<table class='table table-sm o_auto_crm_report_stores'><thead><tr>%(head)s</tr></thead><tbody>%(body)s</tbody></table>"
+            "<h5>%(k_title)s</h5><table class='table table-sm o_auto_crm_report_kinds'><thead><tr>"
+            "<th>%(kind)s</th><th>%(successful)s</th><th>%(k_overall)s</th><th>%(k_index)s</th></tr></thead>"
+            "<tbody>%(kinds)s</tbody></table>"
             "<h5>%(q_title)s</h5><table class='table table-sm o_auto_crm_report_questions'><thead><tr><th>%(q)s</th><th>%(avg)s</th>"
             "<th>%(answers)s</th></tr></thead><tbody>%(questions)s</tbody></table>"
             "<h5>%(i_title)s</h5><table class='table table-sm o_auto_crm_report_issues'><thead><tr><th>%(issue)s</th><th>%(count)s</th>"
@@ -401,6 +455,12 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             "scope": scope,
             "head": head,
             "body": body,
+            "k_title": _("Satisfaction by Kind of Survey"),
+            "kind": _("Survey Kind"),
+            "successful": _("Successful"),
+            "k_overall": _("Overall (1-5)"),
+            "k_index": _("Index (0-100)"),
+            "kinds": kinds,
             "q_title": _("Satisfaction per Question"),
             "q": _("Question"),
             "avg": _("Average (1-5)"),
@@ -586,6 +646,20 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         isheet.set_column(1, 1, 12)
         self._print_setup(isheet, last_row=max(len(figures["issues"]), 1), last_col=1)
         isheet.repeat_rows(0)
+
+        # Satisfaction by kind of survey, apart from the CSI
+        ksheet = workbook.add_worksheet(_("Surveys"))
+        ksheet.write_row(
+            0, 0, [_("Survey Kind"), _("Successful"), _("Overall (1-5)"), _("Index (0-100)")], formats["header"]
+        )
+        for r, kind in enumerate(figures["kinds"], start=1):
+            ksheet.write_string(r, 0, kind["label"], formats["text"])
+            ksheet.write_number(r, 1, kind["successful"], formats["int"])
+            self._write_value(ksheet, r, 2, kind["overall"], formats["score"])
+            self._write_value(ksheet, r, 3, kind["index"], formats["index"])
+        ksheet.set_column(0, 0, 34)
+        ksheet.set_column(1, 3, 14)
+        self._print_setup(ksheet, last_row=max(len(figures["kinds"]), 1), last_col=3)
 
         # The underlying callbacks
         self._write_callbacks_sheet(workbook, formats, figures["start"])

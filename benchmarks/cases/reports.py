@@ -105,7 +105,7 @@ def floor_pivot(cr, state):
     cr.execute(
         """
         SELECT date_trunc('month', c.date_due::timestamp), c.company_id,
-               avg(c.csi), avg(NULLIF(c.overall_score, 0)), count(*)
+               avg(c.csi) FILTER (WHERE c.survey_kind = 'after_service'), avg(NULLIF(c.overall_score, 0)) FILTER (WHERE c.survey_kind = 'after_service'), count(*)
           FROM auto_crm_callback c
          WHERE c.state = 'done' AND c.csi_hierarchy_id IS NOT NULL
            AND c.date_due >= %s AND c.date_due < %s AND c.company_id = ANY(%s)
@@ -126,7 +126,7 @@ def floor_cells(cr, state):
     cr.execute(
         """
         SELECT date_trunc('month', c.date_due::timestamp), c.company_id,
-               avg(c.csi), avg(NULLIF(c.overall_score, 0)), count(*)
+               avg(c.csi) FILTER (WHERE c.survey_kind = 'after_service'), avg(NULLIF(c.overall_score, 0)) FILTER (WHERE c.survey_kind = 'after_service'), count(*)
           FROM auto_crm_callback c
          WHERE c.state = 'done' AND c.csi_hierarchy_id IS NOT NULL
            AND c.date_due >= %s AND c.date_due < %s AND c.company_id = ANY(%s)
@@ -157,7 +157,7 @@ def floor_trend(cr, state):
     _floor_settings(cr)
     cr.execute(
         """
-        SELECT date_trunc('month', c.date_due::timestamp), c.company_id, avg(c.csi), count(*)
+        SELECT date_trunc('month', c.date_due::timestamp), c.company_id, avg(c.csi) FILTER (WHERE c.survey_kind = 'after_service'), count(*)
           FROM auto_crm_callback c
          WHERE c.state = 'done' AND c.csi_hierarchy_id IS NOT NULL
            AND c.date_due >= %s AND c.date_due < %s AND c.company_id = ANY(%s)
@@ -187,9 +187,9 @@ def floor_report(cr, state):
                                 OR EXISTS (SELECT 1 FROM auto_crm_callback_attempt a WHERE a.callback_id = c.id))),
                count(*) FILTER (WHERE c.date_due >= %(start)s AND c.state = 'done'),
                avg(c.overall_score) FILTER (WHERE c.date_due >= %(start)s AND c.state = 'done' AND c.overall_score > 0),
-               avg(c.csi) FILTER (WHERE c.date_due >= %(start)s AND c.state = 'done'
+               avg(c.csi) FILTER (WHERE c.survey_kind = 'after_service' AND c.date_due >= %(start)s AND c.state = 'done'
                                   AND c.csi_hierarchy_id IS NOT NULL),
-               avg(c.csi) FILTER (WHERE c.date_due < %(start)s AND c.state = 'done'
+               avg(c.csi) FILTER (WHERE c.survey_kind = 'after_service' AND c.date_due < %(start)s AND c.state = 'done'
                                   AND c.csi_hierarchy_id IS NOT NULL)
           FROM auto_crm_callback c
          WHERE c.date_due >= %(previous)s AND c.date_due < %(stop)s AND c.company_id = ANY(%(companies)s)
@@ -263,8 +263,8 @@ def floor_csi_export(cr, state):
     cr.execute(
         """
         SELECT c.company_id, v.advisor_id, v.technician_id, COALESCE(veh.brand_id, fm.brand_id), v.visit_type,
-               c.user_id, c.date_due >= %(start)s, count(*), avg(c.csi) FILTER (WHERE c.csi_hierarchy_id IS NOT NULL),
-               avg(NULLIF(c.overall_score, 0))
+               c.user_id, c.date_due >= %(start)s, count(*), avg(c.csi) FILTER (WHERE c.survey_kind = 'after_service' AND c.csi_hierarchy_id IS NOT NULL),
+               avg(NULLIF(c.overall_score, 0)) FILTER (WHERE c.survey_kind = 'after_service')
           FROM auto_crm_callback c
           LEFT JOIN auto_crm_service_visit v ON v.id = c.visit_id
           LEFT JOIN auto_crm_vehicle veh ON veh.id = COALESCE(c.vehicle_id, v.vehicle_id)
