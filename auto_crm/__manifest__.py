@@ -88,6 +88,7 @@
         "security/auto_crm_sms_security.xml",
         "views/auto_crm_sms_provider_views.xml",
         "views/auto_crm_sms_usage_views.xml",
+        "views/res_config_settings_groupfig_views.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",

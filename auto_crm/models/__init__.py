@@ -43,3 +43,5 @@ from . import auto_crm_csi_respondent
 from . import auto_crm_sms_provider
 from . import auto_crm_sms_usage
 from . import sms_sms
+from . import res_company_groupfig
+from . import res_config_settings_groupfig
