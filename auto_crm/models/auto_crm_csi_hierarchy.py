@@ -343,7 +343,9 @@ class AutoCrmCsiHierarchy(models.Model):
         for vals in vals_list:
             if vals.get("state", "draft") != "draft":
                 raise UserError(_("Status: a new hierarchy starts as a draft; activate it afterwards."))
-            self._check_own_weighting_allowed(self.env["res.company"].browse(vals.get("company_id")) or self.env.company)
+            self._check_own_weighting_allowed(
+                self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+            )
             if not vals.get("version"):
                 company_id = vals.get("company_id") or self.env.company.id
                 if company_id not in next_versions:

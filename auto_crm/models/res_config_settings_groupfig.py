@@ -17,9 +17,7 @@ class ResConfigSettings(models.TransientModel):
     def _auto_crm_changed_settings(self, vals):
         changed = super()._auto_crm_changed_settings(vals)
         if "auto_crm_store_weighting" in vals:
-            company = (
-                self.env["res.company"].browse(vals["company_id"]) if vals.get("company_id") else self.env.company
-            )
+            company = self.env["res.company"].browse(vals["company_id"]) if vals.get("company_id") else self.env.company
             if bool(vals["auto_crm_store_weighting"]) != company.sudo().auto_crm_store_weighting:
                 changed.append(self._fields["auto_crm_store_weighting"]._description_string(self.env))
         return changed

@@ -383,7 +383,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
                 )
             )
             self._group_fill(rows, keys)
-            values.update({key: rows for key in keys})
+            values.update(dict.fromkeys(keys, rows))
         if "callbacks" in figures:
             keys = ("due", "executed", "successful", "csi_sum", "csi_count")
             rows = self._group_rows(keys)
@@ -417,7 +417,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
                 )
             )
             self._group_fill(rows, keys)
-            values.update({key: rows for key in keys})
+            values.update(dict.fromkeys(keys, rows))
         if "complaints" in figures:
             keys = ("opened", "closed", "overdue")
             rows = self._group_rows(keys)
@@ -443,9 +443,11 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             self.env.cr.execute(
                 SQL(
                     """SELECT %(c)s.company_id,
-                              COUNT(*) FILTER (WHERE %(c)s.date_received >= %(start)s AND %(c)s.date_received < %(stop)s),
+                              COUNT(*) FILTER (WHERE %(c)s.date_received >= %(start)s
+                                                 AND %(c)s.date_received < %(stop)s),
                               COUNT(*) FILTER (WHERE %(c)s.date_closed >= %(start)s AND %(c)s.date_closed < %(stop)s),
-                              COUNT(*) FILTER (WHERE %(c)s.deadline_resolve >= %(start)s AND %(c)s.deadline_resolve < %(now)s
+                              COUNT(*) FILTER (WHERE %(c)s.deadline_resolve >= %(start)s
+                                                 AND %(c)s.deadline_resolve < %(now)s
                                                  AND (%(c)s.date_resolved IS NULL
                                                       OR %(c)s.date_resolved > %(c)s.deadline_resolve))
                          FROM %(from)s WHERE %(where)s
@@ -458,7 +460,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
                 )
             )
             self._group_fill(rows, keys)
-            values.update({key: rows for key in keys})
+            values.update(dict.fromkeys(keys, rows))
         if "retention" in figures:
             keys = ("retention_due", "retention_returned")
             rows = self._group_rows(keys)
@@ -475,7 +477,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
                 )
             )
             self._group_fill(rows, keys)
-            values.update({key: rows for key in keys})
+            values.update(dict.fromkeys(keys, rows))
         stores = self.company_ids.sorted(lambda c: (c.sequence, c.name))
         return {
             "start": start,
