@@ -89,6 +89,7 @@
         "views/auto_crm_sms_provider_views.xml",
         "views/auto_crm_sms_usage_views.xml",
         "views/res_config_settings_groupfig_views.xml",
+        "data/auto_crm_group_dashboard.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",

@@ -1,10 +1,14 @@
 import datetime
+import json
 
 from freezegun import freeze_time
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
+from odoo.tools.misc import file_open
+
+from odoo.addons.spreadsheet.utils.validate_data import fields_in_spreadsheet
 
 from .test_csi_report import CsiReportCase
 
@@ -306,3 +310,74 @@ class TestGroupFigures(GroupCase):
         self.assertIn("o_auto_crm_report_compare", wizard.summary_html)
         self.assertIn("Store B", wizard.summary_html)
         self.assertIn("1,974.00", wizard.summary_html)
+
+
+@tagged("post_install", "-at_install")
+class TestGroupDashboard(GroupCase):
+    """The Dealer Group dashboard: its pivots name fields that exist, each groups by store (the spilled PIVOT
+    table shows every store and the total) and runs as a group manager, who sees every store's rows."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with file_open("auto_crm/data/files/group_dashboard.json") as f:
+            cls.data = json.load(f)
+        cls.dashboard = cls.env.ref("auto_crm.spreadsheet_dashboard_group_stores")
+
+    def test_models_and_fields_exist(self):
+        for model, chains in fields_in_spreadsheet(self.data).items():
+            for chain in chains:
+                field_model = model
+                for fname in chain.split("."):
+                    self.assertIn(fname, self.env[field_model]._fields, f"{model}: {chain}")
+                    field = self.env[field_model]._fields[fname]
+                    if field.relational:
+                        field_model = field.comodel_name
+
+    def test_every_table_by_store_with_total(self):
+        filters = {f["id"] for f in self.data["globalFilters"]}
+        cells = self.data["sheets"][0]["cells"]
+        for pivot_id, pivot in self.data["pivots"].items():
+            with self.subTest(pivot=pivot["name"]):
+                self.assertEqual(pivot["rows"], [{"fieldName": "company_id"}])
+                self.assertIn({"content": f"=PIVOT({pivot_id})"}, cells.values())
+                self.assertEqual(set(pivot["fieldMatching"]), filters)
+                Model = (
+                    self.env[pivot["model"]]
+                    .with_user(self.group_manager)
+                    .with_context(allowed_company_ids=(self.group | self.stores).ids)
+                )
+                aggregates = [
+                    "__count"
+                    if m["fieldName"] == "__count"
+                    else f"{m['fieldName']}:{Model._fields[m['fieldName']].aggregator}"
+                    for m in pivot["measures"]
+                ]
+                groupby = ["company_id"] + [c["fieldName"] for c in pivot["columns"]]
+                Model._read_group(pivot["domain"], groupby, aggregates)
+                for matching in pivot["fieldMatching"].values():
+                    Model.search_count([(matching["chain"], "!=", False)])
+
+    def test_visits_per_store_for_the_group_manager(self):
+        self.bulk_delivered_visits(2, datetime.datetime(2025, 3, 10, 9), company=self.store_a)
+        self.bulk_delivered_visits(1, datetime.datetime(2025, 3, 11, 9), company=self.store_c)
+        pivot = self.data["pivots"]["1"]
+        Visit = (
+            self.env["auto_crm.service.visit"]
+            .with_user(self.group_manager)
+            .with_context(allowed_company_ids=(self.group | self.stores).ids)
+        )
+        rows = dict(
+            Visit._read_group(pivot["domain"] + [("company_id", "in", self.stores.ids)], ["company_id"], ["__count"])
+        )
+        self.assertEqual(rows, {self.store_a: 2, self.store_c: 1})
+
+    def test_published_for_managers_in_the_after_sales_group(self):
+        self.assertEqual(
+            self.dashboard.dashboard_group_id, self.env.ref("auto_crm.spreadsheet_dashboard_group_after_sales")
+        )
+        self.assertEqual(self.dashboard.group_ids, self.env.ref("auto_crm.group_manager"))
+        Dashboard = self.env["spreadsheet.dashboard"]
+        self.assertIn(self.dashboard, Dashboard.with_user(self.group_manager).search([]))
+        self.assertNotIn(self.dashboard, Dashboard.with_user(self.agent).search([]))
+        self.dashboard.with_user(self.group_manager).get_readonly_dashboard()
