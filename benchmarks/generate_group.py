@@ -15,16 +15,19 @@ What it makes:
   amounts, customer, car, advisor) but its own number and store; the cars and customers stay the generator's
   (the group's shared archive), lines, readings and ledger entries are not copied (the group figures read the
   visits' stored totals);
-- for every copied visit whose source has after-service callbacks closed as done, failed or expired, a copy of
-  each (state, due date, scores, index) in the visit's store with the visit as its source, the index weighed with
-  the group's weighting (attempts and answers are not copied: a closed callback counts as executed anyway);
+- for one copied visit in GROUP_CALLBACK_EVERY (4; by id) whose source has callbacks closed as done, failed or
+  expired, a copy of each (state, due date, scores, index) in the visit's store with the visit as its source, the
+  index weighed with the group's weighting (attempts and answers are not copied: a closed callback counts as
+  executed anyway);
 - one complaint per 100 visits (by visit id), received the day after the visit's delivery, with a 72-hour
   resolution deadline; resolved after 0 to 4 days (so one in five past its deadline, one in ten never resolved),
   closed a day after it was resolved.
 
 Everything is bulk SQL (``INSERT ... SELECT`` over ``generate_series``) with the triggers off during the load
-(``session_replication_role = replica``: the foreign keys are those of rows that exist), committed per batch of
-1,000,000 visits; ANALYZE at the end. The checks at the end count what must be 0 and exit 1 when one is not.
+(``session_replication_role = replica``: the foreign keys are those of rows that exist) and the secondary indexes
+of the three tables dropped during the load and built again after it (their definitions read from
+``pg_indexes``; the unique ones and the constraints stay), committed per batch of 1,000,000 visits; ANALYZE at
+the end. The checks at the end count what must be 0 and exit 1 when one is not.
 """
 
 import os
@@ -37,6 +40,8 @@ cr = env.cr
 STORES = int(os.environ.get("GROUP_STORES", "200"))
 VISITS = int(os.environ.get("GROUP_VISITS", "10000000"))
 BATCH = 1_000_000
+#: the callbacks of one copied visit in CALLBACK_EVERY (by id) are copied with it
+CALLBACK_EVERY = int(os.environ.get("GROUP_CALLBACK_EVERY", "4"))
 GROUP_NAME = "Dealer Group"
 started = time.time()
 
@@ -89,6 +94,22 @@ weighting.action_activate()
 env.flush_all()
 cr.commit()
 say(f"{GROUP_NAME} (id {group.id}) and {len(stores)} stores, weighting {weighting.id}")
+
+# --- the secondary indexes of the loaded tables are dropped during the load and built again after it --------
+LOADED = ("auto_crm_service_visit", "auto_crm_callback", "auto_crm_complaint")
+cr.execute(
+    """SELECT i.indexname, i.indexdef FROM pg_indexes i
+        WHERE i.tablename = ANY(%s)
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
+          AND i.indexdef NOT LIKE 'CREATE UNIQUE INDEX%%'""",
+    [list(LOADED)],
+)
+secondary = cr.fetchall()
+for name, _definition in secondary:
+    cr.execute(f'DROP INDEX "{name}"')
+cr.commit()
+say(f"{len(secondary)} secondary indexes dropped for the load")
+cr.execute("SET synchronous_commit = off")
 
 # --- visits ------------------------------------------------------------------------------------------------
 cr.execute("CREATE TABLE IF NOT EXISTS group_gen_store (n integer PRIMARY KEY, company_id integer)")
@@ -143,8 +164,8 @@ cr.execute(
           JOIN auto_crm_callback src
             ON src.source_model = 'auto_crm.service.visit' AND src.source_id = map.id
            AND src.state IN ('done', 'failed', 'expired')
-         WHERE v.id > %(max_visit)s""",
-    {"weighting": weighting.id, "max_visit": max_visit, "sources": sources},
+         WHERE v.id > %(max_visit)s AND v.id %% %(every)s = 0""",
+    {"weighting": weighting.id, "max_visit": max_visit, "sources": sources, "every": CALLBACK_EVERY},
 )
 callbacks = cr.rowcount
 cr.commit()
@@ -174,7 +195,13 @@ cr.execute("DROP TABLE group_gen_store")
 cr.execute("DROP TABLE group_gen_source")
 cr.commit()
 say(f"{complaints:,} complaints")
+cr.execute("SET maintenance_work_mem = '1GB'")
+for _name, definition in secondary:
+    cr.execute(definition)
+    cr.commit()
+say(f"{len(secondary)} secondary indexes built again")
 cr.execute("ANALYZE auto_crm_service_visit, auto_crm_callback, auto_crm_complaint, res_company")
+cr.commit()
 say("analysed")
 
 # --- checks (each must count 0) ------------------------------------------------------------------------------
