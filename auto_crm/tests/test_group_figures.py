@@ -1,7 +1,10 @@
+import base64
 import datetime
+import io
 import json
 
 from freezegun import freeze_time
+from openpyxl import load_workbook
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
@@ -310,6 +313,20 @@ class TestGroupFigures(GroupCase):
         self.assertIn("o_auto_crm_report_compare", wizard.summary_html)
         self.assertIn("Store B", wizard.summary_html)
         self.assertIn("1,974.00", wizard.summary_html)
+
+    @freeze_time("2025-04-10 08:00:00")
+    def test_workbook_of_the_stores(self):
+        wizard = self.wizard()
+        action = wizard.action_export_xlsx()
+        self.assertIn("stores_2025_03.xlsx", action["url"])
+        sheet = load_workbook(io.BytesIO(base64.b64decode(wizard.xlsx_file)), read_only=True).active
+        rows = [row for row in sheet.iter_rows(values_only=True) if row and row[0]]
+        header = next(i for i, row in enumerate(rows) if row[0] == "Store")
+        table = {row[0]: row[1:] for row in rows[header + 1 :]}
+        self.assertEqual(table["Store A"][:3], (2, 1316.0, 87.5))
+        self.assertEqual(table["Store B"][4:7], (0, 1, 1))  # complaints opened, closed, overdue
+        self.assertEqual(table["Total of the stores"][0], 3)
+        self.assertEqual(table["Total of the stores"][7:9], (5, 4))  # callbacks due, executed
 
 
 @tagged("post_install", "-at_install")

@@ -528,7 +528,19 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
 
         body = Markup("").join(row(store.name, figures["rows"][store.id]) for store in figures["stores"])
         body += row(_("Total of the stores"), figures["total"], bold=True)
-        notes = [
+        return Markup(
+            "<div class='o_auto_crm_callback_report'><h4>%(title)s</h4>"
+            "<table class='table table-sm o_auto_crm_report_compare'><thead><tr>%(head)s</tr></thead>"
+            "<tbody>%(body)s</tbody></table><ul class='text-muted small'>%(notes)s</ul></div>"
+        ) % {
+            "title": _("Stores side by side, %s", self._month_label(figures["start"])),
+            "head": head,
+            "body": body,
+            "notes": Markup("").join(Markup("<li>%s</li>") % n for n in self._group_definitions()),
+        }
+
+    def _group_definitions(self):
+        return [
             _("Visits and revenue: visits delivered in the month and their total amount."),
             _("CSI: mean satisfaction index of the callbacks due in the month and done."),
             _("Retention: vehicles due for their service in the month that came back (service retention)."),
@@ -538,16 +550,6 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             ),
             _("Callbacks: due in the month, executed and successful as in the monthly report."),
         ]
-        return Markup(
-            "<div class='o_auto_crm_callback_report'><h4>%(title)s</h4>"
-            "<table class='table table-sm o_auto_crm_report_compare'><thead><tr>%(head)s</tr></thead>"
-            "<tbody>%(body)s</tbody></table><ul class='text-muted small'>%(notes)s</ul></div>"
-        ) % {
-            "title": _("Stores side by side, %s", self._month_label(figures["start"])),
-            "head": head,
-            "body": body,
-            "notes": Markup("").join(Markup("<li>%s</li>") % n for n in notes),
-        }
 
     # ------------------------------------------------------------------ on screen
 
@@ -942,8 +944,49 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         sheet.fit_to_pages(1, 0)
         sheet.repeat_rows(0)
 
+    def _build_group_xlsx(self, figures):
+        """The stores side by side as a workbook: one row per store and the total of the stores."""
+        self._check_xlsxwriter()
+        output = io.BytesIO()
+        workbook = self._workbook(output)
+        formats = self._formats(workbook)
+        sheet = workbook.add_worksheet(_("Stores"))
+        row = self._write_header_block(
+            sheet,
+            formats,
+            _("Stores side by side, %s", self._month_label(figures["start"])),
+            figures["start"],
+            self._group_definitions(),
+        )
+        columns = [
+            (_("Visits"), "visits", "int"), (_("Revenue"), "revenue", "score"), (_("CSI"), "csi", "index"),
+            (_("Retention %"), "retention_rate", "pct"), (_("Complaints Opened"), "opened", "int"),
+            (_("Complaints Closed"), "closed", "int"), (_("Complaints Overdue"), "overdue", "int"),
+            (_("Callbacks Due"), "due", "int"), (_("Executed"), "executed", "int"),
+            (_("Executed %"), "executed_rate", "pct"), (_("Successful"), "successful", "int"),
+            (_("Successful %"), "successful_rate", "pct"),
+        ]  # fmt: skip
+        sheet.write_row(row, 0, [_("Store")] + [label for label, _key, _fmt in columns], formats["header"])
+        sheet.freeze_panes(row + 1, 1)
+        lines = [(store.name, figures["rows"][store.id], formats["text"]) for store in figures["stores"]]
+        lines.append((_("Total of the stores"), figures["total"], formats["total"]))
+        for offset, (label, line, label_format) in enumerate(lines, start=1):
+            sheet.write_string(row + offset, 0, label, label_format)
+            for col, (_label, key, fmt) in enumerate(columns, start=1):
+                self._write_value(sheet, row + offset, col, line[key], formats[fmt])
+        sheet.set_column(0, 0, 28)
+        sheet.set_column(1, len(columns), 12)
+        self._print_setup(sheet, row + len(lines), len(columns), one_page=False)
+        workbook.close()
+        return output.getvalue()
+
     def action_export_xlsx(self):
         self.ensure_one()
+        if self.compare_stores:
+            figures = self._get_group_figures()
+            self._owned_write({"summary_html": self._render_group_html(figures)})
+            content = self._build_group_xlsx(figures)
+            return self._download(content, f"stores_{figures['start']:%Y_%m}.xlsx")
         figures = self._get_figures()
         self._owned_write({"summary_html": self._render_html(figures)})
         content = self._build_report_xlsx(figures)
