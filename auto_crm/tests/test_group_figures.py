@@ -271,6 +271,26 @@ class TestGroupFigures(GroupCase):
         self.assertAlmostEqual(figures["rows"][self.store_a.id]["csi"], (87.5 + 87.5 + 62.5) / 3, places=4)
         self.assertAlmostEqual(figures["total"]["csi"], (87.5 * 3 + 62.5) / 4, places=4)
 
+    @freeze_time("2025-04-10 08:00:00")
+    def test_retention_per_store(self):
+        # two cars delivered at B on 10 September 2024 are due for their service in March 2025 (6 months);
+        # the first comes back on 15 March: B retains 1 of 2, A and C have none due
+        first, _second = self.bulk_delivered_visits(2, datetime.datetime(2024, 9, 10, 9), company=self.store_b)
+        self.env.cr.execute(
+            """INSERT INTO auto_crm_service_visit (name, company_id, partner_id, vehicle_id, advisor_id, state,
+                       visit_type, mileage_in, date_appointment, date_reception, kanban_state, inspection_failures,
+                       create_date, write_date, create_uid, write_uid)
+               SELECT 'RETURN/1', company_id, partner_id, vehicle_id, advisor_id, 'repair', 'maintenance', 15000,
+                      '2025-03-15 08:00', '2025-03-15 09:00', 'normal', 0, now(), now(), 1, 1
+                 FROM auto_crm_service_visit WHERE id = %s""",
+            [first],
+        )
+        figures = self.wizard()._get_group_figures(figures=("retention",))
+        b, total = figures["rows"][self.store_b.id], figures["total"]
+        self.assertEqual((b["retention_due"], b["retention_returned"], b["retention_rate"]), (2, 1, 0.5))
+        self.assertEqual(figures["rows"][self.store_a.id]["retention_due"], 0)
+        self.assertEqual((total["retention_due"], total["retention_returned"]), (2, 1))
+
     @freeze_time("2025-03-20 08:00:00")
     def test_overdue_counts_only_deadlines_passed(self):
         # on 20 March A's deadline of 10 March has passed; B's resolved late on 5 March
