@@ -106,6 +106,8 @@
         "views/auto_crm_callback_audit_views.xml",
         "wizard/auto_crm_callback_audit_wizard_views.xml",
         "views/res_config_settings_scorecards_views.xml",
+        "views/res_config_settings_groupfig_views.xml",
+        "data/auto_crm_group_dashboard.xml",
     ],
     "demo": [
         "demo/auto_crm_store_demo.xml",

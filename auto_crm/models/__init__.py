@@ -56,3 +56,5 @@ from . import res_company_scorecards
 from . import res_config_settings_scorecards
 from . import auto_crm_callback_audit
 from . import auto_crm_callback_audit_line
+from . import res_company_groupfig
+from . import res_config_settings_groupfig

@@ -720,7 +720,8 @@ class AutoCrmCallback(models.Model):
         """Compute and store the CSI of these done callbacks in one statement.
 
         A callback that already has an index keeps its hierarchy version (answers corrected later
-        are re-weighted with the same weights); the others take their store's active hierarchy.
+        are re-weighted with the same weights); the others take their store's active hierarchy, or
+        their dealer group's (``res.company._auto_crm_weighting_sql``).
         Callbacks without any scored answer on a leaf step keep an empty index.
         """
         callbacks = self.filtered(lambda c: c.state == "done")
@@ -731,9 +732,11 @@ class AutoCrmCallback(models.Model):
             SQL(
                 """
                 WITH target AS (
-                    SELECT c.id, COALESCE(c.csi_hierarchy_id, h.id) AS hierarchy_id
+                    SELECT c.id, COALESCE(c.csi_hierarchy_id, %(weighting)s) AS hierarchy_id
                       FROM auto_crm_callback c
+                      JOIN res_company store ON store.id = c.company_id
                       LEFT JOIN auto_crm_csi_hierarchy h ON h.company_id = c.company_id AND h.state = 'active'
+                      LEFT JOIN auto_crm_csi_hierarchy gh ON gh.company_id = store.parent_id AND gh.state = 'active'
                      WHERE c.id IN %(ids)s AND c.state = 'done'
                 ),
                 leaf AS (
@@ -760,6 +763,10 @@ class AutoCrmCallback(models.Model):
                  WHERE c.id = t.id
                 """,
                 ids=tuple(callbacks.ids),
+                # the store's own weighting, or its dealer group's (res_company_groupfig.py)
+                weighting=self.env["res.company"]._auto_crm_weighting_sql(
+                    SQL.identifier("store"), SQL.identifier("h"), SQL.identifier("gh")
+                ),
             )
         )
         callbacks.invalidate_recordset(["csi", "csi_hierarchy_id"])

@@ -343,6 +343,9 @@ class AutoCrmCsiHierarchy(models.Model):
         for vals in vals_list:
             if vals.get("state", "draft") != "draft":
                 raise UserError(_("Status: a new hierarchy starts as a draft; activate it afterwards."))
+            self._check_own_weighting_allowed(
+                self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+            )
             if not vals.get("version"):
                 company_id = vals.get("company_id") or self.env.company.id
                 if company_id not in next_versions:
@@ -365,6 +368,8 @@ class AutoCrmCsiHierarchy(models.Model):
                         frozen[0].display_name,
                     )
                 )
+        if vals.get("company_id"):
+            self._check_own_weighting_allowed(self.env["res.company"].browse(vals["company_id"]))
         if (
             vals.get("company_id")
             and "version" not in vals
@@ -585,6 +590,8 @@ class AutoCrmCsiHierarchy(models.Model):
         self._check_draft()
         if len(self.company_id) != len(self):
             raise UserError(_("Store: activate one hierarchy per store at a time."))
+        for company in self.company_id:
+            self._check_own_weighting_allowed(company)
         self._check_consistent()
         for hierarchy in self:
             # Lock the store's hierarchies so that two activations queue up instead of colliding.
@@ -675,6 +682,22 @@ class AutoCrmCsiHierarchy(models.Model):
             "target": "current",
         }
 
+    def _check_own_weighting_allowed(self, company):
+        """Refuse a weighting of a store whose dealer group gives it the group's (a store of a group that
+        does not let its stores keep their own): to every caller but the add-on's superuser code."""
+        if self.env.su or company.sudo()._auto_crm_own_weighting_allowed():
+            return
+        self.browse().check_access("create")  # a missing right says so first
+        raise UserError(
+            _(
+                "Store: %(store)s uses the satisfaction weighting of its dealer group %(group)s, which does not "
+                "let its stores keep their own; create and activate the weighting at %(group)s, or ask the "
+                "group's administrator to allow the stores their own (Settings, Dealer CRM).",
+                store=company.sudo().name,
+                group=company.sudo().parent_id.name,
+            )
+        )
+
     def _check_draft(self):
         frozen = self.filtered(lambda h: h.state != "draft")
         if frozen:
@@ -685,3 +708,18 @@ class AutoCrmCsiHierarchy(models.Model):
         """The active hierarchy of a store (the current one by default), or an empty recordset."""
         company = company or self.env.company
         return self.search([("company_id", "=", company.id), ("state", "=", "active")], limit=1)
+
+    @api.model
+    def _get_effective(self, company=None):
+        """The weighting whose weights give a store's index (the current store by default): its own active
+        one when the store has no dealer group or its group allows it, else its group's; a store of a group
+        without an active weighting keeps its own. As ``_compute_csi_sql`` chooses it in SQL."""
+        company = (company or self.env.company).sudo()
+        Hierarchy = self.sudo()
+        own = Hierarchy._get_active(company)
+        group = Hierarchy._get_active(company.parent_id) if company.parent_id else Hierarchy.browse()
+        if not company.parent_id or not group or company.parent_id.auto_crm_store_weighting:
+            chosen = own or group
+        else:
+            chosen = group
+        return chosen.with_env(self.env)

@@ -58,7 +58,9 @@ class TestLayout(TransactionCase):
                     "a view of a core model without a documented file",
                 )
                 self.assertTrue(view.arch_fs, "a view without source file")
-                if view.model == "res.config.settings" and view.arch_fs.removeprefix("auto_crm/") in SETTINGS_FEATURE_FILES:
+                if view.model == "res.config.settings":
+                    # each area's section of the settings in its own file (res_config_settings_<area>_views.xml)
+                    self.assertRegex(view.arch_fs, r"^auto_crm/views/res_config_settings(_[a-z]+)?_views\.xml$")
                     continue
                 self.assertEqual(view.arch_fs, "auto_crm/" + self._expected_file(view.model))
 
@@ -90,5 +92,8 @@ class TestLayout(TransactionCase):
                 if model == "res.config.settings" and data_file in SETTINGS_FEATURE_FILES:
                     continue
                 with self.subTest(record=record.get("id")):
+                    if model == "res.config.settings":
+                        self.assertRegex(data_file, r"^views/res_config_settings(_[a-z]+)?_views\.xml$")
+                        continue
                     self.assertEqual(data_file, self._expected_file(model))
         self.assertGreater(seen, 50)

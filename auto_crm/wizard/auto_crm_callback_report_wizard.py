@@ -75,6 +75,7 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
     _user_fields = {
         "month",
         "company_ids",
+        "compare_stores",
     }
 
     month = fields.Date(
@@ -101,6 +102,10 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         string="Own Figures Only",
         compute="_compute_own_only",
         help="Agents and advisors see the figures of the callbacks assigned to them.",
+    )
+    compare_stores = fields.Boolean(
+        help="The stores side by side with their total: visits and revenue, satisfaction index, retention, "
+        "complaints opened, closed and overdue, callbacks executed and successful (store and group managers).",
     )
     summary_html = fields.Html(string="Summary", readonly=True, sanitize=False)
     xlsx_file = fields.Binary(string="Workbook", readonly=True, attachment=False)
@@ -369,11 +374,244 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
             ),
         ]
 
+    # ------------------------------------------------------------------ the stores side by side
+
+    #: The figures of the store comparison, in their order on screen.
+    GROUP_FIGURES = ("visits", "callbacks", "complaints", "retention")
+
+    def _group_rows(self, keys):
+        return {company.id: dict.fromkeys(keys, 0) for company in self.company_ids} | {None: dict.fromkeys(keys, 0)}
+
+    def _group_fill(self, rows, keys):
+        """Fill ``rows`` from the fetched GROUPING SETS rows (store id, or None for the total, then ``keys``)."""
+        for company_id, *values in self.env.cr.fetchall():
+            rows[company_id].update({key: value or 0 for key, value in zip(keys, values, strict=True)})
+
+    def _get_group_figures(self, figures=GROUP_FIGURES):
+        """The month's figures of each selected store and of all of them (the dealer group's total).
+
+        Set-based: ONE ``GROUP BY GROUPING SETS ((store), ())`` query per family of figures over all the
+        stores at once (never a query per store), each narrowed to the month on its date index and built
+        with ``Model._search`` so that the user's record rules apply:
+
+        * *visits*: visits delivered in the month, and their *revenue* (total amount);
+        * *callbacks*: due in the month (cancelled excepted), *executed* and *successful* as in the monthly
+          report, and the *CSI*: mean index of the successful ones that have one;
+        * *complaints*: *opened* (received in the month), *closed* (closed in the month) and *overdue* (their
+          resolution deadline fell in the month and passed before they were resolved);
+        * *retention*: vehicles due for their service in the month and those that came back (the service
+          retention analysis).
+
+        Returns ``{"start", "stores", "rows": {store id: {figure: value}}, "total": {...}}``.
+        """
+        self._check_stores()
+        if not self.env.user.has_group("auto_crm.group_manager"):
+            raise AccessError(_("Compare Stores: the stores side by side are for store and group managers."))
+        start, stop = self._period()
+        start_dt, stop_dt = fields.Datetime.to_datetime(start), fields.Datetime.to_datetime(stop)
+        company_ids = self.company_ids.ids
+        values = {}
+        self._jit_off()
+        if "visits" in figures:
+            keys = ("visits", "revenue")
+            rows = self._group_rows(keys)
+            Visit = self.env["auto_crm.service.visit"].with_context(active_test=False)
+            query = Visit._search(
+                [
+                    ("date_delivered", ">=", start_dt),
+                    ("date_delivered", "<", stop_dt),
+                    ("state", "=", "followup"),
+                    ("company_id", "in", company_ids),
+                ]
+            )
+            v = SQL.identifier(Visit._table)
+            self.env.cr.execute(
+                SQL(
+                    """SELECT %(v)s.company_id, COUNT(*), SUM(%(v)s.amount_total)
+                         FROM %(from)s WHERE %(where)s
+                     GROUP BY GROUPING SETS ((%(v)s.company_id), ())""",
+                    v=v,
+                    **{"from": query.from_clause, "where": query.where_clause},
+                )
+            )
+            self._group_fill(rows, keys)
+            values.update(dict.fromkeys(keys, rows))
+        if "callbacks" in figures:
+            keys = ("due", "executed", "successful", "csi_sum", "csi_count")
+            rows = self._group_rows(keys)
+            cb = SQL.identifier("auto_crm_callback")
+            callbacks = self._month_callbacks(
+                start,
+                stop,
+                [
+                    SQL("%s.company_id", cb),
+                    SQL("%s.state", cb),
+                    SQL("%s.csi", cb),
+                    SQL("%s.csi_hierarchy_id", cb),
+                    SQL(
+                        """(%(cb)s.state IN ('done', 'failed') OR EXISTS (
+                               SELECT 1 FROM auto_crm_callback_attempt att
+                                WHERE att.callback_id = %(cb)s.id OFFSET 0)) AS executed""",
+                        cb=cb,
+                    ),
+                ],
+            )
+            self.env.cr.execute(
+                SQL(
+                    """WITH m AS NOT MATERIALIZED (%(callbacks)s)
+                       SELECT m.company_id, COUNT(*), COUNT(*) FILTER (WHERE m.executed),
+                              COUNT(*) FILTER (WHERE m.state = 'done'),
+                              SUM(m.csi) FILTER (WHERE m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL),
+                              COUNT(*) FILTER (WHERE m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL)
+                         FROM m
+                     GROUP BY GROUPING SETS ((m.company_id), ())""",
+                    callbacks=callbacks,
+                )
+            )
+            self._group_fill(rows, keys)
+            values.update(dict.fromkeys(keys, rows))
+        if "complaints" in figures:
+            keys = ("opened", "closed", "overdue")
+            rows = self._group_rows(keys)
+            Complaint = self.env["auto_crm.complaint"].with_context(active_test=False)
+            now = min(fields.Datetime.now(), stop_dt)
+            query = Complaint._search(
+                [
+                    ("company_id", "in", company_ids),
+                    "|",
+                    "|",
+                    "&",
+                    ("date_received", ">=", start_dt),
+                    ("date_received", "<", stop_dt),
+                    "&",
+                    ("date_closed", ">=", start_dt),
+                    ("date_closed", "<", stop_dt),
+                    "&",
+                    ("deadline_resolve", ">=", start_dt),
+                    ("deadline_resolve", "<", now),
+                ]
+            )
+            c = SQL.identifier(Complaint._table)
+            self.env.cr.execute(
+                SQL(
+                    """SELECT %(c)s.company_id,
+                              COUNT(*) FILTER (WHERE %(c)s.date_received >= %(start)s
+                                                 AND %(c)s.date_received < %(stop)s),
+                              COUNT(*) FILTER (WHERE %(c)s.date_closed >= %(start)s AND %(c)s.date_closed < %(stop)s),
+                              COUNT(*) FILTER (WHERE %(c)s.deadline_resolve >= %(start)s
+                                                 AND %(c)s.deadline_resolve < %(now)s
+                                                 AND (%(c)s.date_resolved IS NULL
+                                                      OR %(c)s.date_resolved > %(c)s.deadline_resolve))
+                         FROM %(from)s WHERE %(where)s
+                     GROUP BY GROUPING SETS ((%(c)s.company_id), ())""",
+                    c=c,
+                    start=start_dt,
+                    stop=stop_dt,
+                    now=now,
+                    **{"from": query.from_clause, "where": query.where_clause},
+                )
+            )
+            self._group_fill(rows, keys)
+            values.update(dict.fromkeys(keys, rows))
+        if "retention" in figures:
+            keys = ("retention_due", "retention_returned")
+            rows = self._group_rows(keys)
+            Retention = self.env["auto_crm.retention.report"]
+            query = Retention._search([("month", "=", start), ("company_id", "in", company_ids)])
+            r = SQL.identifier(Retention._table)
+            self.env.cr.execute(
+                SQL(
+                    """SELECT %(r)s.company_id, SUM(%(r)s.due_count), SUM(%(r)s.returned_count)
+                         FROM %(from)s WHERE %(where)s
+                     GROUP BY GROUPING SETS ((%(r)s.company_id), ())""",
+                    r=r,
+                    **{"from": query.from_clause, "where": query.where_clause},
+                )
+            )
+            self._group_fill(rows, keys)
+            values.update(dict.fromkeys(keys, rows))
+        stores = self.company_ids.sorted(lambda c: (c.sequence, c.name))
+        return {
+            "start": start,
+            "stores": stores,
+            "rows": {cid: self._group_line({k: values[k][cid][k] for k in values}) for cid in stores.ids},
+            "total": self._group_line({k: values[k][None][k] for k in values}),
+        }
+
+    @staticmethod
+    def _group_line(row):
+        line = dict(row)
+        if "revenue" in row:
+            line["revenue"] = float(row["revenue"] or 0.0)
+        if "due" in row:
+            line["csi"] = _avg(row["csi_sum"], row["csi_count"])
+            line["executed_rate"] = _pct(row["executed"], row["due"])
+            line["successful_rate"] = _pct(row["successful"], row["due"])
+        if "retention_due" in row:
+            line["retention_rate"] = _pct(row["retention_returned"], row["retention_due"])
+        return line
+
+    def _render_group_html(self, figures):
+        headers = [
+            _("Store"), _("Visits"), _("Revenue"), _("CSI"), _("Retention %"), _("Complaints Opened"),
+            _("Complaints Closed"), _("Complaints Overdue"), _("Callbacks Due"), _("Executed"), _("Executed %"),
+            _("Successful"), _("Successful %"),
+        ]  # fmt: skip
+        head = Markup("").join(Markup("<th>%s</th>") % h for h in headers)
+
+        def row(label, line, bold=False):
+            cells = [
+                label,
+                line["visits"],
+                self._fmt(line["revenue"], "{:,.2f}"),
+                self._fmt(line["csi"]),
+                self._fmt(line["retention_rate"] * 100, "{:.1f} %"),
+                line["opened"],
+                line["closed"],
+                line["overdue"],
+                line["due"],
+                line["executed"],
+                self._fmt(line["executed_rate"] * 100, "{:.1f} %"),
+                line["successful"],
+                self._fmt(line["successful_rate"] * 100, "{:.1f} %"),
+            ]
+            tag = Markup("<th>%s</th>") if bold else Markup("<td>%s</td>")
+            return Markup("<tr>%s</tr>") % Markup("").join(tag % c for c in cells)
+
+        body = Markup("").join(row(store.name, figures["rows"][store.id]) for store in figures["stores"])
+        body += row(_("Total of the stores"), figures["total"], bold=True)
+        return Markup(
+            "<div class='o_auto_crm_callback_report'><h4>%(title)s</h4>"
+            "<table class='table table-sm o_auto_crm_report_compare'><thead><tr>%(head)s</tr></thead>"
+            "<tbody>%(body)s</tbody></table><ul class='text-muted small'>%(notes)s</ul></div>"
+        ) % {
+            "title": _("Stores side by side, %s", self._month_label(figures["start"])),
+            "head": head,
+            "body": body,
+            "notes": Markup("").join(Markup("<li>%s</li>") % n for n in self._group_definitions()),
+        }
+
+    def _group_definitions(self):
+        return [
+            _("Visits and revenue: visits delivered in the month and their total amount."),
+            _("CSI: mean satisfaction index of the callbacks due in the month and done."),
+            _("Retention: vehicles due for their service in the month that came back (service retention)."),
+            _(
+                "Complaints: opened (received in the month), closed (closed in the month), overdue (their "
+                "resolution deadline fell in the month and passed before they were resolved)."
+            ),
+            _("Callbacks: due in the month, executed and successful as in the monthly report."),
+        ]
+
     # ------------------------------------------------------------------ on screen
 
     def action_compute(self):
         self.ensure_one()
-        self._owned_write({"summary_html": self._render_html(self._get_figures())})
+        if self.compare_stores:
+            html = self._render_group_html(self._get_group_figures())
+        else:
+            html = self._render_html(self._get_figures())
+        self._owned_write({"summary_html": html})
         return self._reopen()
 
     def _reopen(self):
@@ -786,8 +1024,49 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
         sheet.fit_to_pages(1, 0)
         sheet.repeat_rows(0)
 
+    def _build_group_xlsx(self, figures):
+        """The stores side by side as a workbook: one row per store and the total of the stores."""
+        self._check_xlsxwriter()
+        output = io.BytesIO()
+        workbook = self._workbook(output)
+        formats = self._formats(workbook)
+        sheet = workbook.add_worksheet(_("Stores"))
+        row = self._write_header_block(
+            sheet,
+            formats,
+            _("Stores side by side, %s", self._month_label(figures["start"])),
+            figures["start"],
+            self._group_definitions(),
+        )
+        columns = [
+            (_("Visits"), "visits", "int"), (_("Revenue"), "revenue", "score"), (_("CSI"), "csi", "index"),
+            (_("Retention %"), "retention_rate", "pct"), (_("Complaints Opened"), "opened", "int"),
+            (_("Complaints Closed"), "closed", "int"), (_("Complaints Overdue"), "overdue", "int"),
+            (_("Callbacks Due"), "due", "int"), (_("Executed"), "executed", "int"),
+            (_("Executed %"), "executed_rate", "pct"), (_("Successful"), "successful", "int"),
+            (_("Successful %"), "successful_rate", "pct"),
+        ]  # fmt: skip
+        sheet.write_row(row, 0, [_("Store")] + [label for label, _key, _fmt in columns], formats["header"])
+        sheet.freeze_panes(row + 1, 1)
+        lines = [(store.name, figures["rows"][store.id], formats["text"]) for store in figures["stores"]]
+        lines.append((_("Total of the stores"), figures["total"], formats["total"]))
+        for offset, (label, line, label_format) in enumerate(lines, start=1):
+            sheet.write_string(row + offset, 0, label, label_format)
+            for col, (_label, key, fmt) in enumerate(columns, start=1):
+                self._write_value(sheet, row + offset, col, line[key], formats[fmt])
+        sheet.set_column(0, 0, 28)
+        sheet.set_column(1, len(columns), 12)
+        self._print_setup(sheet, row + len(lines), len(columns), one_page=False)
+        workbook.close()
+        return output.getvalue()
+
     def action_export_xlsx(self):
         self.ensure_one()
+        if self.compare_stores:
+            figures = self._get_group_figures()
+            self._owned_write({"summary_html": self._render_group_html(figures)})
+            content = self._build_group_xlsx(figures)
+            return self._download(content, f"stores_{figures['start']:%Y_%m}.xlsx")
         figures = self._get_figures()
         self._owned_write({"summary_html": self._render_html(figures)})
         content = self._build_report_xlsx(figures)
