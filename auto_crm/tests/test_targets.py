@@ -115,8 +115,9 @@ class TargetCase(CallbackCase):
             cls.env.flush_all()
             cls.env.cr.execute(
                 SQL(
-                    "UPDATE auto_crm_callback SET state = %s, date_done = %s, csi = %s, csi_hierarchy_id = %s "
-                    "WHERE id = %s",
+                    # after-service calls: the CSI takes those only (survey kinds)
+                    "UPDATE auto_crm_callback SET state = %s, date_done = %s, csi = %s, csi_hierarchy_id = %s, "
+                    "survey_kind = 'after_service' WHERE id = %s",
                     state,
                     done and DT(done),
                     csi,
