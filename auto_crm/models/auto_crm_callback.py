@@ -83,10 +83,9 @@ class AutoCrmCallback(models.Model):
         "auto_crm.service.visit", string="Service Visit", index="btree_not_null", check_company=True
     )
     advisor_id = fields.Many2one(related="visit_id.advisor_id", string="Service Advisor")
-    source_model = fields.Char(string="Source Model", index=True, readonly=True, size=128)
+    source_model = fields.Char(index=True, readonly=True, size=128)
     source_id = fields.Integer(string="Source ID", readonly=True)
     source_period = fields.Integer(
-        string="Source Period",
         default=0,
         readonly=True,
         help="For yearly events (birthday, insurance, warranty) the year of the event; 0 otherwise.",
@@ -131,7 +130,6 @@ class AutoCrmCallback(models.Model):
         DUE_STATUSES,
         compute="_compute_due_status",
         search="_search_due_status",
-        string="Due Status",
         help="Today is the user's day, in the user's time zone, on the board as in its filters.",
     )
     max_attempts = fields.Integer(string="Maximum Attempts", default=3)
@@ -168,7 +166,7 @@ class AutoCrmCallback(models.Model):
         help="Win-back calls: why the customer stopped coming.",
     )
     customer_complains = fields.Boolean(
-        string="Customer Complains", tracking=True, help="The customer made a complaint during the call."
+        tracking=True, help="The customer made a complaint during the call."
     )
     note = fields.Html(string="Call Notes")
     # Reminder calls (issue 13): what the call reminds the customer of, and what the agent says.
@@ -787,7 +785,7 @@ class AutoCrmCallback(models.Model):
         string="Attempts / Maximum",
         help="Attempts made so far, of the maximum the callback's rule allows.",
     )
-    last_outcome = fields.Selection(OUTCOMES, compute="_compute_attempt_progress", string="Last Outcome")
+    last_outcome = fields.Selection(OUTCOMES, compute="_compute_attempt_progress")
 
     def _compute_attempt_progress(self):
         """Attempts made of the maximum ("1/3") and the latest attempt's outcome, for a whole board
@@ -812,7 +810,7 @@ class AutoCrmCallback(models.Model):
     # ------------------------------------------------------------------ complaints
 
     complaint_ids = fields.One2many("auto_crm.complaint", "callback_id", string="Complaints")
-    complaint_count = fields.Integer(compute="_compute_complaint_count", string="Complaint Count")
+    complaint_count = fields.Integer(compute="_compute_complaint_count")
 
     def _compute_complaint_count(self):
         counts = dict(

@@ -61,7 +61,7 @@ class AutoCrmCallbackLink(models.Model):
         help="HMAC-SHA256 of the token sent, keyed by the database secret: the token itself is never stored.",
     )
     channel = fields.Selection(LINK_CHANNELS, required=True, readonly=True)
-    sent_to = fields.Char(string="Sent To", readonly=True, help="The e-mail address or mobile number the link went to.")
+    sent_to = fields.Char(readonly=True, help="The e-mail address or mobile number the link went to.")
     user_id = fields.Many2one("res.users", string="Sent By", readonly=True)
     date_sent = fields.Datetime(string="Sent On", required=True, readonly=True, default=fields.Datetime.now)
     date_expiry = fields.Datetime(string="Expires On", required=True, readonly=True)

@@ -120,7 +120,6 @@ class AutoCrmCallbackRule(models.Model):
         "due date) the callback is due.",
     )
     days_before = fields.Integer(
-        string="Days Before",
         default=30,
         tracking=True,
         help="For warranty end, insurance expiry and birthdays: days before the date the callback is due.",
@@ -159,7 +158,6 @@ class AutoCrmCallbackRule(models.Model):
     )
     _user_fields = {*_user_fields, "fallback_channels"}
     fallback_channels = fields.Char(
-        string="Fallback Channels",
         default="phone",
         size=100,
         tracking=True,

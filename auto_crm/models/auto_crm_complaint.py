@@ -178,9 +178,9 @@ class AutoCrmComplaint(models.Model):
         string="Evidence",
         help="Photos, recordings and documents the customer or staff provided.",
     )
-    root_cause = fields.Text(string="Root Cause", tracking=True)
+    root_cause = fields.Text(tracking=True)
     resolution = fields.Text(tracking=True)
-    goodwill_amount = fields.Monetary(string="Goodwill Amount", tracking=True, copy=False)
+    goodwill_amount = fields.Monetary(tracking=True, copy=False)
     goodwill_limit = fields.Monetary(related="company_id.complaint_goodwill_limit", string="Authority Limit")
     needs_manager = fields.Boolean(
         string="Beyond Customer Relations Authority",
@@ -223,7 +223,7 @@ class AutoCrmComplaint(models.Model):
     escalated_resolve = fields.Boolean(string="Escalated (resolve)", compute="_compute_escalated")
 
     # Origin: what opened the complaint (a callback later, a service visit...), at most once.
-    origin_model = fields.Char(string="Origin Model", readonly=True, copy=False, size=128)
+    origin_model = fields.Char(readonly=True, copy=False, size=128)
     origin_res_id = fields.Integer(string="Origin Record", readonly=True, copy=False)
 
     corrective_action_ids = fields.Many2many(

@@ -59,7 +59,7 @@ class AutoCrmCorrectiveAction(models.Model):
     _workflow_kanban_folded = ("verified", "cancel")
 
     reference = fields.Char(
-        string="Reference", required=True, copy=False, readonly=True, default="/", index="trigram", size=64
+        required=True, copy=False, readonly=True, default="/", index="trigram", size=64
     )
     name = fields.Char(string="Title", required=True, tracking=True)
     active = fields.Boolean(default=True, tracking=True)
@@ -96,7 +96,7 @@ class AutoCrmCorrectiveAction(models.Model):
     )
     complaint_count = fields.Integer(compute="_compute_complaint_count")
     recurring_issue = fields.Text(
-        string="Recurring Issue", help="The issue customers keep raising in callbacks, or the internal finding."
+        help="The issue customers keep raising in callbacks, or the internal finding."
     )
     description = fields.Html(string="Action Plan")
     user_id = fields.Many2one(

@@ -109,7 +109,7 @@ class AutoCrmCsiHierarchy(models.Model):
     ]
 
     def init(self):
-        super().init()
+        res = super().init()
         # One active hierarchy per store, enforced by the database so that two admins activating
         # at the same moment cannot both win.
         self.env.cr.execute(
@@ -119,6 +119,7 @@ class AutoCrmCsiHierarchy(models.Model):
                 SQL.identifier(self._table),
             )
         )
+        return res
 
     # ------------------------------------------------------------------ computes
 

@@ -39,7 +39,7 @@ class AutoCrmCsiRespondent(models.Model):
     _check_company_auto = True
 
     name = fields.Char(required=True, tracking=True, size=128)
-    kind = fields.Selection(RESPONDENT_KINDS, string="Kind", required=True, default="customer", tracking=True)
+    kind = fields.Selection(RESPONDENT_KINDS, required=True, default="customer", tracking=True)
     partner_id = fields.Many2one(
         "res.partner", string="Customer", check_company=True, index="btree_not_null", tracking=True
     )

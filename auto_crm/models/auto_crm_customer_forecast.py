@@ -59,9 +59,8 @@ class AutoCrmCustomerForecast(models.Model):
         help="The earlier of the last visit plus the customer's rhythm and the next service of their cars; the "
         "booked visit when there is one.",
     )
-    days_overdue = fields.Integer(string="Days Overdue", readonly=True, aggregator="avg")
+    days_overdue = fields.Integer(readonly=True, aggregator="avg")
     risk_score = fields.Integer(
-        string="Risk Score",
         readonly=True,
         aggregator="avg",
         help="0-100, the sum of the points listed in Why: days overdue against the customer's rhythm (up to 50), "

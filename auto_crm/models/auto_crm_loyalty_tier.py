@@ -40,9 +40,9 @@ class AutoCrmLoyaltyTier(models.Model):
     labour_discount = fields.Float(string="Labour Discount (%)", digits=(5, 2))
     parts_discount = fields.Float(string="Parts Discount (%)", digits=(5, 2))
     free_services = fields.Char(
-        string="Free Services", translate=True, help="E.g. free car wash at every visit, a free yearly check."
+        translate=True, help="E.g. free car wash at every visit, a free yearly check."
     )
-    priority_booking = fields.Boolean(string="Priority Booking")
+    priority_booking = fields.Boolean()
     color = fields.Integer()
     member_count = fields.Integer(compute="_compute_member_count", string="Members")
 

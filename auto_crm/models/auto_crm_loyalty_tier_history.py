@@ -41,5 +41,6 @@ class AutoCrmLoyaltyTierHistory(models.Model):
                 f"{change.member_id.card_number or ''} → {change.new_tier_id.name or ''} ({change.date})"
             )
 
-    def write(self, vals):
+    # Append-only: nobody edits a recorded change, so there is no super() to call.
+    def write(self, vals):  # pylint: disable=method-required-super
         raise UserError(_("Tier History: a recorded tier change is never edited."))

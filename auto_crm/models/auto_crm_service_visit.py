@@ -187,7 +187,7 @@ class AutoCrmServiceVisit(models.Model):
     )
     visit_type = fields.Selection(VISIT_TYPES, required=True, default="maintenance", tracking=True)
     mileage_in = fields.Integer(string="Mileage In (km)", tracking=True)
-    customer_request = fields.Text(string="Customer Request")
+    customer_request = fields.Text()
     work_content = fields.Text(string="Work Done")
     inspection_note = fields.Text(string="Inspection Notes")
     inspection_failures = fields.Integer(
@@ -720,7 +720,7 @@ class AutoCrmServiceVisit(models.Model):
         compute="_compute_loyalty_visit", string="Paid with Points", compute_sudo=True
     )
     loyalty_points_earned = fields.Integer(compute="_compute_loyalty_visit", string="Points Earned", compute_sudo=True)
-    amount_due = fields.Monetary(compute="_compute_loyalty_visit", string="Amount Due", compute_sudo=True)
+    amount_due = fields.Monetary(compute="_compute_loyalty_visit", compute_sudo=True)
 
     @api.depends(
         "partner_id",
@@ -859,7 +859,6 @@ class AutoCrmServiceVisit(models.Model):
     )
     callback_warning = fields.Char(
         compute="_compute_callback_warning",
-        string="Callback Warning",
         help="Why the customer will not be called back after this visit (empty when they will).",
     )
 

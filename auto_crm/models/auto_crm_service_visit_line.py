@@ -89,7 +89,6 @@ class AutoCrmServiceVisitLine(models.Model):
     # ------------------------------------------------------------------ member discount
     discount_editable = fields.Boolean(
         compute="_compute_discount_editable",
-        string="Discount Editable",
         help="After-sales managers change a line's discount; for everyone else it is the member discount.",
     )
 

@@ -96,7 +96,7 @@ class AutoCrmSmsProvider(models.Model):
         "in front of every message.",
     )
     template_code = fields.Char(
-        string="Template Code", tracking=True, help="The gateway's approved template (模板) code the messages use."
+        tracking=True, help="The gateway's approved template (模板) code the messages use."
     )
     daily_cap = fields.Integer(
         string="Daily Cap per Store",

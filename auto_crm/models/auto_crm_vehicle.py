@@ -108,7 +108,7 @@ class AutoCrmVehicle(models.Model):
     first_service_mileage = fields.Integer(string="First Maintenance Mileage (km)")
     warranty_end_date = fields.Date(tracking=True)
     warranty_end_mileage = fields.Integer(string="Warranty End Mileage (km)")
-    insurance_expiry = fields.Date(string="Insurance Expiry", tracking=True)
+    insurance_expiry = fields.Date(tracking=True)
     note = fields.Html()
 
     odometer_ids = fields.One2many("auto_crm.vehicle.odometer", "vehicle_id", string="Odometer Readings")

@@ -46,7 +46,7 @@ class AutoCrmCsiReport(models.Model):
     advisor_id = fields.Many2one("res.users", string="Service Advisor", readonly=True)
     technician_id = fields.Many2one("res.users", string="Technician", readonly=True)
     brand_id = fields.Many2one("fleet.vehicle.model.brand", string="Brand", readonly=True)
-    visit_type = fields.Selection(VISIT_TYPES, string="Visit Type", readonly=True)
+    visit_type = fields.Selection(VISIT_TYPES, readonly=True)
     rule_id = fields.Many2one("auto_crm.callback.rule", string="Rule", readonly=True)
     questionnaire_id = fields.Many2one("auto_crm.questionnaire", string="Questionnaire", readonly=True)
     survey_kind = fields.Selection(QUESTIONNAIRE_KINDS, readonly=True)

@@ -29,7 +29,7 @@ class AutoCrmDeliveryReport(models.Model):
     technician_id = fields.Many2one("res.users", string="Technician", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     vehicle_id = fields.Many2one("auto_crm.vehicle", string="Vehicle", readonly=True)
-    visit_type = fields.Selection(VISIT_TYPES, string="Visit Type", readonly=True)
+    visit_type = fields.Selection(VISIT_TYPES, readonly=True)
     date_promised = fields.Datetime(string="Promised Delivery", readonly=True)
     date_delivered = fields.Datetime(string="Delivered", readonly=True)
     delivered_on_time = fields.Boolean(string="Delivered on Time", readonly=True)

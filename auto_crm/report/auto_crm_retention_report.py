@@ -29,7 +29,7 @@ class AutoCrmRetentionReport(models.Model):
     customer_manager_id = fields.Many2one("res.users", string="Customer Manager", readonly=True)
     advisor_id = fields.Many2one("res.users", string="Last Advisor", readonly=True)
     last_visit_id = fields.Many2one("auto_crm.service.visit", string="Last Delivered Visit", readonly=True)
-    last_delivered = fields.Date(string="Last Delivered", readonly=True)
+    last_delivered = fields.Date(readonly=True)
     return_visit_id = fields.Many2one("auto_crm.service.visit", string="Return Visit", readonly=True)
     due_count = fields.Integer(string="Vehicles Due", readonly=True, aggregator="sum")
     returned_count = fields.Integer(string="Vehicles Returned", readonly=True, aggregator="sum")

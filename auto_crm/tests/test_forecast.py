@@ -36,7 +36,7 @@ class TestForecast(AutoCrmCase):
             dict({"vin": self.make_vin(number), "model_id": self.car_model.id, "partner_id": self.customer.id}, **vals)
         )
 
-    def read(self, car, day, value, **vals):
+    def make_reading(self, car, day, value, **vals):
         return self.Reading.create(dict({"vehicle_id": car.id, "date": day, "value": value}, **vals))
 
     @freeze_time("2026-06-01 04:00:00")
@@ -48,9 +48,9 @@ class TestForecast(AutoCrmCase):
         self.assertEqual((car.next_service_date, car.next_service_mileage), (date(2026, 5, 24), 5000))
         other = self.make_car(102, purchase_date=date(2026, 1, 1))
         before = other.read(list(FORECAST_FIELDS))
-        self.read(car, date(2026, 1, 1), 0)
-        self.read(car, date(2026, 3, 1), 1770)  # 59 days, 30 km/day
-        self.read(car, date(2026, 5, 1), 3600)  # 61 days, 30 km/day
+        self.make_reading(car, date(2026, 1, 1), 0)
+        self.make_reading(car, date(2026, 3, 1), 1770)  # 59 days, 30 km/day
+        self.make_reading(car, date(2026, 5, 1), 3600)  # 61 days, 30 km/day
         self.assertEqual((car.km_per_day_source, car.km_per_day), ("own", 30.0))
         # 1,400 km more at 30 km/day: 47 days after 2026-05-01 -> 2026-06-17, before 2026-07-01.
         self.assertEqual((car.next_service_date, car.next_service_mileage), (date(2026, 6, 17), 5000))
@@ -65,7 +65,7 @@ class TestForecast(AutoCrmCase):
     @freeze_time("2026-06-01 04:00:00")
     def test_service_then_interval_and_display_when_overdue(self):
         car = self.make_car(103, purchase_date=date(2025, 1, 1))
-        self.read(car, date(2025, 12, 1), 9000)
+        self.make_reading(car, date(2025, 12, 1), 9000)
         visit = self.make_visit(vehicle_id=car.id, mileage_in=10000, visit_type="maintenance")
         with freeze_time("2026-02-01 04:00:00"):
             visit.action_receive()
@@ -83,18 +83,18 @@ class TestForecast(AutoCrmCase):
     @freeze_time("2026-06-01 04:00:00")
     def test_replaced_odometer(self):
         car = self.make_car(104, purchase_date=date(2024, 1, 1))
-        self.read(car, date(2026, 1, 1), 40000)
-        self.read(car, date(2026, 3, 2), 43000)  # 60 days, 50 km/day
-        self.read(car, date(2026, 3, 3), 0, is_replacement=True)
-        self.read(car, date(2026, 5, 2), 3000)  # 60 days, 50 km/day
+        self.make_reading(car, date(2026, 1, 1), 40000)
+        self.make_reading(car, date(2026, 3, 2), 43000)  # 60 days, 50 km/day
+        self.make_reading(car, date(2026, 3, 3), 0, is_replacement=True)
+        self.make_reading(car, date(2026, 5, 2), 3000)  # 60 days, 50 km/day
         self.assertEqual((car.km_per_day_source, car.km_per_day), ("own", 50.0))
         self.assertIn("from 4 readings", car.service_forecast_note)
 
     @freeze_time("2026-06-01 04:00:00")
     def test_car_driven_zero_km(self):
         car = self.make_car(105, purchase_date=date(2026, 1, 1))
-        self.read(car, date(2026, 2, 1), 800)
-        self.read(car, date(2026, 5, 1), 800)
+        self.make_reading(car, date(2026, 2, 1), 800)
+        self.make_reading(car, date(2026, 5, 1), 800)
         self.assertEqual((car.km_per_day_source, car.km_per_day), ("own", 0.0))
         self.assertEqual(car.next_service_date, date(2026, 7, 1), "by time only")
         self.assertIn("not driven: no date by mileage", car.service_forecast_note)
@@ -104,16 +104,16 @@ class TestForecast(AutoCrmCase):
         car = self.make_car(106, purchase_date=date(2026, 1, 1))
         before = car.read(list(FORECAST_FIELDS))
         with self.assertRaisesRegex(ValidationError, "Date: a reading on .*2026.* is impossible"):
-            self.read(car, date(2026, 6, 2), 100)
+            self.make_reading(car, date(2026, 6, 2), 100)
         self.assertEqual(car.read(list(FORECAST_FIELDS)), before)
 
     @freeze_time("2026-06-01 04:00:00")
     def test_one_reading_falls_back_to_the_model_then_the_store(self):
         driven = self.make_car(107, purchase_date=date(2025, 1, 1))
-        self.read(driven, date(2026, 1, 1), 10000)
-        self.read(driven, date(2026, 5, 1), 14800)  # 120 days, 40 km/day
+        self.make_reading(driven, date(2026, 1, 1), 10000)
+        self.make_reading(driven, date(2026, 5, 1), 14800)  # 120 days, 40 km/day
         single = self.make_car(108, purchase_date=date(2025, 6, 1))
-        self.read(single, date(2026, 5, 1), 6000)
+        self.make_reading(single, date(2026, 5, 1), 6000)
         self.assertEqual((single.km_per_day_source, single.km_per_day), ("model", 40.0))
         self.assertIn("the average of this model", single.service_forecast_note)
         other_model = self.env["fleet.vehicle.model"].create({"name": "Test Wagon", "brand_id": self.brand.id})
@@ -155,7 +155,7 @@ class TestForecast(AutoCrmCase):
         # In one run, a car with one reading takes the average its model's cars get in that run.
         driven = self.make_car(112, purchase_date=date(2025, 1, 1))
         single = self.make_car(113, purchase_date=date(2025, 1, 1))
-        self.read(single, date(2026, 5, 1), 6000)
+        self.make_reading(single, date(2026, 5, 1), 6000)
         self.env.flush_all()
         self.env.cr.execute(
             "INSERT INTO auto_crm_vehicle_odometer (vehicle_id, company_id, date, value, source) "

@@ -1,7 +1,7 @@
 """Job state of 18.0.1.1.0 (before the update): the corrective action's last reminder error now comes
 from the job run log (a computed field of the same name): its column goes."""
 
-from odoo.addons.auto_crm.migrations.util import column_exists
+from odoo.addons.auto_crm.lib.migration import column_exists
 
 
 def migrate(cr, version):

@@ -1,6 +1,6 @@
 """Renames of 18.0.1.1.0: the superseded weighting version is no longer called "archived"."""
 
-from odoo.addons.auto_crm.migrations.util import rename_field
+from odoo.addons.auto_crm.lib.migration import rename_field
 
 
 def migrate(cr, version):

@@ -9,7 +9,7 @@ number, the customers' menu and the saved filters and window actions on contacts
 
 import re
 
-from odoo.addons.auto_crm.migrations.util import rename_field
+from odoo.addons.auto_crm.lib.migration import rename_field
 
 #: Old name → new name of the fields of ``res.partner`` added by auto_crm.
 PARTNER_FIELDS = {

@@ -1,4 +1,5 @@
-"""Helpers for the add-on's migration scripts (plain SQL: they run before the registry is loaded)."""
+"""Helpers for the add-on's migration scripts (plain SQL: they run before the registry is loaded). Kept out of
+migrations/, where Odoo takes every folder (a __pycache__ too, once pip compiles the wheel) for a version."""
 
 
 def column_exists(cr, table, column):
