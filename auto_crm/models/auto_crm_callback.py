@@ -78,7 +78,7 @@ class AutoCrmCallback(models.Model):
     partner_mobile = fields.Char(related="partner_id.mobile", string="Mobile")
     partner_phone = fields.Char(related="partner_id.phone", string="Phone")
     do_not_disturb = fields.Boolean(related="partner_id.auto_do_not_disturb")
-    vehicle_id = fields.Many2one("auto_crm.vehicle", string="Vehicle", index=True, check_company=True)
+    vehicle_id = fields.Many2one("auto_crm.vehicle", index=True, check_company=True)
     visit_id = fields.Many2one(
         "auto_crm.service.visit", string="Service Visit", index="btree_not_null", check_company=True
     )
@@ -93,9 +93,9 @@ class AutoCrmCallback(models.Model):
     source_ref = fields.Reference(
         SOURCE_MODELS, compute="_compute_source_ref", string="Source", help="The record this callback is about."
     )
-    rule_id = fields.Many2one("auto_crm.callback.rule", string="Rule", index=True, readonly=True, ondelete="restrict")
+    rule_id = fields.Many2one("auto_crm.callback.rule", index=True, readonly=True, ondelete="restrict")
     trigger = fields.Selection(related="rule_id.trigger")
-    questionnaire_id = fields.Many2one("auto_crm.questionnaire", string="Questionnaire", check_company=True)
+    questionnaire_id = fields.Many2one("auto_crm.questionnaire", check_company=True)
     survey_kind = fields.Selection(
         related="questionnaire_id.kind",
         store=True,
@@ -110,7 +110,7 @@ class AutoCrmCallback(models.Model):
         tracking=True,
         domain="[('share', '=', False)]",
     )
-    team_id = fields.Many2one("auto_crm.callback.team", string="Team", index=True, tracking=True, check_company=True)
+    team_id = fields.Many2one("auto_crm.callback.team", index=True, tracking=True, check_company=True)
     channel = fields.Selection(CONTACT_CHANNELS, required=True, default="phone", tracking=True)
     state = fields.Selection(
         CALLBACK_STATES,

@@ -21,9 +21,9 @@ class AutoCrmCallbackAnswer(models.Model):
     _order = "callback_id, sequence, id"
     _check_company_auto = True
 
-    callback_id = fields.Many2one("auto_crm.callback", required=True, ondelete="cascade", index=True, string="Callback")
+    callback_id = fields.Many2one("auto_crm.callback", required=True, ondelete="cascade", index=True)
     question_id = fields.Many2one(
-        "auto_crm.question", required=True, ondelete="restrict", index=True, string="Question"
+        "auto_crm.question", required=True, ondelete="restrict", index=True,
     )
     sequence = fields.Integer(related="question_id.sequence", store=True)
     step = fields.Selection(related="question_id.step", store=True, string="Process Step")

@@ -26,7 +26,7 @@ class AutoCrmCallbackAttempt(models.Model):
     _check_company_auto = True
 
     callback_id = fields.Many2one(
-        "auto_crm.callback", string="Callback", required=True, ondelete="cascade", index=True, check_company=True
+        "auto_crm.callback", required=True, ondelete="cascade", index=True, check_company=True
     )
     company_id = fields.Many2one(related="callback_id.company_id", store=True, index=True)
     partner_id = fields.Many2one(related="callback_id.partner_id", store=True, string="Customer")

@@ -47,7 +47,7 @@ class AutoCrmCallbackLink(models.Model):
     _check_company_auto = True
 
     callback_id = fields.Many2one(
-        "auto_crm.callback", string="Callback", required=True, readonly=True, index=True, ondelete="cascade"
+        "auto_crm.callback", required=True, readonly=True, index=True, ondelete="cascade"
     )
     company_id = fields.Many2one(related="callback_id.company_id", store=True, index=True, string="Store")
     partner_id = fields.Many2one(related="callback_id.partner_id", string="Customer")

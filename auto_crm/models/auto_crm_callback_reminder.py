@@ -22,16 +22,16 @@ class AutoCrmCallbackReminder(models.Model):
     _check_company_auto = True
 
     callback_id = fields.Many2one(
-        "auto_crm.callback", string="Callback", required=True, ondelete="cascade", index=True, readonly=True
+        "auto_crm.callback", required=True, ondelete="cascade", index=True, readonly=True
     )
     company_id = fields.Many2one("res.company", string="Store", required=True, index=True, readonly=True)
-    rule_id = fields.Many2one("auto_crm.callback.rule", string="Rule", required=True, ondelete="cascade", readonly=True)
+    rule_id = fields.Many2one("auto_crm.callback.rule", required=True, ondelete="cascade", readonly=True)
     trigger = fields.Selection(TRIGGERS, string="Reminder", required=True, readonly=True)
     source_model = fields.Char(size=64, required=True, readonly=True)
     source_id = fields.Integer(required=True, readonly=True)
     source_period = fields.Integer(required=True, readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
-    vehicle_id = fields.Many2one("auto_crm.vehicle", string="Vehicle", readonly=True)
+    vehicle_id = fields.Many2one("auto_crm.vehicle", readonly=True)
     date_due = fields.Date(string="Due", required=True, readonly=True)
     merged = fields.Boolean(
         readonly=True, help="Given to a call the customer already had open that week, instead of a call of its own."

@@ -166,7 +166,6 @@ class AutoCrmCallbackRule(models.Model):
     )
     questionnaire_id = fields.Many2one(
         "auto_crm.questionnaire",
-        string="Questionnaire",
         tracking=True,
         check_company=True,
         ondelete="set null",
@@ -179,7 +178,7 @@ class AutoCrmCallbackRule(models.Model):
         domain="[('share', '=', False)]",
         help="The fixed assignee; for 'customer's manager', who gets customers that have no manager.",
     )
-    team_id = fields.Many2one("auto_crm.callback.team", string="Team", tracking=True, check_company=True)
+    team_id = fields.Many2one("auto_crm.callback.team", tracking=True, check_company=True)
     rr_position = fields.Integer(string="Round-Robin Position", default=0, copy=False, readonly=True)
     domain = fields.Char(
         string="Filter",
@@ -203,7 +202,7 @@ class AutoCrmCallbackRule(models.Model):
     callback_ids = fields.One2many("auto_crm.callback", "rule_id", string="Callbacks")
     callback_count = fields.Integer(compute="_compute_callback_count")
     run_ids = fields.One2many("auto_crm.job.run.line", "rule_id", string="Runs")
-    last_run_id = fields.Many2one("auto_crm.job.run.line", compute="_compute_last_run", string="Last Run")
+    last_run_id = fields.Many2one("auto_crm.job.run.line", compute="_compute_last_run")
     last_run_state = fields.Selection(LINE_STATES, compute="_compute_last_run", string="Last Run Result")
 
     # The win-back by risk score (issue 13): customers whose nightly risk score reaches the threshold.

@@ -122,7 +122,6 @@ class AutoCrmComplaint(models.Model):
     )
     vehicle_id = fields.Many2one(
         "auto_crm.vehicle",
-        string="Vehicle",
         tracking=True,
         index=True,
         check_company=True,
@@ -148,7 +147,6 @@ class AutoCrmComplaint(models.Model):
     )
     technician_id = fields.Many2one(
         "res.users",
-        string="Technician",
         compute="_compute_staff",
         store=True,
         readonly=False,
@@ -166,7 +164,7 @@ class AutoCrmComplaint(models.Model):
     )
     channel = fields.Selection(CHANNELS, required=True, default="phone", tracking=True)
     category_id = fields.Many2one(
-        "auto_crm.complaint.category", string="Category", tracking=True, index=True, check_company=True
+        "auto_crm.complaint.category", tracking=True, index=True, check_company=True
     )
     severity = fields.Selection(SEVERITIES, required=True, default="general", tracking=True, index=True)
     description = fields.Html(string="Customer's Account")
@@ -175,7 +173,6 @@ class AutoCrmComplaint(models.Model):
         "auto_crm_complaint_evidence_rel",
         "complaint_id",
         "attachment_id",
-        string="Evidence",
         help="Photos, recordings and documents the customer or staff provided.",
     )
     root_cause = fields.Text(tracking=True)
@@ -189,7 +186,7 @@ class AutoCrmComplaint(models.Model):
         help="The goodwill exceeds what customer relations staff may grant: an after-sales manager must approve it.",
     )
     goodwill_approved_by_id = fields.Many2one(
-        "res.users", string="Goodwill Approved By", readonly=True, copy=False, tracking=True
+        "res.users", readonly=True, copy=False, tracking=True
     )
     reopen_count = fields.Integer(string="Times Re-opened", readonly=True, copy=False)
 
@@ -820,7 +817,6 @@ class AutoCrmComplaint(models.Model):
 
     callback_id = fields.Many2one(
         "auto_crm.callback",
-        string="Callback",
         readonly=True,
         copy=False,
         index="btree_not_null",

@@ -18,7 +18,7 @@ class AutoCrmComplaintEscalation(models.Model):
     _order = "date desc, id desc"
 
     complaint_id = fields.Many2one(
-        "auto_crm.complaint", string="Complaint", required=True, ondelete="cascade", index=True, readonly=True
+        "auto_crm.complaint", required=True, ondelete="cascade", index=True, readonly=True
     )
     kind = fields.Selection(ESCALATION_KINDS, string="Breach", required=True, readonly=True)
     company_id = fields.Many2one("res.company", string="Store", required=True, index=True, readonly=True)

@@ -110,17 +110,16 @@ class AutoCrmCorrectiveAction(models.Model):
     )
     supervisor_id = fields.Many2one(
         "res.users",
-        string="Supervisor",
         tracking=True,
         domain="[('share', '=', False)]",
         help="Usually the service manager: supervises the execution and checks its effectiveness.",
     )
     deadline = fields.Date(required=True, tracking=True, index=True)
-    approved_by_id = fields.Many2one("res.users", string="Approved By", readonly=True, copy=False, tracking=True)
+    approved_by_id = fields.Many2one("res.users", readonly=True, copy=False, tracking=True)
     date_approved = fields.Datetime(string="Approved On", readonly=True, copy=False)
     date_done = fields.Datetime(string="Done On", readonly=True, copy=False)
     result = fields.Text(tracking=True, copy=False, help="What was done and what came of it, reported by the owner.")
-    verified_by_id = fields.Many2one("res.users", string="Verified By", readonly=True, copy=False, tracking=True)
+    verified_by_id = fields.Many2one("res.users", readonly=True, copy=False, tracking=True)
     date_verified = fields.Datetime(string="Verified On", readonly=True, copy=False)
     effectiveness = fields.Text(
         string="Effectiveness Check", tracking=True, copy=False, help="How the supervisor checked the problem is gone."

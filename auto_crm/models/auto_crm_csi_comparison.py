@@ -44,7 +44,7 @@ class AutoCrmCsiComparison(models.Model):
     _check_company_auto = True
 
     hierarchy_id = fields.Many2one(
-        "auto_crm.csi.hierarchy", string="Hierarchy", required=True, ondelete="cascade", index=True
+        "auto_crm.csi.hierarchy", required=True, ondelete="cascade", index=True
     )
     company_id = fields.Many2one(related="hierarchy_id.company_id", store=True, index=True, string="Store")
     parent_id = fields.Many2one(
@@ -55,10 +55,10 @@ class AutoCrmCsiComparison(models.Model):
         help="The criterion whose sub-criteria are compared; empty for the main criteria.",
     )
     criterion_a_id = fields.Many2one(
-        "auto_crm.csi.criterion", string="Criterion A", required=True, ondelete="cascade", index=True
+        "auto_crm.csi.criterion", required=True, ondelete="cascade", index=True
     )
     criterion_b_id = fields.Many2one(
-        "auto_crm.csi.criterion", string="Criterion B", required=True, ondelete="cascade", index=True
+        "auto_crm.csi.criterion", required=True, ondelete="cascade", index=True
     )
     value = fields.Selection(
         SAATY_VALUES,

@@ -37,7 +37,7 @@ class AutoCrmCsiCriterion(models.Model):
     _check_company_auto = True
 
     hierarchy_id = fields.Many2one(
-        "auto_crm.csi.hierarchy", string="Hierarchy", required=True, ondelete="cascade", index=True
+        "auto_crm.csi.hierarchy", required=True, ondelete="cascade", index=True
     )
     company_id = fields.Many2one(related="hierarchy_id.company_id", store=True, index=True, string="Store")
     state = fields.Selection(related="hierarchy_id.state", string="Hierarchy Status")

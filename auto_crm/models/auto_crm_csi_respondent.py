@@ -45,7 +45,6 @@ class AutoCrmCsiRespondent(models.Model):
     )
     hierarchy_id = fields.Many2one(
         "auto_crm.csi.hierarchy",
-        string="Hierarchy",
         required=True,
         ondelete="cascade",
         index=True,
@@ -256,7 +255,7 @@ class AutoCrmCsiRespondentJudgement(models.Model):
     _check_company_auto = True
 
     respondent_id = fields.Many2one(
-        "auto_crm.csi.respondent", string="Respondent", required=True, ondelete="cascade", index=True
+        "auto_crm.csi.respondent", required=True, ondelete="cascade", index=True
     )
     hierarchy_id = fields.Many2one(related="respondent_id.hierarchy_id", store=True, index=True, string="Hierarchy")
     company_id = fields.Many2one(related="respondent_id.company_id", store=True, index=True, string="Store")
@@ -268,10 +267,10 @@ class AutoCrmCsiRespondentJudgement(models.Model):
         help="The criterion whose sub-criteria are compared; empty for the main criteria.",
     )
     criterion_a_id = fields.Many2one(
-        "auto_crm.csi.criterion", string="Criterion A", required=True, ondelete="cascade", index=True
+        "auto_crm.csi.criterion", required=True, ondelete="cascade", index=True
     )
     criterion_b_id = fields.Many2one(
-        "auto_crm.csi.criterion", string="Criterion B", required=True, ondelete="cascade", index=True
+        "auto_crm.csi.criterion", required=True, ondelete="cascade", index=True
     )
     value = fields.Selection(
         SAATY_VALUES,

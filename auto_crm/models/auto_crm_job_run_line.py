@@ -15,14 +15,14 @@ class AutoCrmJobRunLine(models.Model):
     _user_fields = ()
     _order = "date_start desc, id desc"
 
-    run_id = fields.Many2one("auto_crm.job.run", string="Run", required=True, ondelete="cascade", index=True)
+    run_id = fields.Many2one("auto_crm.job.run", required=True, ondelete="cascade", index=True)
     job = fields.Selection(related="run_id.job", store=True, index=True)
     date_start = fields.Datetime(related="run_id.date_start", store=True, string="Run On")
     res_model = fields.Char(string="Model", readonly=True)
     res_id = fields.Many2oneReference(string="Record ID", model_field="res_model", readonly=True, index=True)
     res_name = fields.Char(string="Record", readonly=True)
     rule_id = fields.Many2one(
-        "auto_crm.callback.rule", string="Rule", ondelete="cascade", index="btree_not_null", readonly=True
+        "auto_crm.callback.rule", ondelete="cascade", index="btree_not_null", readonly=True
     )
     trigger = fields.Selection(related="rule_id.trigger")
     company_id = fields.Many2one("res.company", string="Store", readonly=True, index=True)

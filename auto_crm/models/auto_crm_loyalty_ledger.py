@@ -49,7 +49,7 @@ class AutoCrmLoyaltyLedger(models.Model):
     _check_company_auto = True
 
     member_id = fields.Many2one(
-        "auto_crm.loyalty.member", string="Member", required=True, ondelete="restrict", index=True, readonly=True
+        "auto_crm.loyalty.member", required=True, ondelete="restrict", index=True, readonly=True
     )
     partner_id = fields.Many2one(related="member_id.partner_id", store=True, string="Customer", index=True)
     program_id = fields.Many2one(related="member_id.program_id", store=True, string="Programme")
@@ -95,7 +95,7 @@ class AutoCrmLoyaltyLedger(models.Model):
     reversal_of_id = fields.Many2one(
         "auto_crm.loyalty.ledger", string="Reverses", readonly=True, index=True, ondelete="restrict"
     )
-    reversed_by_ids = fields.One2many("auto_crm.loyalty.ledger", "reversal_of_id", string="Reversed By")
+    reversed_by_ids = fields.One2many("auto_crm.loyalty.ledger", "reversal_of_id")
     is_reversed = fields.Boolean(compute="_compute_is_reversed", string="Reversed", compute_sudo=True)
     reason = fields.Char(readonly=True)
     user_id = fields.Many2one("res.users", string="Posted By", default=lambda self: self.env.user, readonly=True)

@@ -67,7 +67,6 @@ class AutoCrmLoyaltyMember(models.Model):
     date_joined = fields.Date(string="Member Since", default=lambda self: self.env.company._auto_crm_today(), readonly=True)
     tier_id = fields.Many2one(
         "auto_crm.loyalty.tier",
-        string="Tier",
         readonly=True,
         index=True,
         group_expand="_group_expand_tiers",
@@ -90,7 +89,7 @@ class AutoCrmLoyaltyMember(models.Model):
     )
     points_earned_period = fields.Integer(compute="_compute_points", string="Points Earned (period)")
     ledger_ids = fields.One2many("auto_crm.loyalty.ledger", "member_id", string="Points Ledger")
-    tier_history_ids = fields.One2many("auto_crm.loyalty.tier.history", "member_id", string="Tier History")
+    tier_history_ids = fields.One2many("auto_crm.loyalty.tier.history", "member_id")
     color = fields.Integer(related="tier_id.color")
 
     _sql_constraints = [

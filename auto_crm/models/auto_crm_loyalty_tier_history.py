@@ -13,7 +13,7 @@ class AutoCrmLoyaltyTierHistory(models.Model):
     _check_company_auto = True
 
     member_id = fields.Many2one(
-        "auto_crm.loyalty.member", string="Member", required=True, ondelete="cascade", index=True
+        "auto_crm.loyalty.member", required=True, ondelete="cascade", index=True
     )
     partner_id = fields.Many2one(related="member_id.partner_id", store=True, string="Customer")
     company_id = fields.Many2one(related="member_id.company_id", store=True, string="Store", index=True)

@@ -25,7 +25,7 @@ class AutoCrmQuestion(models.Model):
     _check_company_auto = True
 
     questionnaire_id = fields.Many2one(
-        "auto_crm.questionnaire", required=True, ondelete="cascade", index=True, string="Questionnaire"
+        "auto_crm.questionnaire", required=True, ondelete="cascade", index=True,
     )
     company_id = fields.Many2one(related="questionnaire_id.company_id", store=True, index=True)
     sequence = fields.Integer(default=10)

@@ -60,13 +60,11 @@ class AutoCrmServicePlan(models.Model):
     )
     brand_id = fields.Many2one(
         "fleet.vehicle.model.brand",
-        string="Brand",
         tracking=True,
         help="Leave brand and model empty for the default plan of every car.",
     )
     model_id = fields.Many2one(
         "fleet.vehicle.model",
-        string="Model",
         tracking=True,
         domain="[('brand_id', '=?', brand_id)]",
         help="A model's plan comes before its brand's, which comes before the default plan.",

@@ -166,7 +166,6 @@ class AutoCrmServiceVisit(models.Model):
     )
     vehicle_id = fields.Many2one(
         "auto_crm.vehicle",
-        string="Vehicle",
         required=True,
         tracking=True,
         index=True,
@@ -183,7 +182,7 @@ class AutoCrmServiceVisit(models.Model):
         index=True,
     )
     technician_id = fields.Many2one(
-        "res.users", string="Technician", tracking=True, domain="[('share', '=', False)]", index=True
+        "res.users", tracking=True, domain="[('share', '=', False)]", index=True
     )
     visit_type = fields.Selection(VISIT_TYPES, required=True, default="maintenance", tracking=True)
     mileage_in = fields.Integer(string="Mileage In (km)", tracking=True)
@@ -225,7 +224,7 @@ class AutoCrmServiceVisit(models.Model):
         help="Open visits and the visits delivered in the store's last 7 days.",
     )
     vehicle_history_ids = fields.Many2many(
-        "auto_crm.service.visit", compute="_compute_vehicle_history_ids", string="Vehicle History"
+        "auto_crm.service.visit", compute="_compute_vehicle_history_ids",
     )
 
     _sql_constraints = [

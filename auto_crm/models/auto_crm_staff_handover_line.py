@@ -16,7 +16,7 @@ class AutoCrmStaffHandoverLine(models.Model):
     _order = "handover_id desc, id"
 
     handover_id = fields.Many2one(
-        "auto_crm.staff.handover", string="Handover", required=True, readonly=True, index=True, ondelete="restrict"
+        "auto_crm.staff.handover", required=True, readonly=True, index=True, ondelete="restrict"
     )
     company_id = fields.Many2one(related="handover_id.company_id", store=True, string="Store", index=True)
     kind = fields.Selection(HANDOVER_KINDS, string="What", required=True, readonly=True)
@@ -25,8 +25,8 @@ class AutoCrmStaffHandoverLine(models.Model):
     )
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True, ondelete="restrict")
     customer_id = fields.Many2one("res.partner", string="Customer Managed", readonly=True, ondelete="restrict")
-    callback_id = fields.Many2one("auto_crm.callback", string="Callback", readonly=True, ondelete="restrict")
-    complaint_id = fields.Many2one("auto_crm.complaint", string="Complaint", readonly=True, ondelete="restrict")
+    callback_id = fields.Many2one("auto_crm.callback", readonly=True, ondelete="restrict")
+    complaint_id = fields.Many2one("auto_crm.complaint", readonly=True, ondelete="restrict")
     from_user_id = fields.Many2one("res.users", string="From", required=True, readonly=True, ondelete="restrict")
     to_user_id = fields.Many2one("res.users", string="To", readonly=True, ondelete="restrict")
     note = fields.Char(readonly=True)

@@ -76,10 +76,9 @@ class AutoCrmVehicle(models.Model):
         check_company=True,
         domain="[('is_company', '=', False)]",
     )
-    brand_id = fields.Many2one("fleet.vehicle.model.brand", string="Brand", tracking=True)
+    brand_id = fields.Many2one("fleet.vehicle.model.brand", tracking=True)
     model_id = fields.Many2one(
         "fleet.vehicle.model",
-        string="Model",
         tracking=True,
         domain="[('brand_id', '=?', brand_id)]",
     )

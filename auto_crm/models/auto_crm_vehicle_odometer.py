@@ -45,7 +45,7 @@ class AutoCrmVehicleOdometer(models.Model):
     )
     note = fields.Char()
     recorded_by_id = fields.Many2one(
-        "res.users", string="Recorded By", default=lambda self: self.env.user, readonly=True
+        "res.users", default=lambda self: self.env.user, readonly=True
     )
 
     _sql_constraints = [

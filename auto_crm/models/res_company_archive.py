@@ -10,7 +10,8 @@ class ResCompany(models.Model):
     decides whether its stores share their customer archive: customers, vehicles and the cars' service
     history (without prices) of one store are then read by the other stores of the group."""
 
-    _inherit = "res.company"
+    # each feature keeps its own settings beside its code (archive, group figures, scorecards)
+    _inherit = "res.company"  # pylint: disable=consider-merging-classes-inherited
 
     auto_crm_share_archive = fields.Boolean(
         string="Share Customer Archive Across Stores",

@@ -10,7 +10,8 @@ class ResCompany(models.Model):
     hierarchy). One satisfaction weighting (``auto_crm.csi.hierarchy``) activated at the group company is
     the weighting of every store, unless the group lets its stores keep their own."""
 
-    _inherit = "res.company"
+    # each feature keeps its own settings beside its code (archive, group figures, scorecards)
+    _inherit = "res.company"  # pylint: disable=consider-merging-classes-inherited
 
     auto_crm_store_weighting = fields.Boolean(
         string="Stores Keep Their Own Weighting",

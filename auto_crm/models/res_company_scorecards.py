@@ -5,10 +5,12 @@ from odoo.exceptions import ValidationError
 FIRST_FIX_DAYS_RANGE = (1, 365)
 
 
+
 class ResCompany(models.Model):
     """The staff scorecards' setting of a store (Settings → Dealer CRM → Staff Scorecards)."""
 
-    _inherit = "res.company"
+    # each feature keeps its own settings beside its code (archive, group figures, scorecards)
+    _inherit = "res.company"  # pylint: disable=consider-merging-classes-inherited
 
     scorecard_first_fix_days = fields.Integer(
         string="First-time Fix Window (days)",

@@ -2,7 +2,8 @@ from odoo import fields, models
 
 
 class ResConfigSettings(models.TransientModel):
-    _inherit = "res.config.settings"
+    # each feature keeps its own settings beside its code (archive, group figures, scorecards)
+    _inherit = "res.config.settings"  # pylint: disable=consider-merging-classes-inherited
 
     auto_crm_share_archive = fields.Boolean(
         related="company_id.root_id.auto_crm_share_archive",

@@ -7,7 +7,8 @@ class ResConfigSettings(models.TransientModel):
     """Settings → Dealer CRM → Dealer Group: whether the group's stores may keep their own satisfaction
     weighting (a field of the group company, set while working in the group company)."""
 
-    _inherit = "res.config.settings"
+    # each feature keeps its own settings beside its code (archive, group figures, scorecards)
+    _inherit = "res.config.settings"  # pylint: disable=consider-merging-classes-inherited
 
     auto_crm_store_weighting = fields.Boolean(
         related="company_id.auto_crm_store_weighting", readonly=False, groups=ADMIN

@@ -6,7 +6,8 @@ ADMIN = "auto_crm.group_admin"
 class ResConfigSettings(models.TransientModel):
     """Settings → Dealer CRM → Staff Scorecards: the first-time-fix window of the store."""
 
-    _inherit = "res.config.settings"
+    # each feature keeps its own settings beside its code (archive, group figures, scorecards)
+    _inherit = "res.config.settings"  # pylint: disable=consider-merging-classes-inherited
 
     scorecard_first_fix_days = fields.Integer(
         related="company_id.scorecard_first_fix_days", readonly=False, groups=ADMIN

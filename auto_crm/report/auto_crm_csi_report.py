@@ -34,21 +34,21 @@ class AutoCrmCsiReport(models.Model):
     _auto = False
     _order = "date_due desc, date_done desc, id desc"
 
-    callback_id = fields.Many2one("auto_crm.callback", string="Callback", readonly=True)
+    callback_id = fields.Many2one("auto_crm.callback", readonly=True)
     date_due = fields.Date(string="Due", readonly=True)
     date_done = fields.Datetime(string="Completed On", readonly=True)
     company_id = fields.Many2one("res.company", string="Store", readonly=True)
     user_id = fields.Many2one("res.users", string="Agent", readonly=True)
-    team_id = fields.Many2one("auto_crm.callback.team", string="Team", readonly=True)
+    team_id = fields.Many2one("auto_crm.callback.team", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
-    vehicle_id = fields.Many2one("auto_crm.vehicle", string="Vehicle", readonly=True)
+    vehicle_id = fields.Many2one("auto_crm.vehicle", readonly=True)
     visit_id = fields.Many2one("auto_crm.service.visit", string="Service Visit", readonly=True)
     advisor_id = fields.Many2one("res.users", string="Service Advisor", readonly=True)
-    technician_id = fields.Many2one("res.users", string="Technician", readonly=True)
-    brand_id = fields.Many2one("fleet.vehicle.model.brand", string="Brand", readonly=True)
+    technician_id = fields.Many2one("res.users", readonly=True)
+    brand_id = fields.Many2one("fleet.vehicle.model.brand", readonly=True)
     visit_type = fields.Selection(VISIT_TYPES, readonly=True)
-    rule_id = fields.Many2one("auto_crm.callback.rule", string="Rule", readonly=True)
-    questionnaire_id = fields.Many2one("auto_crm.questionnaire", string="Questionnaire", readonly=True)
+    rule_id = fields.Many2one("auto_crm.callback.rule", readonly=True)
+    questionnaire_id = fields.Many2one("auto_crm.questionnaire", readonly=True)
     survey_kind = fields.Selection(QUESTIONNAIRE_KINDS, readonly=True)
     csi_hierarchy_id = fields.Many2one("auto_crm.csi.hierarchy", string="Index Weights Used", readonly=True)
     csi = fields.Float(

@@ -636,7 +636,8 @@ class TestCallbackLinkConcurrency(TransactionCase):
                         barrier.wait()
                     callback, reason = env["auto_crm.callback.link"]._answer_online(token, scores)
                     env.flush_all()
-                    cr.commit()
+                    # a real second transaction of the race, on its own cursor: it must commit
+                    cr.commit()  # pylint: disable=invalid-commit
                 except errors.SerializationFailure:
                     cr.rollback()
                     outcome.append("serialization failure")

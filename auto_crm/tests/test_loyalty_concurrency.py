@@ -205,7 +205,8 @@ class TestLoyaltyConcurrency(TransactionCase):
                         time.sleep(delay)
                     call(env)
                     env.flush_all()
-                    cr.commit()
+                    # a real second transaction of the race, on its own cursor: it must commit
+                    cr.commit()  # pylint: disable=invalid-commit
                 except errors.SerializationFailure:
                     cr.rollback()
                     outcome.append(SERIALIZATION)

@@ -401,7 +401,8 @@ class TestReminderRace(TransactionCase):
                             threading.Event().wait(delay)
                     result = call(env)
                     env.flush_all()
-                    cr.commit()
+                    # a real second transaction of the race, on its own cursor: it must commit
+                    cr.commit()  # pylint: disable=invalid-commit
                 except errors.SerializationFailure:
                     cr.rollback()
                     outcome.append("serialization failure")

@@ -75,7 +75,8 @@ class TestTargetConcurrency(TransactionCase):
                     env["auto_crm.target"].create(
                         {"company_id": self.company_id, "month": month, "target_visits": visits}
                     )
-                    cr.commit()
+                    # a real second transaction of the race, on its own cursor: it must commit
+                    cr.commit()  # pylint: disable=invalid-commit
                     outcome.append((SAVED, visits))
                 except ValidationError as error:
                     cr.rollback()

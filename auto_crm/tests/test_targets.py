@@ -410,7 +410,7 @@ class TestDailyReport(TargetCase):
                 .with_user(self.t_manager)
                 .create({"company_id": self.company.id, "date": D("2026-11-03")})
             )
-            wizard.mtd_visits  # noqa: B018
+            wizard.read(["mtd_visits"])
         wizard = self.report("2026-11-03", self.t_agent)
         for fname in ("mtd_visits", "revenue_day", "attainment_revenue"):
             with self.assertRaises(UserError):

@@ -16,7 +16,7 @@ class AutoCrmLoyaltyPointsWizard(models.TransientModel):
     operation = fields.Selection(
         [("redeem", "Redeem against a visit"), ("adjust", "Manager adjustment")], required=True, default="redeem"
     )
-    member_id = fields.Many2one("auto_crm.loyalty.member", string="Member", required=True)
+    member_id = fields.Many2one("auto_crm.loyalty.member", required=True)
     visit_id = fields.Many2one("auto_crm.service.visit", string="Service Visit")
     points_balance = fields.Integer(related="member_id.points_balance", string="Points Available")
     currency_id = fields.Many2one(related="member_id.currency_id")
