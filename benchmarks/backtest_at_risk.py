@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "auto_crm" / "lib"))
-import risk  # noqa: I001  (auto_crm/lib on the path: no Odoo)
+import risk
 
 CUT = date(2026, 1, 1)
 HISTORY_DAYS = 3 * 365

@@ -232,8 +232,10 @@ def main():
     )
     print("data: " + ", ".join(f"{value:,} {label}" for label, value in data.items()))
     print(f"command: {COMMAND}")
-    print(f"{REPEAT} repetitions of run and floor each, times in seconds; ratio = median run / median floor; "
-          f"vs 10k = median / the 10k median (* = flat target {FLAT})")
+    print(
+        f"{REPEAT} repetitions of run and floor each, times in seconds; ratio = median run / median floor; "
+        f"vs 10k = median / the 10k median (* = flat target {FLAT})"
+    )
     print()
     baseline = {}
     path10k = os.path.join(RESULTS_DIR, "10k.json")
@@ -256,8 +258,13 @@ def main():
             cr.rollback()
             env.clear()
             rows.append(
-                {"name": f"{source}: cases()", "file": source, "error": f"{type(error).__name__}: {error}",
-                 "met": False, "missed": ["failed"]}
+                {
+                    "name": f"{source}: cases()",
+                    "file": source,
+                    "error": f"{type(error).__name__}: {error}",
+                    "met": False,
+                    "missed": ["failed"],
+                }
             )
             continue
         for case in cases:
@@ -286,8 +293,16 @@ def main():
         rows_out = rows
     with open(out, "w") as handle:
         json.dump(
-            {"size": SIZE, "database": cr.dbname, "date": now.isoformat(), "machine": machine, "counts": data,
-             "command": COMMAND, "repeat": REPEAT, "cases": rows_out},
+            {
+                "size": SIZE,
+                "database": cr.dbname,
+                "date": now.isoformat(),
+                "machine": machine,
+                "counts": data,
+                "command": COMMAND,
+                "repeat": REPEAT,
+                "cases": rows_out,
+            },
             handle,
             indent=1,
             default=str,

@@ -217,9 +217,7 @@ def pick_models():
     if not models:
         Brand = env["fleet.vehicle.model.brand"]
         brands = Brand.search([], limit=4) or Brand.create([{"name": n} for n in ("大众", "丰田", "本田", "别克")])
-        models = Model.create(
-            [{"name": f"Model {i}", "brand_id": brands[i % len(brands)].id} for i in range(8)]
-        )
+        models = Model.create([{"name": f"Model {i}", "brand_id": brands[i % len(brands)].id} for i in range(8)])
     return [(m.id, m.brand_id.id) for m in models]
 
 
@@ -289,7 +287,7 @@ def make_stores():
 
 def use_store(store):
     """Generate the next rows in this store (its day, its defaults)."""
-    global env, company, today  # noqa: PLW0603 - the helpers above read the store being generated
+    global env, company, today
     env = env(context=dict(env.context, allowed_company_ids=[store.id]))
     company = env.company
     today = company._auto_crm_today()
@@ -433,32 +431,62 @@ def generate_store(share, models, vin_base, counts, seconds, serial, started):
                     vehicle["odometer"], vehicle["odometer_date"] = mileage, day
             if has_lines:
                 rows["auto_crm.service.visit.line"].append(
-                    {"visit_id": visit_id, "company_id": company.id, "sequence": 10, "line_type": "labour",
-                     "name": "保养工时", "quantity": 1, "unit_price": labour, "discount": 0, "subtotal": labour}
+                    {
+                        "visit_id": visit_id,
+                        "company_id": company.id,
+                        "sequence": 10,
+                        "line_type": "labour",
+                        "name": "保养工时",
+                        "quantity": 1,
+                        "unit_price": labour,
+                        "discount": 0,
+                        "subtotal": labour,
+                    }
                 )
                 if parts:
                     rows["auto_crm.service.visit.line"].append(
-                        {"visit_id": visit_id, "company_id": company.id, "sequence": 20, "line_type": "part",
-                         "name": "配件", "quantity": 1, "unit_price": parts, "discount": 0, "subtotal": parts}
+                        {
+                            "visit_id": visit_id,
+                            "company_id": company.id,
+                            "sequence": 20,
+                            "line_type": "part",
+                            "name": "配件",
+                            "quantity": 1,
+                            "unit_price": parts,
+                            "discount": 0,
+                            "subtotal": parts,
+                        }
                     )
             rows["auto_crm.service.visit"].append(visit)
             partner_visits[partner["id"]].append((day, visit, vehicle))
 
         # Loyalty: a member at the first paid delivery, one earning per paid delivery, tiers moved up at once.
         paid = {
-            pid: sorted(((day, visit) for day, visit, _veh in visits if visit["state"] == "followup"
-                         and visit["amount_paid"] > 0), key=lambda dv: (dv[0], dv[1]["id"]))
+            pid: sorted(
+                (
+                    (day, visit)
+                    for day, visit, _veh in visits
+                    if visit["state"] == "followup" and visit["amount_paid"] > 0
+                ),
+                key=lambda dv: (dv[0], dv[1]["id"]),
+            )
             for pid, visits in partner_visits.items()
         }
         paid = {pid: visits for pid, visits in paid.items() if visits}
         member_ids = iter(new_ids("auto_crm.loyalty.member", len(paid) if program.auto_enroll else 0))
-        for pid, visits in (paid.items() if program.auto_enroll else ()):
+        for pid, visits in paid.items() if program.auto_enroll else ():
             member_id = next(member_ids)
             joined = visits[0][0]
             member = {
-                "id": member_id, "card_number": card_numbers(), "partner_id": pid, "program_id": program.id,
-                "company_id": company.id, "date_joined": joined, "points_balance": 0,
-                "tier_id": tiers[0][0] if tiers else None, "tier_date": joined if tiers else None,
+                "id": member_id,
+                "card_number": card_numbers(),
+                "partner_id": pid,
+                "program_id": program.id,
+                "company_id": company.id,
+                "date_joined": joined,
+                "points_balance": 0,
+                "tier_id": tiers[0][0] if tiers else None,
+                "tier_date": joined if tiers else None,
                 "tier_review_date": joined + relativedelta(months=program.qualification_months) if tiers else None,
             }
             current = 0
@@ -466,10 +494,20 @@ def generate_store(share, models, vin_base, counts, seconds, serial, started):
                 points = int(visit["amount_paid"] * program.earn_rate + 1e-9)
                 if points > 0:
                     rows["auto_crm.loyalty.ledger"].append(
-                        {"member_id": member_id, "partner_id": pid, "program_id": program.id,
-                         "company_id": company.id, "date": day, "kind": "earn", "points": points,
-                         "amount": visit["amount_paid"], "visit_id": visit["id"], "visit_seq": 1,
-                         "reason": f"Visit {visit['name']} delivered", "user_id": uid}
+                        {
+                            "member_id": member_id,
+                            "partner_id": pid,
+                            "program_id": program.id,
+                            "company_id": company.id,
+                            "date": day,
+                            "kind": "earn",
+                            "points": points,
+                            "amount": visit["amount_paid"],
+                            "visit_id": visit["id"],
+                            "visit_seq": 1,
+                            "reason": f"Visit {visit['name']} delivered",
+                            "user_id": uid,
+                        }
                     )
                     member["points_balance"] += points
                     # _evaluate_tiers(upgrade_only=True) at this delivery, on the money paid over the period.
@@ -483,16 +521,26 @@ def generate_store(share, models, vin_base, counts, seconds, serial, started):
                     qualified = max((i for i, t in enumerate(tiers) if t[2] <= value), default=0)
                     if tiers and qualified > current:
                         rows["auto_crm.loyalty.tier.history"].append(
-                            {"member_id": member_id, "partner_id": pid, "company_id": company.id, "date": day,
-                             "old_tier_id": tiers[current][0], "new_tier_id": tiers[qualified][0],
-                             "direction": "up", "metric": value,
-                             "reason": f"{basis_label} over {program.qualification_months} months: "
-                             f"{format(value, ',.0f')}; {tiers[qualified][1]} from "
-                             f"{format(tiers[qualified][2], ',.0f')}"}
+                            {
+                                "member_id": member_id,
+                                "partner_id": pid,
+                                "company_id": company.id,
+                                "date": day,
+                                "old_tier_id": tiers[current][0],
+                                "new_tier_id": tiers[qualified][0],
+                                "direction": "up",
+                                "metric": value,
+                                "reason": f"{basis_label} over {program.qualification_months} months: "
+                                f"{format(value, ',.0f')}; {tiers[qualified][1]} from "
+                                f"{format(tiers[qualified][2], ',.0f')}",
+                            }
                         )
                         current = qualified
-                        member.update(tier_id=tiers[qualified][0], tier_date=day,
-                                      tier_review_date=day + relativedelta(months=program.qualification_months))
+                        member.update(
+                            tier_id=tiers[qualified][0],
+                            tier_date=day,
+                            tier_review_date=day + relativedelta(months=program.qualification_months),
+                        )
             rows["auto_crm.loyalty.member"].append(member)
 
         # The lines of the cars still in the workshop carry their member's tier discount (labour / parts),
@@ -529,21 +577,37 @@ def generate_store(share, models, vin_base, counts, seconds, serial, started):
                 return
             expiry = due + timedelta(days=rule.window_days)
             if expiry >= today:  # still open: one open callback per customer and store, as the engine keeps
-                if partner["id"] in open_partners:
+                # open_partners is this batch's set; add_callback is called within the batch only
+                if partner["id"] in open_partners:  # noqa: B023
                     return
-                open_partners.add(partner["id"])
+                open_partners.add(partner["id"])  # noqa: B023
             agent = agents[rr[rule.id] % len(agents)]
             rr[rule.id] += 1
             callback = {
-                "name": f"{rule.name}: {partner['name']}", "rule_id": rule.id,
-                "questionnaire_id": rule.questionnaire_id.id or None, "company_id": company.id,
+                "name": f"{rule.name}: {partner['name']}",
+                "rule_id": rule.id,
+                "questionnaire_id": rule.questionnaire_id.id or None,
+                "company_id": company.id,
                 "survey_kind": rule.questionnaire_id.kind or None,  # the callback's stored related field
-                "partner_id": partner["id"], "vehicle_id": vehicle_id, "visit_id": visit["id"] if visit else None,
-                "source_model": source_model, "source_id": source_id, "source_period": 0, "user_id": agent,
-                "team_id": rule.team_id.id or None, "channel": rule.channel, "state": "todo",
-                "date_due": due, "date_expiry": expiry, "max_attempts": rule.max_attempts, "overall_score": 0,
-                "customer_complains": False, "close_reason": None, "date_done": None,
-                "create_date": at(due, 0), "write_date": at(due, 0),
+                "partner_id": partner["id"],
+                "vehicle_id": vehicle_id,
+                "visit_id": visit["id"] if visit else None,
+                "source_model": source_model,
+                "source_id": source_id,
+                "source_period": 0,
+                "user_id": agent,
+                "team_id": rule.team_id.id or None,
+                "channel": rule.channel,
+                "state": "todo",
+                "date_due": due,
+                "date_expiry": expiry,
+                "max_attempts": rule.max_attempts,
+                "overall_score": 0,
+                "customer_complains": False,
+                "close_reason": None,
+                "date_done": None,
+                "create_date": at(due, 0),
+                "write_date": at(due, 0),
             }
             rows["callback_plan"].append((callback, questions, visit))  # noqa: B023 - used in this batch only
 
@@ -556,13 +620,27 @@ def generate_store(share, models, vin_base, counts, seconds, serial, started):
             delivered = [(d, v, veh) for d, v, veh in visits if v["state"] == "followup"]
             if "service_delivered" in rules:
                 for _day, visit, vehicle in delivered:
-                    add_callback("service_delivered", "auto_crm.service.visit", visit["id"], partner,
-                                 vehicle["id"], visit, visit["date_delivered"].date())
+                    add_callback(
+                        "service_delivered",
+                        "auto_crm.service.visit",
+                        visit["id"],
+                        partner,
+                        vehicle["id"],
+                        visit,
+                        visit["date_delivered"].date(),
+                    )
             if "vehicle_delivered" in rules:
                 for vehicle in partner_vehicles[partner["id"]]:
                     if vehicle["sold_here"]:
-                        add_callback("vehicle_delivered", "auto_crm.vehicle", vehicle["id"], partner,
-                                     vehicle["id"], None, vehicle["purchase_date"])
+                        add_callback(
+                            "vehicle_delivered",
+                            "auto_crm.vehicle",
+                            vehicle["id"],
+                            partner,
+                            vehicle["id"],
+                            None,
+                            vehicle["purchase_date"],
+                        )
             if "no_visit" in rules:
                 received = [(d, v, veh) for d, v, veh in visits if v["date_reception"] and v["state"] != "cancel"]
                 for index, (day, visit, vehicle) in enumerate(received):
@@ -570,8 +648,9 @@ def generate_store(share, models, vin_base, counts, seconds, serial, started):
                     lapse = rule._next_due_date(day)
                     following = received[index + 1][0] if index + 1 < len(received) else None
                     if following is None or following > lapse:
-                        add_callback("no_visit", "auto_crm.service.visit", visit["id"], partner,
-                                     vehicle["id"], visit, day)
+                        add_callback(
+                            "no_visit", "auto_crm.service.visit", visit["id"], partner, vehicle["id"], visit, day
+                        )
         callback_ids = new_ids("auto_crm.callback", len(rows["callback_plan"]))
         for cid, (callback, questions, visit) in zip(callback_ids, rows.pop("callback_plan"), strict=True):
             callback["id"] = cid
@@ -597,9 +676,16 @@ def generate_store(share, models, vin_base, counts, seconds, serial, started):
                 attempts = ["busy"] if rng.random() < 0.5 else []
             for k, outcome in enumerate(attempts):
                 rows["auto_crm.callback.attempt"].append(
-                    {"callback_id": cid, "company_id": company.id, "partner_id": callback["partner_id"],
-                     "date": at(attempt_day, 1 + k * 2 + rng.random()), "user_id": callback["user_id"],
-                     "channel": callback["channel"], "outcome": outcome, "note": None}
+                    {
+                        "callback_id": cid,
+                        "company_id": company.id,
+                        "partner_id": callback["partner_id"],
+                        "date": at(attempt_day, 1 + k * 2 + rng.random()),
+                        "user_id": callback["user_id"],
+                        "channel": callback["channel"],
+                        "outcome": outcome,
+                        "note": None,
+                    }
                 )
             if callback["state"] == "done":
                 done = at(attempt_day, 1 + len(attempts) * 2 + rng.random())
@@ -612,12 +698,22 @@ def generate_store(share, models, vin_base, counts, seconds, serial, started):
                         value = str(max(int(value), threshold + 1))
                         callback["overall_score"] = int(value)
                     rows["auto_crm.callback.answer"].append(
-                        {"callback_id": cid, "question_id": qid, "sequence": sequence, "step": step,
-                         "score": value, "score_value": int(value), "comment": None, "company_id": company.id,
-                         "partner_id": callback["partner_id"], "date_done": done,
-                         "questionnaire_id": callback["questionnaire_id"],
-                         "visit_id": callback["visit_id"], "advisor_id": visit["advisor_id"] if visit else None,
-                         "technician_id": None}
+                        {
+                            "callback_id": cid,
+                            "question_id": qid,
+                            "sequence": sequence,
+                            "step": step,
+                            "score": value,
+                            "score_value": int(value),
+                            "comment": None,
+                            "company_id": company.id,
+                            "partner_id": callback["partner_id"],
+                            "date_done": done,
+                            "questionnaire_id": callback["questionnaire_id"],
+                            "visit_id": callback["visit_id"],
+                            "advisor_id": visit["advisor_id"] if visit else None,
+                            "technician_id": None,
+                        }
                     )
             elif callback["state"] != "todo":
                 callback["write_date"] = at(min(callback["date_expiry"] + timedelta(days=1), today), 0)
@@ -626,10 +722,18 @@ def generate_store(share, models, vin_base, counts, seconds, serial, started):
 
         t0 = time.time()
         for model in (
-            "res.partner", "auto_crm.vehicle", "auto_crm.vehicle.ownership", "auto_crm.service.visit",
-            "auto_crm.service.visit.line", "auto_crm.vehicle.odometer", "auto_crm.loyalty.member",
-            "auto_crm.loyalty.ledger", "auto_crm.loyalty.tier.history", "auto_crm.callback",
-            "auto_crm.callback.attempt", "auto_crm.callback.answer",
+            "res.partner",
+            "auto_crm.vehicle",
+            "auto_crm.vehicle.ownership",
+            "auto_crm.service.visit",
+            "auto_crm.service.visit.line",
+            "auto_crm.vehicle.odometer",
+            "auto_crm.loyalty.member",
+            "auto_crm.loyalty.ledger",
+            "auto_crm.loyalty.tier.history",
+            "auto_crm.callback",
+            "auto_crm.callback.attempt",
+            "auto_crm.callback.answer",
         ):
             if model == "auto_crm.service.visit":  # the visit and its reading point at each other
                 links = [(v["id"], v.pop("odometer_reading_id")) for v in rows[model]]
@@ -706,11 +810,17 @@ def main():
     failures = check(first_ids)
     checked = time.time() - t0
     labels = {
-        "res.partner": "customers", "auto_crm.vehicle": "vehicles", "auto_crm.vehicle.ownership": "ownerships",
-        "auto_crm.service.visit": "visits", "auto_crm.service.visit.line": "lines",
-        "auto_crm.vehicle.odometer": "odometer readings", "auto_crm.loyalty.member": "loyalty members",
-        "auto_crm.loyalty.ledger": "ledger entries", "auto_crm.loyalty.tier.history": "tier changes",
-        "auto_crm.callback": "callbacks", "auto_crm.callback.attempt": "attempts",
+        "res.partner": "customers",
+        "auto_crm.vehicle": "vehicles",
+        "auto_crm.vehicle.ownership": "ownerships",
+        "auto_crm.service.visit": "visits",
+        "auto_crm.service.visit.line": "lines",
+        "auto_crm.vehicle.odometer": "odometer readings",
+        "auto_crm.loyalty.member": "loyalty members",
+        "auto_crm.loyalty.ledger": "ledger entries",
+        "auto_crm.loyalty.tier.history": "tier changes",
+        "auto_crm.callback": "callbacks",
+        "auto_crm.callback.attempt": "attempts",
         "auto_crm.callback.answer": "answers",
     }
     print("generated " + ", ".join(f"{counts[m]:,} {label}" for m, label in labels.items()))
@@ -729,126 +839,191 @@ def main():
 # ---------------------------------------------------------------------------------------------- checks
 #: Each query counts the rows that break what the ORM would have stored: every count must be 0.
 SQL_CHECKS = [
-    ("visit brand = its vehicle's brand",
-     "SELECT count(*) FROM auto_crm_service_visit v JOIN auto_crm_vehicle c ON c.id = v.vehicle_id "
-     "WHERE v.brand_id IS DISTINCT FROM c.brand_id"),
-    ("vehicle brand = its model's brand",
-     "SELECT count(*) FROM auto_crm_vehicle c JOIN fleet_vehicle_model m ON m.id = c.model_id "
-     "WHERE c.brand_id IS DISTINCT FROM m.brand_id"),
-    ("customer: commercial partner is itself",
-     "SELECT count(*) FROM res_partner WHERE parent_id IS NULL AND commercial_partner_id IS DISTINCT FROM id"),
-    ("customer: partner_share set",
-     "SELECT count(*) FROM res_partner p WHERE p.id <> (SELECT partner_id FROM res_users WHERE id = 1) "
-     "AND (p.partner_share IS NULL OR p.partner_share = EXISTS (SELECT 1 FROM res_users u "
-     "WHERE u.partner_id = p.id AND u.active AND NOT u.share))"),
-    ("customer: complete name",
-     "SELECT count(*) FROM res_partner WHERE auto_customer AND parent_id IS NULL "
-     "AND complete_name IS DISTINCT FROM name"),
-    ("customer: sanitized phone present where a mobile is",
-     "SELECT count(*) FROM res_partner WHERE auto_customer AND mobile IS NOT NULL AND phone_sanitized IS NULL"),
-    ("consent date where consent",
-     "SELECT count(*) FROM res_partner WHERE auto_callback_consent AND auto_callback_consent_date IS NULL"),
-    ("do-not-disturb date where do not disturb",
-     "SELECT count(*) FROM res_partner WHERE auto_do_not_disturb AND auto_do_not_disturb_date IS NULL"),
-    ("line subtotal = quantity x price less discount",
-     "SELECT count(*) FROM auto_crm_service_visit_line "
-     "WHERE abs(subtotal - round(quantity * unit_price * (1 - COALESCE(discount, 0) / 100.0), 2)) > 0.005"),
-    ("visit totals = the sum of its lines",
-     "SELECT count(*) FROM auto_crm_service_visit v LEFT JOIN (SELECT visit_id, "
-     "sum(subtotal) FILTER (WHERE line_type = 'labour') AS labour, sum(subtotal) FILTER (WHERE line_type = 'part') "
-     "AS parts, sum(subtotal) AS total FROM auto_crm_service_visit_line GROUP BY visit_id) l ON l.visit_id = v.id "
-     "WHERE abs(COALESCE(v.amount_total, 0) - COALESCE(l.total, 0)) > 0.005 "
-     "OR abs(COALESCE(v.amount_labour, 0) - COALESCE(l.labour, 0)) > 0.005"),
-    ("company of lines, readings, ownerships = their parent's",
-     "SELECT (SELECT count(*) FROM auto_crm_service_visit_line l JOIN auto_crm_service_visit v ON v.id = l.visit_id "
-     "WHERE l.company_id IS DISTINCT FROM v.company_id) + (SELECT count(*) FROM auto_crm_vehicle_odometer o "
-     "JOIN auto_crm_vehicle c ON c.id = o.vehicle_id WHERE o.company_id IS DISTINCT FROM c.company_id) + "
-     "(SELECT count(*) FROM auto_crm_vehicle_ownership w JOIN auto_crm_vehicle c ON c.id = w.vehicle_id "
-     "WHERE w.company_id IS DISTINCT FROM c.company_id)"),
-    ("vehicle odometer = its latest reading",
-     "SELECT count(*) FROM auto_crm_vehicle c LEFT JOIN LATERAL (SELECT value, date FROM auto_crm_vehicle_odometer o "
-     "WHERE o.vehicle_id = c.id ORDER BY date DESC, id DESC LIMIT 1) r ON TRUE "
-     "WHERE COALESCE(c.odometer, 0) <> COALESCE(r.value, 0) OR c.odometer_date IS DISTINCT FROM r.date"),
-    ("readings only go up along a car's history",
-     "SELECT count(*) FROM (SELECT value, lag(value) OVER (PARTITION BY vehicle_id ORDER BY date, id) AS prev "
-     "FROM auto_crm_vehicle_odometer WHERE NOT is_replacement) r WHERE r.value < r.prev"),
-    ("received visits have their reading",
-     "SELECT count(*) FROM auto_crm_service_visit v WHERE v.date_reception IS NOT NULL AND v.state != 'cancel' "
-     "AND NOT EXISTS (SELECT 1 FROM auto_crm_vehicle_odometer o WHERE o.id = v.odometer_reading_id "
-     "AND o.vehicle_id = v.vehicle_id AND o.value = v.mileage_in)"),
-    ("every stage reached has its date",
-     "SELECT count(*) FROM auto_crm_service_visit WHERE (state IN ('reception','repair','inspection','delivery',"
-     "'followup') AND date_reception IS NULL) OR (state = 'followup' AND date_delivered IS NULL) "
-     "OR (state = 'delivery' AND date_settlement IS NULL) OR (state = 'cancel' AND date_cancel IS NULL) "
-     "OR (state NOT IN ('followup') AND date_delivered IS NOT NULL)"),
-    ("one ownership per owned car",
-     "SELECT count(*) FROM auto_crm_vehicle c WHERE c.partner_id IS NOT NULL AND NOT EXISTS "
-     "(SELECT 1 FROM auto_crm_vehicle_ownership w WHERE w.vehicle_id = c.id AND w.partner_id = c.partner_id "
-     "AND w.date_end IS NULL)"),
-    ("member balance = the sum of its ledger",
-     "SELECT count(*) FROM auto_crm_loyalty_member m LEFT JOIN (SELECT member_id, sum(points) AS points "
-     "FROM auto_crm_loyalty_ledger GROUP BY member_id) l ON l.member_id = m.id "
-     "WHERE m.points_balance <> COALESCE(l.points, 0)"),
-    ("ledger partner, programme, store = its member's",
-     "SELECT count(*) FROM auto_crm_loyalty_ledger l JOIN auto_crm_loyalty_member m ON m.id = l.member_id "
-     "WHERE l.partner_id IS DISTINCT FROM m.partner_id OR l.program_id IS DISTINCT FROM m.program_id "
-     "OR l.company_id IS DISTINCT FROM m.company_id"),
-    ("member store = its programme's",
-     "SELECT count(*) FROM auto_crm_loyalty_member m JOIN auto_crm_loyalty_program p ON p.id = m.program_id "
-     "WHERE m.company_id IS DISTINCT FROM p.company_id"),
-    ("paid deliveries earned once, points = floor(paid x rate)",
-     "SELECT count(*) FROM auto_crm_service_visit v JOIN auto_crm_loyalty_program p ON p.company_id = v.company_id "
-     "AND p.auto_enroll LEFT JOIN auto_crm_loyalty_ledger l ON l.visit_id = v.id AND l.kind = 'earn' "
-     "WHERE v.state = 'followup' AND v.amount_paid > 0 "
-     "AND COALESCE(v.payment_method, '') NOT IN ('warranty', 'internal') "
-     "AND floor(v.amount_paid * p.earn_rate + 1e-9) > 0 "
-     "AND (l.id IS NULL OR l.points <> floor(v.amount_paid * p.earn_rate + 1e-9) OR l.partner_id <> v.partner_id)"),
-    ("members' tier in their programme",
-     "SELECT count(*) FROM auto_crm_loyalty_member m LEFT JOIN auto_crm_loyalty_tier t ON t.id = m.tier_id "
-     "WHERE m.tier_id IS NULL OR t.program_id <> m.program_id"),
-    ("callback fields the engine sets",
-     "SELECT count(*) FROM auto_crm_callback c WHERE c.rule_id IS NOT NULL AND (c.date_expiry IS NULL "
-     "OR c.source_model IS NULL OR c.source_id IS NULL OR c.company_id IS NULL OR c.questionnaire_id IS NULL "
-     "OR c.name IS NULL OR c.max_attempts IS NULL)"),
-    ("callbacks only for customers who may be called (when made)",
-     "SELECT count(*) FROM auto_crm_callback c JOIN res_partner p ON p.id = c.partner_id "
-     "WHERE c.rule_id IS NOT NULL AND (NOT COALESCE(p.auto_callback_consent, FALSE) OR p.auto_do_not_disturb) "
-     "AND c.state IN ('todo', 'in_progress')"),
-    ("done callbacks: date done, overall score, index with its weights",
-     "SELECT count(*) FROM auto_crm_callback c WHERE c.state = 'done' AND (c.date_done IS NULL "
-     "OR (c.csi IS NULL) <> (c.csi_hierarchy_id IS NULL) OR (EXISTS (SELECT 1 FROM auto_crm_callback_answer a "
-     "WHERE a.callback_id = c.id AND a.step = 'overall' AND a.score_value <> c.overall_score)))"),
-    ("done callbacks with scored answers have an index",
-     "SELECT count(*) FROM auto_crm_callback c WHERE c.state = 'done' AND c.csi IS NULL AND EXISTS "
-     "(SELECT 1 FROM auto_crm_csi_hierarchy h WHERE h.company_id = c.company_id AND h.state = 'active') "
-     "AND EXISTS (SELECT 1 FROM auto_crm_callback_answer a WHERE a.callback_id = c.id AND a.score_value > 0 "
-     "AND a.step NOT IN ('overall'))"),
-    ("closed callbacks: their reason; open ones: none",
-     "SELECT count(*) FROM auto_crm_callback WHERE (state IN ('failed', 'expired') AND close_reason IS NULL) "
-     "OR (state IN ('todo', 'done') AND close_reason IS NOT NULL) OR (state != 'done' AND date_done IS NOT NULL)"),
-    ("answers: related fields = their callback's and question's",
-     "SELECT count(*) FROM auto_crm_callback_answer a JOIN auto_crm_callback c ON c.id = a.callback_id "
-     "JOIN auto_crm_question q ON q.id = a.question_id LEFT JOIN auto_crm_service_visit v ON v.id = c.visit_id "
-     "WHERE a.company_id IS DISTINCT FROM c.company_id OR a.partner_id IS DISTINCT FROM c.partner_id "
-     "OR a.date_done IS DISTINCT FROM c.date_done OR a.visit_id IS DISTINCT FROM c.visit_id "
-     "OR a.advisor_id IS DISTINCT FROM v.advisor_id OR a.technician_id IS DISTINCT FROM v.technician_id "
-     "OR a.sequence IS DISTINCT FROM q.sequence OR a.step IS DISTINCT FROM q.step "
-     "OR a.questionnaire_id IS DISTINCT FROM q.questionnaire_id "
-     "OR a.score_value IS DISTINCT FROM COALESCE(a.score::int, 0)"),
-    ("attempts: company and customer = their callback's; failed after max attempts",
-     "SELECT (SELECT count(*) FROM auto_crm_callback_attempt a JOIN auto_crm_callback c ON c.id = a.callback_id "
-     "WHERE a.company_id IS DISTINCT FROM c.company_id OR a.partner_id IS DISTINCT FROM c.partner_id) + "
-     "(SELECT count(*) FROM auto_crm_callback c WHERE c.close_reason = 'max_attempts' AND c.max_attempts > "
-     "(SELECT count(*) FROM auto_crm_callback_attempt a WHERE a.callback_id = c.id "
-     "AND a.outcome IN ('no_answer', 'busy')))"),
+    (
+        "visit brand = its vehicle's brand",
+        "SELECT count(*) FROM auto_crm_service_visit v JOIN auto_crm_vehicle c ON c.id = v.vehicle_id "
+        "WHERE v.brand_id IS DISTINCT FROM c.brand_id",
+    ),
+    (
+        "vehicle brand = its model's brand",
+        "SELECT count(*) FROM auto_crm_vehicle c JOIN fleet_vehicle_model m ON m.id = c.model_id "
+        "WHERE c.brand_id IS DISTINCT FROM m.brand_id",
+    ),
+    (
+        "customer: commercial partner is itself",
+        "SELECT count(*) FROM res_partner WHERE parent_id IS NULL AND commercial_partner_id IS DISTINCT FROM id",
+    ),
+    (
+        "customer: partner_share set",
+        "SELECT count(*) FROM res_partner p WHERE p.id <> (SELECT partner_id FROM res_users WHERE id = 1) "
+        "AND (p.partner_share IS NULL OR p.partner_share = EXISTS (SELECT 1 FROM res_users u "
+        "WHERE u.partner_id = p.id AND u.active AND NOT u.share))",
+    ),
+    (
+        "customer: complete name",
+        "SELECT count(*) FROM res_partner WHERE auto_customer AND parent_id IS NULL "
+        "AND complete_name IS DISTINCT FROM name",
+    ),
+    (
+        "customer: sanitized phone present where a mobile is",
+        "SELECT count(*) FROM res_partner WHERE auto_customer AND mobile IS NOT NULL AND phone_sanitized IS NULL",
+    ),
+    (
+        "consent date where consent",
+        "SELECT count(*) FROM res_partner WHERE auto_callback_consent AND auto_callback_consent_date IS NULL",
+    ),
+    (
+        "do-not-disturb date where do not disturb",
+        "SELECT count(*) FROM res_partner WHERE auto_do_not_disturb AND auto_do_not_disturb_date IS NULL",
+    ),
+    (
+        "line subtotal = quantity x price less discount",
+        "SELECT count(*) FROM auto_crm_service_visit_line "
+        "WHERE abs(subtotal - round(quantity * unit_price * (1 - COALESCE(discount, 0) / 100.0), 2)) > 0.005",
+    ),
+    (
+        "visit totals = the sum of its lines",
+        "SELECT count(*) FROM auto_crm_service_visit v LEFT JOIN (SELECT visit_id, "
+        "sum(subtotal) FILTER (WHERE line_type = 'labour') AS labour, sum(subtotal) FILTER (WHERE line_type = 'part') "
+        "AS parts, sum(subtotal) AS total FROM auto_crm_service_visit_line GROUP BY visit_id) l ON l.visit_id = v.id "
+        "WHERE abs(COALESCE(v.amount_total, 0) - COALESCE(l.total, 0)) > 0.005 "
+        "OR abs(COALESCE(v.amount_labour, 0) - COALESCE(l.labour, 0)) > 0.005",
+    ),
+    (
+        "company of lines, readings, ownerships = their parent's",
+        "SELECT (SELECT count(*) FROM auto_crm_service_visit_line l JOIN auto_crm_service_visit v ON v.id = l.visit_id "
+        "WHERE l.company_id IS DISTINCT FROM v.company_id) + (SELECT count(*) FROM auto_crm_vehicle_odometer o "
+        "JOIN auto_crm_vehicle c ON c.id = o.vehicle_id WHERE o.company_id IS DISTINCT FROM c.company_id) + "
+        "(SELECT count(*) FROM auto_crm_vehicle_ownership w JOIN auto_crm_vehicle c ON c.id = w.vehicle_id "
+        "WHERE w.company_id IS DISTINCT FROM c.company_id)",
+    ),
+    (
+        "vehicle odometer = its latest reading",
+        "SELECT count(*) FROM auto_crm_vehicle c LEFT JOIN LATERAL "
+        "(SELECT value, date FROM auto_crm_vehicle_odometer o "
+        "WHERE o.vehicle_id = c.id ORDER BY date DESC, id DESC LIMIT 1) r ON TRUE "
+        "WHERE COALESCE(c.odometer, 0) <> COALESCE(r.value, 0) OR c.odometer_date IS DISTINCT FROM r.date",
+    ),
+    (
+        "readings only go up along a car's history",
+        "SELECT count(*) FROM (SELECT value, lag(value) OVER (PARTITION BY vehicle_id ORDER BY date, id) AS prev "
+        "FROM auto_crm_vehicle_odometer WHERE NOT is_replacement) r WHERE r.value < r.prev",
+    ),
+    (
+        "received visits have their reading",
+        "SELECT count(*) FROM auto_crm_service_visit v WHERE v.date_reception IS NOT NULL AND v.state != 'cancel' "
+        "AND NOT EXISTS (SELECT 1 FROM auto_crm_vehicle_odometer o WHERE o.id = v.odometer_reading_id "
+        "AND o.vehicle_id = v.vehicle_id AND o.value = v.mileage_in)",
+    ),
+    (
+        "every stage reached has its date",
+        "SELECT count(*) FROM auto_crm_service_visit WHERE (state IN ('reception','repair','inspection','delivery',"
+        "'followup') AND date_reception IS NULL) OR (state = 'followup' AND date_delivered IS NULL) "
+        "OR (state = 'delivery' AND date_settlement IS NULL) OR (state = 'cancel' AND date_cancel IS NULL) "
+        "OR (state NOT IN ('followup') AND date_delivered IS NOT NULL)",
+    ),
+    (
+        "one ownership per owned car",
+        "SELECT count(*) FROM auto_crm_vehicle c WHERE c.partner_id IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM auto_crm_vehicle_ownership w WHERE w.vehicle_id = c.id AND w.partner_id = c.partner_id "
+        "AND w.date_end IS NULL)",
+    ),
+    (
+        "member balance = the sum of its ledger",
+        "SELECT count(*) FROM auto_crm_loyalty_member m LEFT JOIN (SELECT member_id, sum(points) AS points "
+        "FROM auto_crm_loyalty_ledger GROUP BY member_id) l ON l.member_id = m.id "
+        "WHERE m.points_balance <> COALESCE(l.points, 0)",
+    ),
+    (
+        "ledger partner, programme, store = its member's",
+        "SELECT count(*) FROM auto_crm_loyalty_ledger l JOIN auto_crm_loyalty_member m ON m.id = l.member_id "
+        "WHERE l.partner_id IS DISTINCT FROM m.partner_id OR l.program_id IS DISTINCT FROM m.program_id "
+        "OR l.company_id IS DISTINCT FROM m.company_id",
+    ),
+    (
+        "member store = its programme's",
+        "SELECT count(*) FROM auto_crm_loyalty_member m JOIN auto_crm_loyalty_program p ON p.id = m.program_id "
+        "WHERE m.company_id IS DISTINCT FROM p.company_id",
+    ),
+    (
+        "paid deliveries earned once, points = floor(paid x rate)",
+        "SELECT count(*) FROM auto_crm_service_visit v JOIN auto_crm_loyalty_program p ON p.company_id = v.company_id "
+        "AND p.auto_enroll LEFT JOIN auto_crm_loyalty_ledger l ON l.visit_id = v.id AND l.kind = 'earn' "
+        "WHERE v.state = 'followup' AND v.amount_paid > 0 "
+        "AND COALESCE(v.payment_method, '') NOT IN ('warranty', 'internal') "
+        "AND floor(v.amount_paid * p.earn_rate + 1e-9) > 0 "
+        "AND (l.id IS NULL OR l.points <> floor(v.amount_paid * p.earn_rate + 1e-9) OR l.partner_id <> v.partner_id)",
+    ),
+    (
+        "members' tier in their programme",
+        "SELECT count(*) FROM auto_crm_loyalty_member m LEFT JOIN auto_crm_loyalty_tier t ON t.id = m.tier_id "
+        "WHERE m.tier_id IS NULL OR t.program_id <> m.program_id",
+    ),
+    (
+        "callback fields the engine sets",
+        "SELECT count(*) FROM auto_crm_callback c WHERE c.rule_id IS NOT NULL AND (c.date_expiry IS NULL "
+        "OR c.source_model IS NULL OR c.source_id IS NULL OR c.company_id IS NULL OR c.questionnaire_id IS NULL "
+        "OR c.name IS NULL OR c.max_attempts IS NULL)",
+    ),
+    (
+        "callbacks only for customers who may be called (when made)",
+        "SELECT count(*) FROM auto_crm_callback c JOIN res_partner p ON p.id = c.partner_id "
+        "WHERE c.rule_id IS NOT NULL AND (NOT COALESCE(p.auto_callback_consent, FALSE) OR p.auto_do_not_disturb) "
+        "AND c.state IN ('todo', 'in_progress')",
+    ),
+    (
+        "done callbacks: date done, overall score, index with its weights",
+        "SELECT count(*) FROM auto_crm_callback c WHERE c.state = 'done' AND (c.date_done IS NULL "
+        "OR (c.csi IS NULL) <> (c.csi_hierarchy_id IS NULL) OR (EXISTS (SELECT 1 FROM auto_crm_callback_answer a "
+        "WHERE a.callback_id = c.id AND a.step = 'overall' AND a.score_value <> c.overall_score)))",
+    ),
+    (
+        "done callbacks with scored answers have an index",
+        "SELECT count(*) FROM auto_crm_callback c WHERE c.state = 'done' AND c.csi IS NULL AND EXISTS "
+        "(SELECT 1 FROM auto_crm_csi_hierarchy h WHERE h.company_id = c.company_id AND h.state = 'active') "
+        "AND EXISTS (SELECT 1 FROM auto_crm_callback_answer a WHERE a.callback_id = c.id AND a.score_value > 0 "
+        "AND a.step NOT IN ('overall'))",
+    ),
+    (
+        "closed callbacks: their reason; open ones: none",
+        "SELECT count(*) FROM auto_crm_callback WHERE (state IN ('failed', 'expired') AND close_reason IS NULL) "
+        "OR (state IN ('todo', 'done') AND close_reason IS NOT NULL) OR (state != 'done' AND date_done IS NOT NULL)",
+    ),
+    (
+        "answers: related fields = their callback's and question's",
+        "SELECT count(*) FROM auto_crm_callback_answer a JOIN auto_crm_callback c ON c.id = a.callback_id "
+        "JOIN auto_crm_question q ON q.id = a.question_id LEFT JOIN auto_crm_service_visit v ON v.id = c.visit_id "
+        "WHERE a.company_id IS DISTINCT FROM c.company_id OR a.partner_id IS DISTINCT FROM c.partner_id "
+        "OR a.date_done IS DISTINCT FROM c.date_done OR a.visit_id IS DISTINCT FROM c.visit_id "
+        "OR a.advisor_id IS DISTINCT FROM v.advisor_id OR a.technician_id IS DISTINCT FROM v.technician_id "
+        "OR a.sequence IS DISTINCT FROM q.sequence OR a.step IS DISTINCT FROM q.step "
+        "OR a.questionnaire_id IS DISTINCT FROM q.questionnaire_id "
+        "OR a.score_value IS DISTINCT FROM COALESCE(a.score::int, 0)",
+    ),
+    (
+        "attempts: company and customer = their callback's; failed after max attempts",
+        "SELECT (SELECT count(*) FROM auto_crm_callback_attempt a JOIN auto_crm_callback c ON c.id = a.callback_id "
+        "WHERE a.company_id IS DISTINCT FROM c.company_id OR a.partner_id IS DISTINCT FROM c.partner_id) + "
+        "(SELECT count(*) FROM auto_crm_callback c WHERE c.close_reason = 'max_attempts' AND c.max_attempts > "
+        "(SELECT count(*) FROM auto_crm_callback_attempt a WHERE a.callback_id = c.id "
+        "AND a.outcome IN ('no_answer', 'busy')))",
+    ),
 ]
 
 #: The models the generator writes, for the defaults and recompute checks.
 MODELS = [
-    "res.partner", "auto_crm.vehicle", "auto_crm.vehicle.ownership", "auto_crm.service.visit",
-    "auto_crm.service.visit.line", "auto_crm.vehicle.odometer", "auto_crm.loyalty.member",
-    "auto_crm.loyalty.ledger", "auto_crm.loyalty.tier.history", "auto_crm.callback",
-    "auto_crm.callback.attempt", "auto_crm.callback.answer",
+    "res.partner",
+    "auto_crm.vehicle",
+    "auto_crm.vehicle.ownership",
+    "auto_crm.service.visit",
+    "auto_crm.service.visit.line",
+    "auto_crm.vehicle.odometer",
+    "auto_crm.loyalty.member",
+    "auto_crm.loyalty.ledger",
+    "auto_crm.loyalty.tier.history",
+    "auto_crm.callback",
+    "auto_crm.callback.attempt",
+    "auto_crm.callback.answer",
 ]
 
 

@@ -92,9 +92,26 @@ cr.execute("CREATE TEMP TABLE fleet_vin (n integer PRIMARY KEY, vin varchar) ON 
 cr.copy_expert("COPY fleet_vin (n, vin) FROM STDIN", buffer)
 columns, source_columns = copied_columns(
     "auto_crm_vehicle",
-    ("id", "vin", "partner_id", "purchase_date", "warranty_end_date", "model_year", "odometer", "odometer_date",
-     "plate", "create_date", "write_date", "next_service_date", "next_service_mileage", "km_per_day",
-     "km_per_day_source", "service_forecast_note", "next_inspection_date", "first_service_date"),
+    (
+        "id",
+        "vin",
+        "partner_id",
+        "purchase_date",
+        "warranty_end_date",
+        "model_year",
+        "odometer",
+        "odometer_date",
+        "plate",
+        "create_date",
+        "write_date",
+        "next_service_date",
+        "next_service_mileage",
+        "km_per_day",
+        "km_per_day_source",
+        "service_forecast_note",
+        "next_inspection_date",
+        "first_service_date",
+    ),
 )
 max_vehicle = scalar("SELECT max(id) FROM auto_crm_vehicle")
 cr.execute(
@@ -155,25 +172,39 @@ cr.execute("ANALYZE res_partner, auto_crm_vehicle, auto_crm_vehicle_ownership, a
 
 # --- checks (each must count 0) --------------------------------------------------------------------
 CHECKS = [
-    ("cars short of the target", "SELECT GREATEST(%s - count(*), 0) FROM auto_crm_vehicle" % TARGET_VEHICLES),
-    ("readings short of 99% of the target",
-     "SELECT GREATEST(%s - count(*), 0) FROM auto_crm_vehicle_odometer" % int(TARGET_READINGS * 0.99)),
+    ("cars short of the target", f"SELECT GREATEST({TARGET_VEHICLES} - count(*), 0) FROM auto_crm_vehicle"),
+    (
+        "readings short of 99% of the target",
+        f"SELECT GREATEST({int(TARGET_READINGS * 0.99)} - count(*), 0) FROM auto_crm_vehicle_odometer",
+    ),
     ("duplicate active VINs", "SELECT count(*) - count(DISTINCT vin) FROM auto_crm_vehicle WHERE active"),
-    ("new cars without a customer or a store",
-     "SELECT count(*) FROM auto_crm_vehicle WHERE id > %s AND (partner_id IS NULL OR company_id IS NULL)" % max_vehicle),
-    ("new customers who are not their own commercial entity",
-     "SELECT count(*) FROM res_partner WHERE id > %s AND commercial_partner_id <> id" % max_partner),
-    ("readings in the future or before the purchase",
-     "SELECT count(*) FROM auto_crm_vehicle_odometer o JOIN auto_crm_vehicle v ON v.id = o.vehicle_id "
-     "WHERE v.id > %s AND (o.date > CURRENT_DATE OR o.date < v.purchase_date)" % max_vehicle),
-    ("readings going down without a replaced odometer",
-     "SELECT count(*) FROM (SELECT value, is_replacement, lag(value) OVER (PARTITION BY vehicle_id ORDER BY date, id) "
-     "AS prev FROM auto_crm_vehicle_odometer WHERE vehicle_id > %s) r WHERE r.value < r.prev AND NOT r.is_replacement"
-     % max_vehicle),
-    ("car odometer other than its latest reading",
-     "SELECT count(*) FROM auto_crm_vehicle c JOIN LATERAL (SELECT value FROM auto_crm_vehicle_odometer o "
-     "WHERE o.vehicle_id = c.id ORDER BY date DESC, id DESC LIMIT 1) r ON TRUE WHERE c.id > %s AND c.odometer <> r.value"
-     % max_vehicle),
+    (
+        "new cars without a customer or a store",
+        f"SELECT count(*) FROM auto_crm_vehicle WHERE id > {max_vehicle} "
+        "AND (partner_id IS NULL OR company_id IS NULL)",
+    ),
+    (
+        "new customers who are not their own commercial entity",
+        f"SELECT count(*) FROM res_partner WHERE id > {max_partner} AND commercial_partner_id <> id",
+    ),
+    (
+        "readings in the future or before the purchase",
+        "SELECT count(*) FROM auto_crm_vehicle_odometer o JOIN auto_crm_vehicle v ON v.id = o.vehicle_id "
+        f"WHERE v.id > {max_vehicle} AND (o.date > CURRENT_DATE OR o.date < v.purchase_date)",
+    ),
+    (
+        "readings going down without a replaced odometer",
+        "SELECT count(*) FROM (SELECT value, is_replacement, "
+        "lag(value) OVER (PARTITION BY vehicle_id ORDER BY date, id) "
+        f"AS prev FROM auto_crm_vehicle_odometer WHERE vehicle_id > {max_vehicle}) r "
+        "WHERE r.value < r.prev AND NOT r.is_replacement",
+    ),
+    (
+        "car odometer other than its latest reading",
+        "SELECT count(*) FROM auto_crm_vehicle c JOIN LATERAL (SELECT value FROM auto_crm_vehicle_odometer o "
+        "WHERE o.vehicle_id = c.id ORDER BY date DESC, id DESC LIMIT 1) r ON TRUE "
+        f"WHERE c.id > {max_vehicle} AND c.odometer <> r.value",
+    ),
 ]
 failed = 0
 for label, query in CHECKS:

@@ -119,8 +119,17 @@ PLAIN_SCREENS = {**SCREENS, "workshop board": (screens.VISIT_BOARD, lambda sessi
 
 def start_server(db, port, workers):
     command = [
-        os.path.join(REPO, "tools", "dev"), "odoo", "-d", db, f"--workers={workers}", f"--http-port={port}",
-        "--http-interface=127.0.0.1", "--max-cron-threads=0", "--log-level=warn", "--db-filter", f"^{db}$",
+        os.path.join(REPO, "tools", "dev"),
+        "odoo",
+        "-d",
+        db,
+        f"--workers={workers}",
+        f"--http-port={port}",
+        "--http-interface=127.0.0.1",
+        "--max-cron-threads=0",
+        "--log-level=warn",
+        "--db-filter",
+        f"^{db}$",
     ]
     log = open(os.environ.get("LOAD_BOARD_LOG", os.devnull), "ab")
     server = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True, cwd=REPO)

@@ -84,8 +84,8 @@ def page(text):
     body = markdown.markdown(text, extensions=["tables", "fenced_code"])
     title = html.escape(text.splitlines()[0].lstrip("# "))
     return (
-        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\"/>\n"
-        f"<title>{title}</title>\n</head>\n<body>\n<div class=\"document\">\n{body}\n</div>\n</body>\n</html>\n"
+        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8"/>\n'
+        f'<title>{title}</title>\n</head>\n<body>\n<div class="document">\n{body}\n</div>\n</body>\n</html>\n'
     )
 
 
@@ -94,8 +94,11 @@ def main(argv):
     index = page(build("screenshots/"))
     wanted = {README: readme, INDEX: index}
     if "--check" in argv:
-        stale = [str(p.relative_to(ADDON.parent)) for p, t in wanted.items()
-                 if not p.exists() or p.read_text(encoding="utf-8") != t]
+        stale = [
+            str(p.relative_to(ADDON.parent))
+            for p, t in wanted.items()
+            if not p.exists() or p.read_text(encoding="utf-8") != t
+        ]
         if stale:
             print("not made from readme/*.md (run python tools/readme.py): " + ", ".join(stale))
             return 1

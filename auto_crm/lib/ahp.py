@@ -24,9 +24,9 @@ __all__ = [
     "MAX_SIZE",
     "RANDOM_INDEX",
     "SAATY_SCALE",
+    "AggregateResult",
     "AhpError",
     "AhpResult",
-    "AggregateResult",
     "RespondentCheck",
     "aggregate_judgements",
     "analyse",
@@ -230,13 +230,13 @@ def _validated(matrix: Matrix, tol: float) -> list[list[float]]:
     """The matrix as a list of float rows, after checking every rule of a comparison matrix."""
     if isinstance(tol, bool) or not isinstance(tol, Real) or not 0 <= tol < 1:
         raise AhpError(f"The tolerance must be a number in [0, 1), not {tol!r}.")
-    if isinstance(matrix, (str, bytes)) or not isinstance(matrix, Sequence):
+    if isinstance(matrix, str | bytes) or not isinstance(matrix, Sequence):
         raise AhpError("The comparison matrix must be a list of rows.")
     n = len(matrix)
     if n == 0:
         raise AhpError("The comparison matrix is empty.")
     for r, row in enumerate(matrix, start=1):
-        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
+        if isinstance(row, str | bytes) or not isinstance(row, Sequence):
             raise AhpError(f"Row {r} of the comparison matrix is not a list of numbers.")
         if len(row) != n:
             raise AhpError(
@@ -344,7 +344,7 @@ def aggregate_judgements(
     """
     if isinstance(threshold, bool) or not isinstance(threshold, Real) or not 0 < threshold:
         raise AhpError(f"The consistency threshold must be a number greater than 0, not {threshold!r}.")
-    if isinstance(matrices, (str, bytes)) or not isinstance(matrices, Sequence) or not matrices:
+    if isinstance(matrices, str | bytes) or not isinstance(matrices, Sequence) or not matrices:
         raise AhpError("No respondent's judgements were given; at least one comparison matrix is needed.")
     validated = []
     for k, matrix in enumerate(matrices, start=1):

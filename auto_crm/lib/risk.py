@@ -31,6 +31,7 @@ The weights are data (:data:`WEIGHTS`), the Odoo side only formats the component
 language. ``benchmarks/backtest_at_risk.py`` checks the score against generated histories.
 """
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from statistics import median
@@ -101,7 +102,7 @@ def visit_days(dates):
 def intervals(dates):
     """The days between successive distinct visit days."""
     days = visit_days(dates)
-    return [(later - earlier).days for earlier, later in zip(days, days[1:], strict=False)]
+    return [(later - earlier).days for earlier, later in itertools.pairwise(days)]
 
 
 def own_interval(dates):

@@ -135,6 +135,4 @@ def lifecycle_stage(visits_total, last_delivered, today, thresholds):
 def lifecycle_stage_sql(visits_total, idle_days, thresholds):
     """SQL of :func:`lifecycle_stage_idle`: ``visits_total`` (not NULL) and ``idle_days`` (an integer
     number of days, NULL when never delivered) are SQL expressions."""
-    return case_sql(
-        LIFECYCLE_LADDER, LIFECYCLE_DEFAULT, {"visits": visits_total, "idle_days": idle_days}, thresholds
-    )
+    return case_sql(LIFECYCLE_LADDER, LIFECYCLE_DEFAULT, {"visits": visits_total, "idle_days": idle_days}, thresholds)

@@ -45,9 +45,27 @@ class AutoCrmCallback(models.Model):
     _description = "Follow-up Callback"
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "name", "company_id", "partner_id", "vehicle_id", "visit_id", "questionnaire_id", "user_id", "team_id",
-        "channel", "state", "close_reason", "close_note", "date_due", "date_expiry", "max_attempts", "answer_ids",
-        "overall_score", "issue_tag_ids", "lost_reason_id", "customer_complains", "note",
+        "name",
+        "company_id",
+        "partner_id",
+        "vehicle_id",
+        "visit_id",
+        "questionnaire_id",
+        "user_id",
+        "team_id",
+        "channel",
+        "state",
+        "close_reason",
+        "close_note",
+        "date_due",
+        "date_expiry",
+        "max_attempts",
+        "answer_ids",
+        "overall_score",
+        "issue_tag_ids",
+        "lost_reason_id",
+        "customer_complains",
+        "note",
     }
     _inherit = ["auto_crm.owned.mixin", "mail.thread", "mail.activity.mixin", "auto_crm.workflow.mixin"]
     _order = "date_due, id"
@@ -123,7 +141,9 @@ class AutoCrmCallback(models.Model):
     )
     close_reason = fields.Selection(CLOSE_REASONS, tracking=True, copy=False)
     close_note = fields.Char(string="Closing Note", tracking=True, copy=False)
-    date_due = fields.Date(string="Due", required=True, default=lambda self: self.env.company._auto_crm_today(), index=True, tracking=True)
+    date_due = fields.Date(
+        string="Due", required=True, default=lambda self: self.env.company._auto_crm_today(), index=True, tracking=True
+    )
     date_expiry = fields.Date(string="Expires", index=True, tracking=True, help="The callback expires after this day.")
     date_done = fields.Datetime(string="Completed On", readonly=True, copy=False)
     due_status = fields.Selection(
@@ -165,9 +185,7 @@ class AutoCrmCallback(models.Model):
         tracking=True,
         help="Win-back calls: why the customer stopped coming.",
     )
-    customer_complains = fields.Boolean(
-        tracking=True, help="The customer made a complaint during the call."
-    )
+    customer_complains = fields.Boolean(tracking=True, help="The customer made a complaint during the call.")
     note = fields.Html(string="Call Notes")
     # Reminder calls (issue 13): what the call reminds the customer of, and what the agent says.
     reminder_ids = fields.One2many("auto_crm.callback.reminder", "callback_id", string="Reminders", readonly=True)
@@ -290,9 +308,7 @@ class AutoCrmCallback(models.Model):
             by_day.setdefault(store._auto_crm_today(), []).append(store.id)
 
         def by_store(op):
-            return expression.OR(
-                [[("company_id", "in", ids), ("date_due", op, day)] for day, ids in by_day.items()]
-            )
+            return expression.OR([[("company_id", "in", ids), ("date_due", op, day)] for day, ids in by_day.items()])
 
         domains = {
             "closed": [("state", "not in", OPEN_STATES)],
@@ -826,9 +842,7 @@ class AutoCrmCallback(models.Model):
         complaints = self.complaint_ids
         action["context"] = {"create": False}
         if len(complaints) == 1:
-            action.update(
-                {"res_id": complaints.id, "view_mode": "form", "views": [(False, "form")], "domain": []}
-            )
+            action.update({"res_id": complaints.id, "view_mode": "form", "views": [(False, "form")], "domain": []})
             return action
         action["domain"] = [("callback_id", "=", self.id)]
         return action

@@ -16,14 +16,18 @@ class AutoCrmCallbackAnswer(models.Model):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "score", "comment",
+        "score",
+        "comment",
     }
     _order = "callback_id, sequence, id"
     _check_company_auto = True
 
     callback_id = fields.Many2one("auto_crm.callback", required=True, ondelete="cascade", index=True)
     question_id = fields.Many2one(
-        "auto_crm.question", required=True, ondelete="restrict", index=True,
+        "auto_crm.question",
+        required=True,
+        ondelete="restrict",
+        index=True,
     )
     sequence = fields.Integer(related="question_id.sequence", store=True)
     step = fields.Selection(related="question_id.step", store=True, string="Process Step")

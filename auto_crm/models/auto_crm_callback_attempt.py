@@ -20,7 +20,10 @@ class AutoCrmCallbackAttempt(models.Model):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "callback_id", "channel", "outcome", "note",
+        "callback_id",
+        "channel",
+        "outcome",
+        "note",
     }
     _order = "date desc, id desc"
     _check_company_auto = True

@@ -474,7 +474,8 @@ class AutoCrmCallbackEngine(models.AbstractModel):
                 SELECT due.source_id, due.source_period, due.partner_id, due.vehicle_id, due.visit_id, due.date_due,
                        due.partner_name, due.manager_id, due.channel,
                        CASE WHEN due.visit_id IS NOT NULL
-                            THEN (SELECT visit.advisor_id FROM auto_crm_service_visit visit WHERE visit.id = due.visit_id)
+                            THEN (SELECT visit.advisor_id FROM auto_crm_service_visit visit
+                                   WHERE visit.id = due.visit_id)
                        END AS advisor_id,
                        COALESCE(due.company_id, %(rule_company)s, %(default_company)s) AS store
                   FROM due
@@ -703,7 +704,7 @@ class AutoCrmCallbackEngine(models.AbstractModel):
 
     @api.model
     def _created_message(self, created, rules):
-        """"1 callback created by 1 rule.", in the right number for each count."""
+        """ "1 callback created by 1 rule.", in the right number for each count."""
         callbacks = _("1 callback") if created == 1 else _("%s callbacks", created)
         if rules == 1:
             return _("%s created by 1 rule.", callbacks)
@@ -1017,8 +1018,10 @@ class AutoCrmCallbackEngine(models.AbstractModel):
         # the inspection's year and month).
         return self._forecast_date_sql(
             "next_inspection_date",
-            SQL("(EXTRACT(YEAR FROM src.next_inspection_date) * 100 "
-                "+ EXTRACT(MONTH FROM src.next_inspection_date))::int"),
+            SQL(
+                "(EXTRACT(YEAR FROM src.next_inspection_date) * 100 "
+                "+ EXTRACT(MONTH FROM src.next_inspection_date))::int"
+            ),
             in_domain,
             offset,
             ev_low,

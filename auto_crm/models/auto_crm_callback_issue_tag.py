@@ -15,7 +15,10 @@ class AutoCrmCallbackIssueTag(models.Model):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "name", "color", "active", "company_id",
+        "name",
+        "color",
+        "active",
+        "company_id",
     }
     _order = "name"
 

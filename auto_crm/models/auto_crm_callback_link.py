@@ -46,9 +46,7 @@ class AutoCrmCallbackLink(models.Model):
     _order = "date_sent desc, id desc"
     _check_company_auto = True
 
-    callback_id = fields.Many2one(
-        "auto_crm.callback", required=True, readonly=True, index=True, ondelete="cascade"
-    )
+    callback_id = fields.Many2one("auto_crm.callback", required=True, readonly=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="callback_id.company_id", store=True, index=True, string="Store")
     partner_id = fields.Many2one(related="callback_id.partner_id", string="Customer")
     token_hash = fields.Char(
@@ -178,9 +176,7 @@ class AutoCrmCallbackLink(models.Model):
                     "Without an answer in %(days)s days the callback goes back to a phone call.",
                     channel=channels[channel],
                     address=address,
-                    expiry=format_datetime(
-                        self.env, link.date_expiry, tz=store._auto_crm_tz_name(), dt_format="short"
-                    ),
+                    expiry=format_datetime(self.env, link.date_expiry, tz=store._auto_crm_tz_name(), dt_format="short"),
                     days=store.callback_link_fallback_days,
                 ),
                 subtype_xmlid="mail.mt_note",

@@ -21,9 +21,7 @@ class AutoCrmCallbackReminder(models.Model):
     _order = "date_due, id"
     _check_company_auto = True
 
-    callback_id = fields.Many2one(
-        "auto_crm.callback", required=True, ondelete="cascade", index=True, readonly=True
-    )
+    callback_id = fields.Many2one("auto_crm.callback", required=True, ondelete="cascade", index=True, readonly=True)
     company_id = fields.Many2one("res.company", string="Store", required=True, index=True, readonly=True)
     rule_id = fields.Many2one("auto_crm.callback.rule", required=True, ondelete="cascade", readonly=True)
     trigger = fields.Selection(TRIGGERS, string="Reminder", required=True, readonly=True)

@@ -42,7 +42,12 @@ YEARLY_TRIGGERS = ("warranty_end", "insurance_expiry", "birthday")
 #: the same week are one call: a reminder due while the customer has an open call due that week is added
 #: to it (auto_crm.callback.reminder) instead of waiting for it to close.
 REMINDER_TRIGGERS = (
-    "maintenance_due", "warranty_end", "insurance_expiry", "birthday", "service_due", "annual_inspection",
+    "maintenance_due",
+    "warranty_end",
+    "insurance_expiry",
+    "birthday",
+    "service_due",
+    "annual_inspection",
 )
 #: A rule's channel: one of the contact channels, or the customer's own preference (issue 13).
 RULE_CHANNELS = [("preferred", "Customer's preferred channel"), *CONTACT_CHANNELS]
@@ -72,9 +77,26 @@ class AutoCrmCallbackRule(models.Model):
     _description = "Callback Rule"
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "name", "sequence", "active", "company_id", "trigger", "delay_days", "days_before", "window_days",
-        "inactivity_days", "maintenance_months", "maintenance_km", "channel", "questionnaire_id", "assignment",
-        "user_id", "team_id", "domain", "max_attempts", "note", "date_start",
+        "name",
+        "sequence",
+        "active",
+        "company_id",
+        "trigger",
+        "delay_days",
+        "days_before",
+        "window_days",
+        "inactivity_days",
+        "maintenance_months",
+        "maintenance_km",
+        "channel",
+        "questionnaire_id",
+        "assignment",
+        "user_id",
+        "team_id",
+        "domain",
+        "max_attempts",
+        "note",
+        "date_start",
     }
     _inherit = ["auto_crm.owned.mixin", "mail.thread"]
     _order = "sequence, id"

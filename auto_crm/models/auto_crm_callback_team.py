@@ -6,7 +6,11 @@ class AutoCrmCallbackTeam(models.Model):
     _description = "Customer Relations Team"
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "name", "active", "company_id", "leader_id", "member_ids",
+        "name",
+        "active",
+        "company_id",
+        "leader_id",
+        "member_ids",
     }
     _inherit = ["auto_crm.owned.mixin", "mail.thread"]
     _order = "name"

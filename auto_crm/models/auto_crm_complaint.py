@@ -64,9 +64,25 @@ class AutoCrmComplaint(models.Model):
     _description = "Customer Complaint"
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "subject", "active", "company_id", "state", "partner_id", "vehicle_id", "visit_id", "advisor_id",
-        "technician_id", "user_id", "channel", "category_id", "severity", "description", "evidence_ids", "root_cause",
-        "resolution", "goodwill_amount", "corrective_action_ids",
+        "subject",
+        "active",
+        "company_id",
+        "state",
+        "partner_id",
+        "vehicle_id",
+        "visit_id",
+        "advisor_id",
+        "technician_id",
+        "user_id",
+        "channel",
+        "category_id",
+        "severity",
+        "description",
+        "evidence_ids",
+        "root_cause",
+        "resolution",
+        "goodwill_amount",
+        "corrective_action_ids",
     }
     _inherit = [
         "auto_crm.owned.mixin",
@@ -163,9 +179,7 @@ class AutoCrmComplaint(models.Model):
         help="The customer relations staff member who owns the complaint.",
     )
     channel = fields.Selection(CHANNELS, required=True, default="phone", tracking=True)
-    category_id = fields.Many2one(
-        "auto_crm.complaint.category", tracking=True, index=True, check_company=True
-    )
+    category_id = fields.Many2one("auto_crm.complaint.category", tracking=True, index=True, check_company=True)
     severity = fields.Selection(SEVERITIES, required=True, default="general", tracking=True, index=True)
     description = fields.Html(string="Customer's Account")
     evidence_ids = fields.Many2many(
@@ -185,9 +199,7 @@ class AutoCrmComplaint(models.Model):
         store=True,
         help="The goodwill exceeds what customer relations staff may grant: an after-sales manager must approve it.",
     )
-    goodwill_approved_by_id = fields.Many2one(
-        "res.users", readonly=True, copy=False, tracking=True
-    )
+    goodwill_approved_by_id = fields.Many2one("res.users", readonly=True, copy=False, tracking=True)
     reopen_count = fields.Integer(string="Times Re-opened", readonly=True, copy=False)
 
     # SLA

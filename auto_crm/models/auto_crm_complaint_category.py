@@ -9,7 +9,11 @@ class AutoCrmComplaintCategory(models.Model):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "name", "sequence", "active", "description", "company_id",
+        "name",
+        "sequence",
+        "active",
+        "description",
+        "company_id",
     }
     _order = "sequence, name, id"
 

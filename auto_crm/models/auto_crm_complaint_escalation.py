@@ -17,9 +17,7 @@ class AutoCrmComplaintEscalation(models.Model):
     _user_fields = ()
     _order = "date desc, id desc"
 
-    complaint_id = fields.Many2one(
-        "auto_crm.complaint", required=True, ondelete="cascade", index=True, readonly=True
-    )
+    complaint_id = fields.Many2one("auto_crm.complaint", required=True, ondelete="cascade", index=True, readonly=True)
     kind = fields.Selection(ESCALATION_KINDS, string="Breach", required=True, readonly=True)
     company_id = fields.Many2one("res.company", string="Store", required=True, index=True, readonly=True)
     date = fields.Datetime(required=True, readonly=True, default=fields.Datetime.now)

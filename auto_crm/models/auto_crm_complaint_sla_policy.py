@@ -24,7 +24,11 @@ class AutoCrmComplaintSlaPolicy(models.Model):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "severity", "hours_to_acknowledge", "hours_to_resolve", "company_id", "active",
+        "severity",
+        "hours_to_acknowledge",
+        "hours_to_resolve",
+        "company_id",
+        "active",
     }
     _order = "company_id, severity, id"
 

@@ -7,7 +7,6 @@ from ..lib.workflow import ACTION_INITIAL, ACTION_TRANSITIONS
 from .auto_crm_job_run import JobStep
 from .input_limits import check_vals
 
-
 STATES = [
     ("draft", "Draft"),
     ("waiting_approval", "Waiting Approval"),
@@ -32,8 +31,21 @@ class AutoCrmCorrectiveAction(models.Model):
     _description = "Corrective / Preventive Action"
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "name", "active", "action_type", "state", "company_id", "origin_type", "complaint_ids", "recurring_issue",
-        "description", "user_id", "supervisor_id", "deadline", "result", "effectiveness", "cancel_reason",
+        "name",
+        "active",
+        "action_type",
+        "state",
+        "company_id",
+        "origin_type",
+        "complaint_ids",
+        "recurring_issue",
+        "description",
+        "user_id",
+        "supervisor_id",
+        "deadline",
+        "result",
+        "effectiveness",
+        "cancel_reason",
         "issue_tag_ids",
     }
     _inherit = [
@@ -58,9 +70,7 @@ class AutoCrmCorrectiveAction(models.Model):
     _workflow_kanban_hidden = ("cancel",)
     _workflow_kanban_folded = ("verified", "cancel")
 
-    reference = fields.Char(
-        required=True, copy=False, readonly=True, default="/", index="trigram", size=64
-    )
+    reference = fields.Char(required=True, copy=False, readonly=True, default="/", index="trigram", size=64)
     name = fields.Char(string="Title", required=True, tracking=True)
     active = fields.Boolean(default=True, tracking=True)
     action_type = fields.Selection(
@@ -95,9 +105,7 @@ class AutoCrmCorrectiveAction(models.Model):
         check_company=True,
     )
     complaint_count = fields.Integer(compute="_compute_complaint_count")
-    recurring_issue = fields.Text(
-        help="The issue customers keep raising in callbacks, or the internal finding."
-    )
+    recurring_issue = fields.Text(help="The issue customers keep raising in callbacks, or the internal finding.")
     description = fields.Html(string="Action Plan")
     user_id = fields.Many2one(
         "res.users",
@@ -215,9 +223,7 @@ class AutoCrmCorrectiveAction(models.Model):
         for vals in vals_list:
             if vals.get("reference", "/") == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
-                self._owned_fill(
-                    vals, "reference", self._auto_crm_next_number("auto_crm.corrective.action", company)
-                )
+                self._owned_fill(vals, "reference", self._auto_crm_next_number("auto_crm.corrective.action", company))
         return super().create(vals_list)
 
     def write(self, vals):
@@ -265,7 +271,8 @@ class AutoCrmCorrectiveAction(models.Model):
         if new == "approved" and user == self.user_id:
             raise UserError(
                 _(
-                    "Responsible: %(action)s is yours; another general manager or dealer administrator must approve it.",
+                    "Responsible: %(action)s is yours; another general manager or dealer administrator must "
+                    "approve it.",
                     action=self.reference,
                 )
             )

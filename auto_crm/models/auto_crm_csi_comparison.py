@@ -38,14 +38,16 @@ class AutoCrmCsiComparison(models.Model):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "hierarchy_id", "parent_id", "criterion_a_id", "criterion_b_id", "value",
+        "hierarchy_id",
+        "parent_id",
+        "criterion_a_id",
+        "criterion_b_id",
+        "value",
     }
     _order = "hierarchy_id, parent_id, criterion_a_id, criterion_b_id, id"
     _check_company_auto = True
 
-    hierarchy_id = fields.Many2one(
-        "auto_crm.csi.hierarchy", required=True, ondelete="cascade", index=True
-    )
+    hierarchy_id = fields.Many2one("auto_crm.csi.hierarchy", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="hierarchy_id.company_id", store=True, index=True, string="Store")
     parent_id = fields.Many2one(
         "auto_crm.csi.criterion",
@@ -54,12 +56,8 @@ class AutoCrmCsiComparison(models.Model):
         index=True,
         help="The criterion whose sub-criteria are compared; empty for the main criteria.",
     )
-    criterion_a_id = fields.Many2one(
-        "auto_crm.csi.criterion", required=True, ondelete="cascade", index=True
-    )
-    criterion_b_id = fields.Many2one(
-        "auto_crm.csi.criterion", required=True, ondelete="cascade", index=True
-    )
+    criterion_a_id = fields.Many2one("auto_crm.csi.criterion", required=True, ondelete="cascade", index=True)
+    criterion_b_id = fields.Many2one("auto_crm.csi.criterion", required=True, ondelete="cascade", index=True)
     value = fields.Selection(
         SAATY_VALUES,
         string="Importance of A over B",

@@ -31,14 +31,19 @@ class AutoCrmCsiCriterion(models.Model):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "hierarchy_id", "parent_id", "child_ids", "name", "sequence", "code", "step", "comparison_ids",
+        "hierarchy_id",
+        "parent_id",
+        "child_ids",
+        "name",
+        "sequence",
+        "code",
+        "step",
+        "comparison_ids",
     }
     _order = "hierarchy_id, sequence, id"
     _check_company_auto = True
 
-    hierarchy_id = fields.Many2one(
-        "auto_crm.csi.hierarchy", required=True, ondelete="cascade", index=True
-    )
+    hierarchy_id = fields.Many2one("auto_crm.csi.hierarchy", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="hierarchy_id.company_id", store=True, index=True, string="Store")
     state = fields.Selection(related="hierarchy_id.state", string="Hierarchy Status")
     parent_id = fields.Many2one(

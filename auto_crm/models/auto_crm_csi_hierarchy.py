@@ -37,7 +37,12 @@ class AutoCrmCsiHierarchy(models.Model):
     _description = "Satisfaction Index Hierarchy"
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "name", "company_id", "note", "criterion_ids", "comparison_ids", "respondent_ids",
+        "name",
+        "company_id",
+        "note",
+        "criterion_ids",
+        "comparison_ids",
+        "respondent_ids",
     }
     _inherit = ["auto_crm.owned.mixin", "mail.thread", "mail.activity.mixin", "auto_crm.workflow.mixin"]
     _order = "company_id, version desc, id desc"
@@ -516,7 +521,7 @@ class AutoCrmCsiHierarchy(models.Model):
         comparisons = {(c.criterion_a_id.id, c.criterion_b_id.id): c for c in self.sudo().comparison_ids}
         values = {}
         sections = []
-        for parent_key, node in self._ahp_nodes().items():
+        for _parent_key, node in self._ahp_nodes().items():
             children = node["children"]
             if len(children) < 2:
                 continue

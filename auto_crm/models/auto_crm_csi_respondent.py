@@ -1,6 +1,6 @@
 import math
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
@@ -33,7 +33,12 @@ class AutoCrmCsiRespondent(models.Model):
     _inherit = ["auto_crm.owned.mixin", "mail.thread", "mail.activity.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "name", "kind", "partner_id", "hierarchy_id", "note", "judgement_ids",
+        "name",
+        "kind",
+        "partner_id",
+        "hierarchy_id",
+        "note",
+        "judgement_ids",
     }
     _order = "hierarchy_id, id"
     _check_company_auto = True
@@ -161,7 +166,8 @@ class AutoCrmCsiRespondent(models.Model):
                         _("consistent") if ok else _("inconsistent"),
                     )
                     figures = " · ".join(
-                        f"{child.name}: {weight:.4f}" for child, weight in zip(node["children"], result.weights)
+                        f"{child.name}: {weight:.4f}"
+                        for child, weight in zip(node["children"], result.weights, strict=False)
                     )
                 cr_text = f"{result.cr:.4f}" if result else "-"
                 rows.append(
@@ -249,14 +255,16 @@ class AutoCrmCsiRespondentJudgement(models.Model):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "respondent_id", "parent_id", "criterion_a_id", "criterion_b_id", "value",
+        "respondent_id",
+        "parent_id",
+        "criterion_a_id",
+        "criterion_b_id",
+        "value",
     }
     _order = "respondent_id, parent_id, criterion_a_id, criterion_b_id, id"
     _check_company_auto = True
 
-    respondent_id = fields.Many2one(
-        "auto_crm.csi.respondent", required=True, ondelete="cascade", index=True
-    )
+    respondent_id = fields.Many2one("auto_crm.csi.respondent", required=True, ondelete="cascade", index=True)
     hierarchy_id = fields.Many2one(related="respondent_id.hierarchy_id", store=True, index=True, string="Hierarchy")
     company_id = fields.Many2one(related="respondent_id.company_id", store=True, index=True, string="Store")
     parent_id = fields.Many2one(
@@ -266,12 +274,8 @@ class AutoCrmCsiRespondentJudgement(models.Model):
         index=True,
         help="The criterion whose sub-criteria are compared; empty for the main criteria.",
     )
-    criterion_a_id = fields.Many2one(
-        "auto_crm.csi.criterion", required=True, ondelete="cascade", index=True
-    )
-    criterion_b_id = fields.Many2one(
-        "auto_crm.csi.criterion", required=True, ondelete="cascade", index=True
-    )
+    criterion_a_id = fields.Many2one("auto_crm.csi.criterion", required=True, ondelete="cascade", index=True)
+    criterion_b_id = fields.Many2one("auto_crm.csi.criterion", required=True, ondelete="cascade", index=True)
     value = fields.Selection(
         SAATY_VALUES,
         string="Importance of A over B",
@@ -314,9 +318,7 @@ class AutoCrmCsiRespondentJudgement(models.Model):
     @api.depends("criterion_a_id.name", "criterion_b_id.name")
     def _compute_display_name(self):
         for line in self:
-            line.display_name = _(
-                "%(a)s vs %(b)s", a=line.criterion_a_id.name or "", b=line.criterion_b_id.name or ""
-            )
+            line.display_name = _("%(a)s vs %(b)s", a=line.criterion_a_id.name or "", b=line.criterion_b_id.name or "")
 
     @api.constrains("criterion_a_id", "criterion_b_id", "parent_id", "respondent_id")
     def _check_siblings(self):

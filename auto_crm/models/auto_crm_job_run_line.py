@@ -21,9 +21,7 @@ class AutoCrmJobRunLine(models.Model):
     res_model = fields.Char(string="Model", readonly=True)
     res_id = fields.Many2oneReference(string="Record ID", model_field="res_model", readonly=True, index=True)
     res_name = fields.Char(string="Record", readonly=True)
-    rule_id = fields.Many2one(
-        "auto_crm.callback.rule", ondelete="cascade", index="btree_not_null", readonly=True
-    )
+    rule_id = fields.Many2one("auto_crm.callback.rule", ondelete="cascade", index="btree_not_null", readonly=True)
     trigger = fields.Selection(related="rule_id.trigger")
     company_id = fields.Many2one("res.company", string="Store", readonly=True, index=True)
     state = fields.Selection(LINE_STATES, string="Result", required=True, default="done", readonly=True)

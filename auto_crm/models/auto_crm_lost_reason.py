@@ -7,7 +7,10 @@ class AutoCrmLostReason(models.Model):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "name", "sequence", "active", "company_id",
+        "name",
+        "sequence",
+        "active",
+        "company_id",
     }
     _order = "sequence, name"
 

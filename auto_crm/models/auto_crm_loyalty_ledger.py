@@ -71,7 +71,9 @@ class AutoCrmLoyaltyLedger(models.Model):
         help="For the points a customer brought from another store's programme: the entry that took them there.",
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
-    date = fields.Date(required=True, default=lambda self: self.env.company._auto_crm_today(), readonly=True, index=True)
+    date = fields.Date(
+        required=True, default=lambda self: self.env.company._auto_crm_today(), readonly=True, index=True
+    )
     kind = fields.Selection(ENTRY_KINDS, required=True, readonly=True, index=True)
     points = fields.Integer(required=True, readonly=True, aggregator="sum")
     amount = fields.Monetary(

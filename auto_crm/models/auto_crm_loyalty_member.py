@@ -12,7 +12,6 @@ from .auto_crm_service_visit import UNPAID_METHODS
 from .input_limits import check_vals
 
 
-
 class AutoCrmLoyaltyMember(models.Model):
     """A customer's membership of a store's programme, and its tier. Points are posted by the ledger
     (``auto_crm.loyalty.ledger``), which alone writes the stored balance, in the same transaction as
@@ -22,7 +21,9 @@ class AutoCrmLoyaltyMember(models.Model):
     _description = "Loyalty Member"
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "active", "partner_id", "program_id",
+        "active",
+        "partner_id",
+        "program_id",
     }
     _inherit = ["auto_crm.owned.mixin", "mail.thread", "mail.activity.mixin", "auto_crm.sequence.mixin"]
     _order = "card_number desc, id desc"
@@ -64,7 +65,9 @@ class AutoCrmLoyaltyMember(models.Model):
     currency_id = fields.Many2one(related="company_id.currency_id")
     customer_manager_id = fields.Many2one(related="partner_id.auto_customer_manager_id", string="Customer Manager")
     mobile = fields.Char(related="partner_id.mobile")
-    date_joined = fields.Date(string="Member Since", default=lambda self: self.env.company._auto_crm_today(), readonly=True)
+    date_joined = fields.Date(
+        string="Member Since", default=lambda self: self.env.company._auto_crm_today(), readonly=True
+    )
     tier_id = fields.Many2one(
         "auto_crm.loyalty.tier",
         readonly=True,
@@ -173,9 +176,7 @@ class AutoCrmLoyaltyMember(models.Model):
             if vals.get("card_number", "/") == "/":
                 program = Program.browse(vals.get("program_id")).sudo()
                 company = program.company_id or self.env.company
-                self._owned_fill(
-                    vals, "card_number", self._auto_crm_next_number("auto_crm.loyalty.member", company)
-                )
+                self._owned_fill(vals, "card_number", self._auto_crm_next_number("auto_crm.loyalty.member", company))
         members = super().create(vals_list)
         members._set_starting_tier()
         return members
@@ -498,8 +499,14 @@ class AutoCrmLoyaltyMember(models.Model):
         a member's tier (the visit's tier and benefits are computed when read)."""
         self.invalidate_model(
             [
-                "tier_id", "tier_date", "tier_review_date", "tier_benefits", "color", "tier_history_ids",
-                "write_uid", "write_date",
+                "tier_id",
+                "tier_date",
+                "tier_review_date",
+                "tier_benefits",
+                "color",
+                "tier_history_ids",
+                "write_uid",
+                "write_date",
             ]
         )
         self.env["auto_crm.loyalty.tier.history"].invalidate_model()

@@ -16,8 +16,17 @@ class AutoCrmLoyaltyProgram(models.Model):
     _description = "Loyalty Programme"
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "name", "active", "company_id", "auto_enroll", "earn_rate", "point_value", "expiry_months", "tier_basis",
-        "qualification_months", "tier_ids", "is_group_program",
+        "name",
+        "active",
+        "company_id",
+        "auto_enroll",
+        "earn_rate",
+        "point_value",
+        "expiry_months",
+        "tier_basis",
+        "qualification_months",
+        "tier_ids",
+        "is_group_program",
     }
     _inherit = ["auto_crm.owned.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "company_id, id"

@@ -13,8 +13,15 @@ class AutoCrmLoyaltyTier(models.Model):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "name", "program_id", "active", "threshold", "labour_discount", "parts_discount", "free_services",
-        "priority_booking", "color",
+        "name",
+        "program_id",
+        "active",
+        "threshold",
+        "labour_discount",
+        "parts_discount",
+        "free_services",
+        "priority_booking",
+        "color",
     }
     _order = "program_id, threshold, id"
     _check_company_auto = True
@@ -39,9 +46,7 @@ class AutoCrmLoyaltyTier(models.Model):
     )
     labour_discount = fields.Float(string="Labour Discount (%)", digits=(5, 2))
     parts_discount = fields.Float(string="Parts Discount (%)", digits=(5, 2))
-    free_services = fields.Char(
-        translate=True, help="E.g. free car wash at every visit, a free yearly check."
-    )
+    free_services = fields.Char(translate=True, help="E.g. free car wash at every visit, a free yearly check.")
     priority_booking = fields.Boolean()
     color = fields.Integer()
     member_count = fields.Integer(compute="_compute_member_count", string="Members")

@@ -12,9 +12,7 @@ class AutoCrmLoyaltyTierHistory(models.Model):
     _order = "date desc, id desc"
     _check_company_auto = True
 
-    member_id = fields.Many2one(
-        "auto_crm.loyalty.member", required=True, ondelete="cascade", index=True
-    )
+    member_id = fields.Many2one("auto_crm.loyalty.member", required=True, ondelete="cascade", index=True)
     partner_id = fields.Many2one(related="member_id.partner_id", store=True, string="Customer")
     company_id = fields.Many2one(related="member_id.company_id", store=True, string="Store", index=True)
     date = fields.Date(required=True, default=lambda self: self.env.company._auto_crm_today())

@@ -147,8 +147,8 @@ class AutoCrmOwnedMixin(models.AbstractModel):
         if self.env.su and self.env.context.get("install_filename") and not self.env.context.get("mail_create_nolog"):
             # A record of a data or demo file (loaded as superuser: no RPC caller is) gets no "... created"
             # note: the ORM would write it in English, once, whatever the language of its later readers.
-            return super(AutoCrmOwnedMixin, self.with_context(mail_create_nolog=True)).create(vals_list).with_env(
-                self.env
+            return (
+                super(AutoCrmOwnedMixin, self.with_context(mail_create_nolog=True)).create(vals_list).with_env(self.env)
             )
         return super().create(vals_list)
 

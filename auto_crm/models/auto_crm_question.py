@@ -19,13 +19,21 @@ class AutoCrmQuestion(models.Model):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "questionnaire_id", "sequence", "name", "step", "required", "active",
+        "questionnaire_id",
+        "sequence",
+        "name",
+        "step",
+        "required",
+        "active",
     }
     _order = "questionnaire_id, sequence, id"
     _check_company_auto = True
 
     questionnaire_id = fields.Many2one(
-        "auto_crm.questionnaire", required=True, ondelete="cascade", index=True,
+        "auto_crm.questionnaire",
+        required=True,
+        ondelete="cascade",
+        index=True,
     )
     company_id = fields.Many2one(related="questionnaire_id.company_id", store=True, index=True)
     sequence = fields.Integer(default=10)

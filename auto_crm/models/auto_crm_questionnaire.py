@@ -18,7 +18,13 @@ class AutoCrmQuestionnaire(models.Model):
     _description = "Callback Questionnaire"
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "name", "sequence", "active", "company_id", "kind", "description", "question_ids",
+        "name",
+        "sequence",
+        "active",
+        "company_id",
+        "kind",
+        "description",
+        "question_ids",
     }
     _inherit = ["auto_crm.owned.mixin", "mail.thread"]
     _order = "sequence, name, id"

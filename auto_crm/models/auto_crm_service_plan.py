@@ -40,10 +40,25 @@ class AutoCrmServicePlan(models.Model):
     _inherit = ["auto_crm.owned.mixin", "mail.thread"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "name", "sequence", "active", "company_id", "brand_id", "model_id", "first_service_km",
-        "first_service_months", "interval_km", "interval_months", "warranty_years", "warranty_km",
-        "default_km_per_day", "inspection_first_years", "inspection_second_years", "inspection_interval_months",
-        "inspection_old_years", "inspection_old_interval_months", "note",
+        "name",
+        "sequence",
+        "active",
+        "company_id",
+        "brand_id",
+        "model_id",
+        "first_service_km",
+        "first_service_months",
+        "interval_km",
+        "interval_months",
+        "warranty_years",
+        "warranty_km",
+        "default_km_per_day",
+        "inspection_first_years",
+        "inspection_second_years",
+        "inspection_interval_months",
+        "inspection_old_years",
+        "inspection_old_interval_months",
+        "note",
     }
     _order = "sequence, id"
     _check_company_auto = True

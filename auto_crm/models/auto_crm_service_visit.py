@@ -111,9 +111,25 @@ class AutoCrmServiceVisit(models.Model):
     _description = "Service Visit"
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "company_id", "state", "partner_id", "vehicle_id", "advisor_id", "technician_id", "visit_type", "mileage_in",
-        "customer_request", "work_content", "inspection_note", "cancel_reason", "date_appointment", "date_promised",
-        "line_ids", "payment_method", "amount_paid", "kanban_state", "color",
+        "company_id",
+        "state",
+        "partner_id",
+        "vehicle_id",
+        "advisor_id",
+        "technician_id",
+        "visit_type",
+        "mileage_in",
+        "customer_request",
+        "work_content",
+        "inspection_note",
+        "cancel_reason",
+        "date_appointment",
+        "date_promised",
+        "line_ids",
+        "payment_method",
+        "amount_paid",
+        "kanban_state",
+        "color",
     }
     _inherit = [
         "auto_crm.owned.mixin",
@@ -181,9 +197,7 @@ class AutoCrmServiceVisit(models.Model):
         domain="[('share', '=', False)]",
         index=True,
     )
-    technician_id = fields.Many2one(
-        "res.users", tracking=True, domain="[('share', '=', False)]", index=True
-    )
+    technician_id = fields.Many2one("res.users", tracking=True, domain="[('share', '=', False)]", index=True)
     visit_type = fields.Selection(VISIT_TYPES, required=True, default="maintenance", tracking=True)
     mileage_in = fields.Integer(string="Mileage In (km)", tracking=True)
     customer_request = fields.Text()
@@ -224,7 +238,8 @@ class AutoCrmServiceVisit(models.Model):
         help="Open visits and the visits delivered in the store's last 7 days.",
     )
     vehicle_history_ids = fields.Many2many(
-        "auto_crm.service.visit", compute="_compute_vehicle_history_ids",
+        "auto_crm.service.visit",
+        compute="_compute_vehicle_history_ids",
     )
 
     _sql_constraints = [
@@ -483,7 +498,9 @@ class AutoCrmServiceVisit(models.Model):
         return _("Only after-sales managers can re-open a cancelled or delivered service visit.")
 
     def _workflow_initial_message(self, state):
-        return _("Stage: a new visit starts at the appointment or at reception, not at '%s'.", dict(STATES).get(state, state))
+        return _(
+            "Stage: a new visit starts at the appointment or at reception, not at '%s'.", dict(STATES).get(state, state)
+        )
 
     def _workflow_check(self, old, new, vals):
         if new == "reception" and vals.get("mileage_in", self.mileage_in) <= 0:
@@ -811,8 +828,7 @@ class AutoCrmServiceVisit(models.Model):
         if float_compare(self.loyalty_redeemed_value + value, self.amount_total, precision_rounding=rounding) > 0:
             raise UserError(
                 _(
-                    "Points: %(points)s points are worth %(value)s, more than the %(due)s left to pay "
-                    "on %(visit)s.",
+                    "Points: %(points)s points are worth %(value)s, more than the %(due)s left to pay " "on %(visit)s.",
                     points=points,
                     value=self._money(value),
                     due=self._money(self.amount_due),
@@ -899,8 +915,12 @@ class AutoCrmServiceVisit(models.Model):
             self.partner_callback_consent,
             self.partner_mobile or self.partner_id.phone,
         )
-        rules = self.env["auto_crm.callback.rule"].sudo().search_count(
-            [("trigger", "=", "service_delivered"), ("company_id", "in", [False, self.company_id.id])], limit=1
+        rules = (
+            self.env["auto_crm.callback.rule"]
+            .sudo()
+            .search_count(
+                [("trigger", "=", "service_delivered"), ("company_id", "in", [False, self.company_id.id])], limit=1
+            )
         )
         if not rules:
             reasons.append(_("no active callback rule of the store calls customers after a delivered visit"))
@@ -944,9 +964,11 @@ class AutoCrmServiceVisit(models.Model):
         if not (self.vehicle_id and mileage):
             return False
         day = day or self.company_id._auto_crm_today(self.date_reception or None)
-        readings = self.vehicle_id.sudo().odometer_ids.filtered(
-            lambda r: r.id != self.odometer_reading_id.id
-        ).sorted(lambda r: (r.date, r.id))
+        readings = (
+            self.vehicle_id.sudo()
+            .odometer_ids.filtered(lambda r: r.id != self.odometer_reading_id.id)
+            .sorted(lambda r: (r.date, r.id))
+        )
         before = readings.filtered(lambda r: r.date <= day)[-1:]
         after = readings.filtered(lambda r: r.date > day)[:1]
         label = self._fields["mileage_in"]._description_string(self.env)

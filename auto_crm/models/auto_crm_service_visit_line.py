@@ -16,7 +16,14 @@ class AutoCrmServiceVisitLine(models.Model):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "visit_id", "sequence", "line_type", "name", "part_number", "quantity", "unit_price", "discount",
+        "visit_id",
+        "sequence",
+        "line_type",
+        "name",
+        "part_number",
+        "quantity",
+        "unit_price",
+        "discount",
     }
     _order = "visit_id, sequence, id"
     _check_company_auto = True

@@ -43,10 +43,27 @@ class AutoCrmVehicle(models.Model):
     _description = "Customer Vehicle"
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "vin", "active", "company_id", "partner_id", "brand_id", "model_id", "plate", "engine_number",
-        "gearbox_number", "color", "model_year", "purchase_date", "sold_here", "first_service_date",
-        "first_service_mileage", "warranty_end_date", "warranty_end_mileage", "insurance_expiry", "note",
-        "odometer_ids", "ownership_ids",
+        "vin",
+        "active",
+        "company_id",
+        "partner_id",
+        "brand_id",
+        "model_id",
+        "plate",
+        "engine_number",
+        "gearbox_number",
+        "color",
+        "model_year",
+        "purchase_date",
+        "sold_here",
+        "first_service_date",
+        "first_service_mileage",
+        "warranty_end_date",
+        "warranty_end_mileage",
+        "insurance_expiry",
+        "note",
+        "odometer_ids",
+        "ownership_ids",
     }
     _inherit = ["auto_crm.owned.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "plate, vin"
@@ -417,8 +434,7 @@ class AutoCrmVehicle(models.Model):
         how (the visit's "Create and edit..." opens the form with the typed plate)."""
         raise UserError(
             _(
-                "VIN: a vehicle is created with its VIN; use \"Create and edit...\" to enter the car %s "
-                "with its VIN.",
+                'VIN: a vehicle is created with its VIN; use "Create and edit..." to enter the car %s ' "with its VIN.",
                 name,
             )
         )
@@ -463,9 +479,7 @@ class AutoCrmVehicle(models.Model):
         help="The median of the rates between every two readings of the same odometer (Theil-Sen), over the "
         "last 24 readings; the model's or the store's average when the car has fewer than two readings.",
     )
-    km_per_day_source = fields.Selection(
-        FORECAST_SOURCES, string="km per Day From", readonly=True, copy=False
-    )
+    km_per_day_source = fields.Selection(FORECAST_SOURCES, string="km per Day From", readonly=True, copy=False)
     service_forecast_note = fields.Text(string="How the Forecast Was Made", readonly=True, copy=False)
     next_inspection_date = fields.Date(
         string="Next Annual Inspection",
@@ -643,8 +657,16 @@ class AutoCrmVehicle(models.Model):
                 [self.env.uid, *[list(column) for column in columns]],
             )
         self.invalidate_model(
-            ["next_service_date", "next_service_mileage", "km_per_day", "km_per_day_source",
-             "service_forecast_note", "next_inspection_date", "write_uid", "write_date"]
+            [
+                "next_service_date",
+                "next_service_mileage",
+                "km_per_day",
+                "km_per_day_source",
+                "service_forecast_note",
+                "next_inspection_date",
+                "write_uid",
+                "write_date",
+            ]
         )
         return len(updates)
 

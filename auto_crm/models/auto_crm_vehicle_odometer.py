@@ -26,7 +26,11 @@ class AutoCrmVehicleOdometer(models.Model):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "vehicle_id", "date", "value", "is_replacement", "note",
+        "vehicle_id",
+        "date",
+        "value",
+        "is_replacement",
+        "note",
     }
     _order = "date desc, id desc"
     _check_company_auto = True
@@ -44,9 +48,7 @@ class AutoCrmVehicleOdometer(models.Model):
         help="The odometer was replaced or reset: this reading may be lower than the previous one.",
     )
     note = fields.Char()
-    recorded_by_id = fields.Many2one(
-        "res.users", default=lambda self: self.env.user, readonly=True
-    )
+    recorded_by_id = fields.Many2one("res.users", default=lambda self: self.env.user, readonly=True)
 
     _sql_constraints = [
         ("auto_crm_odometer_value_positive", "CHECK(value >= 0)", "An odometer reading cannot be negative."),

@@ -9,7 +9,10 @@ class AutoCrmVehicleOwnership(models.Model):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "vehicle_id", "partner_id", "date_start", "date_end",
+        "vehicle_id",
+        "partner_id",
+        "date_start",
+        "date_end",
     }
     _order = "date_start desc, id desc"
     _check_company_auto = True

@@ -43,7 +43,7 @@ def check_vals(model, vals_list, ranges=None, names=None):
                         size=field.size,
                     )
                 )
-            if field.type not in ("integer", "float", "monetary") or not isinstance(value, (int, float)):
+            if field.type not in ("integer", "float", "monetary") or not isinstance(value, int | float):
                 continue
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValidationError(

@@ -61,13 +61,27 @@ class ResCompany(models.Model):
     _inherit = ["res.company", "auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "complaint_goodwill_limit", "complaint_callback_score_threshold", "value_grade_a_spend",
-        "value_grade_a_visits", "value_grade_b_spend", "value_grade_b_visits", "lifecycle_satisfied_visits",
-        "lifecycle_retained_visits", "lifecycle_loyal_visits", "lifecycle_at_risk_days", "lifecycle_lost_days",
-        "retention_service_interval_months", "retention_return_grace_months", "completeness_partner_field_ids",
-        "completeness_vehicle_field_ids", "completeness_profile",
+        "complaint_goodwill_limit",
+        "complaint_callback_score_threshold",
+        "value_grade_a_spend",
+        "value_grade_a_visits",
+        "value_grade_b_spend",
+        "value_grade_b_visits",
+        "lifecycle_satisfied_visits",
+        "lifecycle_retained_visits",
+        "lifecycle_loyal_visits",
+        "lifecycle_at_risk_days",
+        "lifecycle_lost_days",
+        "retention_service_interval_months",
+        "retention_return_grace_months",
+        "completeness_partner_field_ids",
+        "completeness_vehicle_field_ids",
+        "completeness_profile",
         # the agent's day (issue 12): retries after no answer, contact pressure
-        "callback_retry_mode", "callback_retry_hours", "callback_opening_hour", "callback_pressure_calls",
+        "callback_retry_mode",
+        "callback_retry_hours",
+        "callback_opening_hour",
+        "callback_pressure_calls",
         "callback_pressure_days",
     }
 
@@ -380,8 +394,10 @@ class ResCompany(models.Model):
         for company in self:
             if not 0 <= company.auto_crm_risk_threshold <= 100:
                 raise ValidationError(
-                    _("At Risk from (score): the risk score runs from 0 to 100; %s is out of range.",
-                      company.auto_crm_risk_threshold)
+                    _(
+                        "At Risk from (score): the risk score runs from 0 to 100; %s is out of range.",
+                        company.auto_crm_risk_threshold,
+                    )
                 )
 
     # ---------------------------------------------------------------- the questionnaire link (issue 14)
@@ -404,14 +420,19 @@ class ResCompany(models.Model):
         for company in self:
             if not 1 <= company.callback_link_expiry_days <= 90:
                 raise ValidationError(
-                    _("Questionnaire Link Valid (days): from 1 to 90 days; %s is out of range.",
-                      company.callback_link_expiry_days)
+                    _(
+                        "Questionnaire Link Valid (days): from 1 to 90 days; %s is out of range.",
+                        company.callback_link_expiry_days,
+                    )
                 )
             if not 1 <= company.callback_link_fallback_days <= 90:
                 raise ValidationError(
-                    _("Back to a Phone Call After (days): from 1 to 90 days; %s is out of range.",
-                      company.callback_link_fallback_days)
+                    _(
+                        "Back to a Phone Call After (days): from 1 to 90 days; %s is out of range.",
+                        company.callback_link_fallback_days,
+                    )
                 )
+
     # ---------------------------------------------------------------- SMS quiet hours (issue 14)
     _user_fields = {*_user_fields, "auto_crm_sms_quiet_start", "auto_crm_sms_quiet_end"}
 

@@ -5,7 +5,6 @@ from odoo.exceptions import ValidationError
 FIRST_FIX_DAYS_RANGE = (1, 365)
 
 
-
 class ResCompany(models.Model):
     """The staff scorecards' setting of a store (Settings → Dealer CRM → Staff Scorecards)."""
 

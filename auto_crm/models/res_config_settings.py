@@ -98,9 +98,7 @@ class ResConfigSettings(models.TransientModel):
     callback_retry_mode = fields.Selection(related="company_id.callback_retry_mode", readonly=False, groups=ADMIN)
     callback_retry_hours = fields.Integer(related="company_id.callback_retry_hours", readonly=False, groups=ADMIN)
     callback_opening_hour = fields.Float(related="company_id.callback_opening_hour", readonly=False, groups=ADMIN)
-    callback_pressure_calls = fields.Integer(
-        related="company_id.callback_pressure_calls", readonly=False, groups=ADMIN
-    )
+    callback_pressure_calls = fields.Integer(related="company_id.callback_pressure_calls", readonly=False, groups=ADMIN)
     callback_pressure_days = fields.Integer(related="company_id.callback_pressure_days", readonly=False, groups=ADMIN)
 
     @api.model_create_multi
@@ -149,7 +147,5 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.callback_link_fallback_days", readonly=False, groups=ADMIN
     )
     # SMS quiet hours of the store (issue 14)
-    auto_crm_sms_quiet_start = fields.Float(
-        related="company_id.auto_crm_sms_quiet_start", readonly=False, groups=ADMIN
-    )
+    auto_crm_sms_quiet_start = fields.Float(related="company_id.auto_crm_sms_quiet_start", readonly=False, groups=ADMIN)
     auto_crm_sms_quiet_end = fields.Float(related="company_id.auto_crm_sms_quiet_end", readonly=False, groups=ADMIN)

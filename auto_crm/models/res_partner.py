@@ -20,8 +20,8 @@ from odoo.tools import SQL
 
 from odoo.addons.phone_validation.tools import phone_validation
 
-from ..lib.masking import mask_id_card_number
 from ..lib import segments
+from ..lib.masking import mask_id_card_number
 from .auto_crm_job_run import JobStep
 
 _logger = logging.getLogger(__name__)
@@ -95,12 +95,31 @@ class ResPartner(models.Model):
     _inherit = ["res.partner", "auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "auto_customer", "auto_id_card_number", "auto_birthday", "auto_occupation", "auto_education",
-        "auto_income_band", "auto_employer", "auto_hobbies", "auto_preferred_channel", "auto_callback_consent",
-        "auto_callback_consent_date", "auto_do_not_disturb", "auto_do_not_disturb_date", "auto_do_not_disturb_reason",
-        "auto_no_phone", "auto_no_sms", "auto_no_email", "auto_no_letter",
-        "auto_payment_habit", "auto_customer_manager_id", "auto_vehicle_ids", "auto_profile_state",
-        "auto_prospect_confidence", "auto_prospect_need", "auto_prospect_purchasing_power",
+        "auto_customer",
+        "auto_id_card_number",
+        "auto_birthday",
+        "auto_occupation",
+        "auto_education",
+        "auto_income_band",
+        "auto_employer",
+        "auto_hobbies",
+        "auto_preferred_channel",
+        "auto_callback_consent",
+        "auto_callback_consent_date",
+        "auto_do_not_disturb",
+        "auto_do_not_disturb_date",
+        "auto_do_not_disturb_reason",
+        "auto_no_phone",
+        "auto_no_sms",
+        "auto_no_email",
+        "auto_no_letter",
+        "auto_payment_habit",
+        "auto_customer_manager_id",
+        "auto_vehicle_ids",
+        "auto_profile_state",
+        "auto_prospect_confidence",
+        "auto_prospect_need",
+        "auto_prospect_purchasing_power",
     }
 
     auto_customer = fields.Boolean(
@@ -158,7 +177,9 @@ class ResPartner(models.Model):
     )
     auto_do_not_disturb_date = fields.Date(string="Do Not Disturb Since", tracking=True)
     # Per channel (issue 14): a customer may agree to calls but not to SMS, or the other way round.
-    auto_no_phone = fields.Boolean(string="No Phone Calls", tracking=True, help="The customer does not want phone calls.")
+    auto_no_phone = fields.Boolean(
+        string="No Phone Calls", tracking=True, help="The customer does not want phone calls."
+    )
     auto_no_sms = fields.Boolean(string="No SMS", tracking=True, help="The customer does not want text messages.")
     auto_no_email = fields.Boolean(string="No E-mail", tracking=True, help="The customer does not want e-mails.")
     auto_no_letter = fields.Boolean(string="No Letters", tracking=True, help="The customer does not want letters.")
@@ -395,7 +416,9 @@ class ResPartner(models.Model):
                 _("Profile Status: the profile is verified and filed with its buttons, by different people.")
             )
         if "tz" in vals and not self.env.su and not self.env.user.has_group("auto_crm.group_admin"):
-            stores = self.env["res.company"].sudo().with_context(active_test=False).search([("partner_id", "in", self.ids)])
+            stores = (
+                self.env["res.company"].sudo().with_context(active_test=False).search([("partner_id", "in", self.ids)])
+            )
             if stores:
                 raise AccessError(
                     _(
@@ -459,12 +482,18 @@ class ResPartner(models.Model):
                 if fname == "mobile":
                     message = _(
                         "%(field)s: %(number)s is not a valid mobile number for %(country)s (+%(code)s).",
-                        field=label, number=number, country=country.name, code=country.phone_code,
+                        field=label,
+                        number=number,
+                        country=country.name,
+                        code=country.phone_code,
                     )
                 else:
                     message = _(
                         "%(field)s: %(number)s is not a valid phone number for %(country)s (+%(code)s).",
-                        field=label, number=number, country=country.name, code=country.phone_code,
+                        field=label,
+                        number=number,
+                        country=country.name,
+                        code=country.phone_code,
                     )
                 raise ValidationError(message)
             result[fname] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
@@ -927,7 +956,9 @@ class ResPartner(models.Model):
             )
 
         store_ids = [store_id for ids in standards.values() for store_id in ids]
-        vehicle_score = by_store("owner.auto_segment_company_id", lambda standard: score("auto_crm_vehicle", standard[1]))
+        vehicle_score = by_store(
+            "owner.auto_segment_company_id", lambda standard: score("auto_crm_vehicle", standard[1])
+        )
         self.env.cr.execute(
             SQL(
                 """
@@ -958,7 +989,10 @@ class ResPartner(models.Model):
                 else SQL("0")
             )
             profile = (
-                SQL("(CASE res_partner.auto_profile_state WHEN 'confirmed' THEN 1.0 WHEN 'verified' THEN 0.5 ELSE 0 END)")
+                SQL(
+                    "(CASE res_partner.auto_profile_state WHEN 'confirmed' THEN 1.0 WHEN 'verified' THEN 0.5 "
+                    "ELSE 0 END)"
+                )
                 if profile_counted
                 else SQL("0")
             )

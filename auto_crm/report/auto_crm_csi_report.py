@@ -313,7 +313,7 @@ class AutoCrmCsiReport(models.Model):
         rows = self.env.execute_query(query.select(*terms.values(), *select, grouping))
 
         # post-process each group-by column as _read_group does (ids to records, dates...)
-        columns = list(zip(*rows)) if rows else [() for _ in range(len(specs) + len(select) + 1)]
+        columns = list(zip(*rows, strict=False)) if rows else [() for _ in range(len(specs) + len(select) + 1)]
         values = {spec: list(self._read_group_postprocess_groupby(spec, columns[i])) for i, spec in enumerate(specs)}
         aggregated = [
             list(self._read_group_postprocess_aggregate(spec, columns[len(specs) + i]))
@@ -360,5 +360,10 @@ class AutoCrmCsiReport(models.Model):
                     rank = ranks[spec] = {record_id: position for position, record_id in enumerate(ordered.ids)}
                 keys.append(lambda row, i=index, rank=rank: (not row[i], rank.get(row[i].id, 0) if row[i] else 0))
             else:
-                keys.append(lambda row, i=index: (row[i] is None or row[i] is False, row[i] if row[i] not in (None, False) else 0))
+                keys.append(
+                    lambda row, i=index: (
+                        row[i] is None or row[i] is False,
+                        row[i] if row[i] not in (None, False) else 0,
+                    )
+                )
         return sorted(rows, key=lambda row: tuple(key(row) for key in keys))

@@ -127,9 +127,7 @@ def open_complaints_domain():
 
 def board_calls(model, board, domain):
     """Open a board as the web client does; returns ``(groups, {state: records loaded})``."""
-    result = model.web_read_group(
-        domain, board["aggregates"], ["state"], orderby="state", lazy=True
-    )
+    result = model.web_read_group(domain, board["aggregates"], ["state"], orderby="state", lazy=True)
     if board["progress_bar"]:
         model.read_progress_bar(domain, "state", board["progress_bar"])
     cards = {}

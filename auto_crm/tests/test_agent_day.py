@@ -201,7 +201,9 @@ class TestAgentDay(CallbackCase):
         self.assertIn("客户反馈", str(complaint.description))
         # The new labels are loaded too (the catalogue names the fields and views they belong to).
         Fields = self.env["ir.model.fields"].with_context(lang="zh_CN")
-        self.assertEqual(Fields._get("res.company", "callback_pressure_calls").field_description, "每位客户最多回访次数")
+        self.assertEqual(
+            Fields._get("res.company", "callback_pressure_calls").field_description, "每位客户最多回访次数"
+        )
         self.assertEqual(Fields._get("auto_crm.callback", "date_next_try").field_description, "下次拨打")
         self.assertEqual(Fields._get("auto_crm.callback.rule", "preview_summary").field_description, "预览")
 

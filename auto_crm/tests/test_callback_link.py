@@ -63,13 +63,17 @@ class LinkCaseMixin:
         """The token of the newest link of the callback, read from the queued e-mail or SMS."""
         link = callback.link_ids.sorted("id")[-1:]
         if link.channel == "sms":
-            sms = self.env["sms.sms"].sudo().search(
-                [("partner_id", "=", callback.partner_id.id)], order="id desc", limit=1
+            sms = (
+                self.env["sms.sms"]
+                .sudo()
+                .search([("partner_id", "=", callback.partner_id.id)], order="id desc", limit=1)
             )
             body = sms.body
         else:
-            mail = self.env["mail.mail"].sudo().search(
-                [("recipient_ids", "in", callback.partner_id.ids)], order="id desc", limit=1
+            mail = (
+                self.env["mail.mail"]
+                .sudo()
+                .search([("recipient_ids", "in", callback.partner_id.ids)], order="id desc", limit=1)
             )
             body = mail.body_html
         match = TOKEN_RE.search(body or "")
@@ -150,7 +154,7 @@ class TestCallbackLink(LinkCaseMixin, CallbackCase):
         [node] = search.xpath("//filter[@name='link_waiting']")
         domain = safe_eval(node.get("domain"))
         Callback = self.env["auto_crm.callback"].with_user(self.agent)
-        found = Callback.search(domain + [("id", "in", (waiting | other).ids)])
+        found = Callback.search([*domain, ("id", "in", (waiting | other).ids)])
         self.assertEqual(found, waiting)
 
     def test_send_by_sms_when_preferred(self):
@@ -253,8 +257,9 @@ class TestCallbackLink(LinkCaseMixin, CallbackCase):
         second = self.queued_token(callback)
         self.assertEqual(sorted(callback.link_ids.mapped("state")), ["replaced", "sent"])
         before = self.snapshot(callback)
-        self.assertEqual(self.Link._answer_online(first, self.scores_by_step(callback, greeting="5", overall="5")),
-                         (None, "closed"))
+        self.assertEqual(
+            self.Link._answer_online(first, self.scores_by_step(callback, greeting="5", overall="5")), (None, "closed")
+        )
         self.assertEqual(self.snapshot(callback), before)
         answered, reason = self.Link._answer_online(second, self.scores_by_step(callback, greeting="5", overall="5"))
         self.assertIsNone(reason)
@@ -433,8 +438,11 @@ class TestCallbackLinkHttp(LinkCaseMixin, HttpCase):
                 "name": "Online questionnaire",
                 "question_ids": [
                     (0, 0, {"sequence": 1, "name": "Were you greeted promptly?", "step": "greeting", "required": True}),
-                    (0, 0, {"sequence": 2, "name": "How satisfied are you overall?", "step": "overall",
-                            "required": True}),
+                    (
+                        0,
+                        0,
+                        {"sequence": 2, "name": "How satisfied are you overall?", "step": "overall", "required": True},
+                    ),
                 ],
             }
         )
@@ -454,8 +462,12 @@ class TestCallbackLinkHttp(LinkCaseMixin, HttpCase):
         self.assertIn("Very satisfied", page.text)
         self.assertIn('name="viewport"', page.text)
         greeting, overall = callback.questionnaire_id.question_ids.sorted("sequence")
-        data = {"csrf_token": self.csrf_of(page), f"score_{greeting.id}": "5", f"score_{overall.id}": "2",
-                f"comment_{overall.id}": "等太久了"}
+        data = {
+            "csrf_token": self.csrf_of(page),
+            f"score_{greeting.id}": "5",
+            f"score_{overall.id}": "2",
+            f"comment_{overall.id}": "等太久了",
+        }
         # without the form's CSRF token: refused, nothing written
         before = self.snapshot(callback)
         with mute_logger("odoo.http"):  # (Odoo's warning of the refused form)

@@ -15,7 +15,11 @@ class TestCallbackTour(odoo.tests.HttpCase):
         # the agent's own).
         env.company.auto_crm_tz = "Asia/Shanghai"
         agent = odoo.tests.new_test_user(
-            env, "tour_agent", groups="auto_crm.group_agent", name="Tour Agent", password="tour_agent",
+            env,
+            "tour_agent",
+            groups="auto_crm.group_agent",
+            name="Tour Agent",
+            password="tour_agent",
             tz="America/Los_Angeles",
         )
         questionnaire = env["auto_crm.questionnaire"].create(

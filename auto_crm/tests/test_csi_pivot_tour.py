@@ -15,8 +15,13 @@ class TestCsiPivotTour(odoo.tests.HttpCase):
         env["auto_crm.callback.rule"].search([]).active = False
         stores = env["res.company"].create([{"name": "Tour Store East"}, {"name": "Tour Store West"}])
         manager = odoo.tests.new_test_user(
-            env, "tour_csi_manager", groups="base.group_user,auto_crm.group_manager", name="Tour CSI Manager",
-            password="tour_csi_manager", company_id=stores[0].id, company_ids=[Command.set(stores.ids)],
+            env,
+            "tour_csi_manager",
+            groups="base.group_user,auto_crm.group_manager",
+            name="Tour CSI Manager",
+            password="tour_csi_manager",
+            company_id=stores[0].id,
+            company_ids=[Command.set(stores.ids)],
         )
         questionnaire = env["auto_crm.questionnaire"].create(
             {"name": "Tour questionnaire", "question_ids": [Command.create({"name": "Greeted?", "step": "greeting"})]}
@@ -38,7 +43,12 @@ class TestCsiPivotTour(odoo.tests.HttpCase):
             hierarchy.action_activate()
             customer = env["res.partner"].create({"name": "评价客户", "auto_customer": True, "company_id": store.id})
             callbacks |= env["auto_crm.callback"].create(
-                {"partner_id": customer.id, "questionnaire_id": questionnaire.id, "company_id": store.id, "date_due": due}
+                {
+                    "partner_id": customer.id,
+                    "questionnaire_id": questionnaire.id,
+                    "company_id": store.id,
+                    "date_due": due,
+                }
             )
             env.flush_all()
             # done with a known index (the index's computation is tested in test_csi_report)

@@ -604,8 +604,8 @@ class TestAnalysisGroupingSets(MarchCase):
         return expected
 
     def test_same_groups_as_read_group(self):
-        Report = self.env["auto_crm.csi.report"].with_user(self.manager).with_context(
-            allowed_company_ids=self.stores.ids
+        Report = (
+            self.env["auto_crm.csi.report"].with_user(self.manager).with_context(allowed_company_ids=self.stores.ids)
         )
         groups = self.assertSameAsReadGroup(Report, [("date_due", ">=", "2025-02-01"), ("date_due", "<", "2025-05-01")])
         # both stores, three months, the hand-counted March: cb1, cb2 (main store) and cb9 (second store)
@@ -629,8 +629,8 @@ class TestAnalysisGroupingSets(MarchCase):
         self.assertEqual(groups[0][0]["__count"], 4)  # cb1, cb2, cb7, cb8; not the second store's cb9
 
     def test_one_query_for_the_pivot(self):
-        Report = self.env["auto_crm.csi.report"].with_user(self.manager).with_context(
-            allowed_company_ids=self.stores.ids
+        Report = (
+            self.env["auto_crm.csi.report"].with_user(self.manager).with_context(allowed_company_ids=self.stores.ids)
         )
         domain = [("csi_hierarchy_id", "!=", False), ("date_due", ">=", "2025-03-01"), ("date_due", "<=", "2025-03-31")]
         pivot = [[], ["date_due:month"], ["company_id"], ["date_due:month", "company_id"]]
@@ -649,14 +649,20 @@ class TestAnalysisGroupingSets(MarchCase):
     def test_groups_in_read_group_order(self):
         # read_group's own order is applied after aggregation (no join to the stores, agents...):
         # the same order as Odoo's join gives (an explicit "ASC" order takes Odoo's own path)
-        Report = self.env["auto_crm.csi.report"].with_user(self.manager).with_context(
-            allowed_company_ids=self.stores.ids
+        Report = (
+            self.env["auto_crm.csi.report"].with_user(self.manager).with_context(allowed_company_ids=self.stores.ids)
         )
         self.other_company.sequence = 1  # the second store sorts first by its sequence, not its id
         for groupby in (["company_id"], ["date_due:month", "company_id"], ["user_id", "date_due:month"]):
             sorted_after = Report._read_group([], groupby, ["__count", "csi:avg"], order=",".join(groupby))
-            joined = Report._read_group([], groupby, ["__count", "csi:avg"], order=",".join(f"{g} ASC" for g in groupby))
+            joined = Report._read_group(
+                [], groupby, ["__count", "csi:avg"], order=",".join(f"{g} ASC" for g in groupby)
+            )
             self.assertEqual(sorted_after, joined, groupby)
-        stores = [store for store, _count, _csi in Report._read_group([], ["company_id"], ["__count", "csi:avg"],
-                                                                         order="company_id")]
+        stores = [
+            store
+            for store, _count, _csi in Report._read_group(
+                [], ["company_id"], ["__count", "csi:avg"], order="company_id"
+            )
+        ]
         self.assertEqual(stores, [self.other_company, self.company])

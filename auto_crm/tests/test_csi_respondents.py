@@ -129,9 +129,9 @@ class TestCsiRespondents(AutoCrmCase):
         self.assertFalse(Respondent.search([("id", "=", respondent.id)]))
         self.assertNotIn(respondent.id, [r["id"] for r in Respondent.search_read([], ["name"])])
         self.assertFalse(
-            self.env["auto_crm.csi.respondent.judgement"].with_user(self.other_advisor).search(
-                [("respondent_id", "=", respondent.id)]
-            )
+            self.env["auto_crm.csi.respondent.judgement"]
+            .with_user(self.other_advisor)
+            .search([("respondent_id", "=", respondent.id)])
         )
         with mute_logger("odoo.addons.base.models.ir_rule"), self.assertRaises(AccessError):
             respondent.with_user(self.other_advisor).read(["name"])

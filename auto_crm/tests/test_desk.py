@@ -203,8 +203,10 @@ class TestDeskDiscount(LoyaltyCase):
         with self.assertRaisesRegex(UserError, r"Discount \(%\).*T-Gold: 5%.*only after-sales managers"):
             line.with_user(self.advisor).write({"discount": 30})
         # The advisor may send the member discount itself (the form sends it with a new line).
-        created = self.env["auto_crm.service.visit.line"].with_user(self.advisor).create(
-            {"visit_id": visit.id, "name": "Wash", "unit_price": 50, "discount": 5}
+        created = (
+            self.env["auto_crm.service.visit.line"]
+            .with_user(self.advisor)
+            .create({"visit_id": visit.id, "name": "Wash", "unit_price": 50, "discount": 5})
         )
         self.assertEqual(created.discount, 5)
         line.with_user(self.advisor).write({"line_type": "part", "discount": 10})

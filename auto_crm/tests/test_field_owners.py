@@ -317,4 +317,3 @@ class TestFieldOwners(AutoCrmCase):
         self.assertTrue(form.save().partner_id)
         with self.assertRaises(UserError):
             Users.create({"name": "Forged", "login": "forged", "auto_profile_created_by_id": self.manager.id})
-

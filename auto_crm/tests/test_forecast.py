@@ -14,8 +14,13 @@ from ..models.auto_crm_job_run import job_lock_key
 from .callback_common import CallbackCase
 from .common import AutoCrmCase
 
-FORECAST_FIELDS = ("next_service_date", "next_service_mileage", "km_per_day", "km_per_day_source",
-                   "service_forecast_note")
+FORECAST_FIELDS = (
+    "next_service_date",
+    "next_service_mileage",
+    "km_per_day",
+    "km_per_day_source",
+    "service_forecast_note",
+)
 
 
 @tagged("post_install", "-at_install")

@@ -88,9 +88,7 @@ class TestHistoryGoodwill(AutoCrmCase):
         values = {"subject": "Price", "partner_id": self.customer.id, "goodwill_amount": 50000}
         for user in (self.agent, self.manager, self.dealer_admin):
             with self.subTest(user=user.name), self.assertRaises(UserError):
-                self.Complaint.with_user(user).create(
-                    dict(values, goodwill_approved_by_id=self.manager.id)
-                )
+                self.Complaint.with_user(user).create(dict(values, goodwill_approved_by_id=self.manager.id))
         for user in (self.agent, self.manager, self.dealer_admin):
             with self.subTest(user=user.name):
                 # Created above the limit, by anybody: not approved until the button.
@@ -156,8 +154,10 @@ class TestHistoryUnlink(LoyaltyCase):
     def test_complaints_with_history_are_archived_not_deleted(self):
         Complaint = self.env["auto_crm.complaint"]
         complaint = Complaint.create({"subject": "Noise", "partner_id": self.customer.id})
-        escalation = self.env["auto_crm.complaint.escalation"].sudo().create(
-            {"complaint_id": complaint.id, "kind": "acknowledge", "company_id": complaint.company_id.id}
+        escalation = (
+            self.env["auto_crm.complaint.escalation"]
+            .sudo()
+            .create({"complaint_id": complaint.id, "kind": "acknowledge", "company_id": complaint.company_id.id})
         )
         self.assert_kept(complaint)
         self.assertTrue(escalation.exists())

@@ -48,9 +48,7 @@ class TestLayout(TransactionCase):
                 # QWeb report templates (no model): report/<model>_templates.xml, beside the actions; the
                 # public pages' templates (issue 14): views/auto_crm_<page>_templates.xml.
                 with self.subTest(view=view.xml_id):
-                    self.assertRegex(
-                        view.arch_fs or "", r"^auto_crm/(report|views)/auto_crm_[a-z_]+_templates\.xml$"
-                    )
+                    self.assertRegex(view.arch_fs or "", r"^auto_crm/(report|views)/auto_crm_[a-z_]+_templates\.xml$")
                 continue
             with self.subTest(view=view.xml_id):
                 self.assertTrue(
@@ -68,7 +66,7 @@ class TestLayout(TransactionCase):
         views = self._own_views()
         inherited = views.inherit_id
         own = inherited.filtered(lambda v: v.xml_id.startswith("auto_crm."))
-        self.assertFalse(own, "auto_crm views extending auto_crm views: %s" % own.mapped("xml_id"))
+        self.assertFalse(own, "auto_crm views extending auto_crm views: {}".format(own.mapped("xml_id")))
 
     def test_actions_in_their_model_file(self):
         """Window actions hold no source file in the database: read the data files of the manifest."""

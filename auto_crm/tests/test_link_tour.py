@@ -20,8 +20,11 @@ class TestLinkTour(odoo.tests.HttpCase):
                 "question_ids": [
                     (0, 0, {"sequence": 1, "name": "Were you greeted promptly?", "step": "greeting", "required": True}),
                     (0, 0, {"sequence": 2, "name": "Was your car clean?", "step": "cleanliness"}),
-                    (0, 0, {"sequence": 3, "name": "How satisfied are you overall?", "step": "overall",
-                            "required": True}),
+                    (
+                        0,
+                        0,
+                        {"sequence": 3, "name": "How satisfied are you overall?", "step": "overall", "required": True},
+                    ),
                 ],
             }
         )

@@ -9,7 +9,7 @@ import traceback
 from dateutil.relativedelta import relativedelta
 from psycopg2 import errors
 
-from odoo import SUPERUSER_ID, api, fields
+from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tests.common import TransactionCase

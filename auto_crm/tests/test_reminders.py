@@ -186,8 +186,11 @@ class TestSameWeekReminders(ReminderCase):
         line = self.run_rule(self.insurance, "2026-03-06")
         self.assertEqual((line.created_count, line.skipped_consent_count), (0, 1))
         self.assertFalse(self.calls(unwilling))
-        self.assertFalse(self.env["auto_crm.callback.reminder"].search([("partner_id", "in", (quiet | unwilling).ids),
-                                                                        ("rule_id", "=", self.insurance.id)]))
+        self.assertFalse(
+            self.env["auto_crm.callback.reminder"].search(
+                [("partner_id", "in", (quiet | unwilling).ids), ("rule_id", "=", self.insurance.id)]
+            )
+        )
 
     def test_a_reminder_added_to_a_call_is_no_new_call_for_the_pressure_limit(self):
         self.company.write({"callback_pressure_calls": 1, "callback_pressure_days": 30})
@@ -232,7 +235,10 @@ class TestSameWeekReminders(ReminderCase):
         cases = {
             "prefers SMS, turned SMS down": ({"auto_preferred_channel": "sms", "auto_no_sms": True,
                                              "email": "a@example.com"}, "email"),
-            "prefers SMS, turned SMS down, no e-mail": ({"auto_preferred_channel": "sms", "auto_no_sms": True}, "phone"),
+            "prefers SMS, turned SMS down, no e-mail": (
+                {"auto_preferred_channel": "sms", "auto_no_sms": True},
+                "phone",
+            ),
             "no preference, no phone calls": ({"auto_no_phone": True, "email": "b@example.com"}, "email"),
             "reachable on nothing of the rule's": ({"auto_no_phone": True, "auto_no_email": True,
                                                    "email": "c@example.com"}, None),

@@ -91,8 +91,13 @@ class TestServicePlan(AutoCrmCase):
             ({"interval_km": 0}, "Maintenance Every \\(km\\)"),
             ({"first_service_months": -1}, "First Maintenance \\(months\\)"),
             ({"warranty_km": 3_000_000}, "Warranty \\(km\\)"),
-            ({"model_id": self.env["fleet.vehicle.model"].search([("brand_id", "!=", self.brand.id)], limit=1).id,
-              "brand_id": self.brand.id}, "is not a model of the brand"),
+            (
+                {
+                    "model_id": self.env["fleet.vehicle.model"].search([("brand_id", "!=", self.brand.id)], limit=1).id,
+                    "brand_id": self.brand.id,
+                },
+                "is not a model of the brand",
+            ),
             ({"inspection_first_years": 6, "inspection_second_years": 5}, "Second Inspection"),
             ({}, "already covers the same store, brand and model"),
         ]
@@ -122,8 +127,16 @@ class TestServicePlan(AutoCrmCase):
 
     def test_new_car_form_proposes_the_plan(self):
         """A new car's form proposes its plan's warranty and first maintenance, and keeps what was typed."""
-        self.Plan.create({"name": "Sedan plan", "model_id": self.car_model.id, "warranty_years": 4,
-                          "warranty_km": 120000, "first_service_months": 3, "first_service_km": 3000})
+        self.Plan.create(
+            {
+                "name": "Sedan plan",
+                "model_id": self.car_model.id,
+                "warranty_years": 4,
+                "warranty_km": 120000,
+                "first_service_months": 3,
+                "first_service_km": 3000,
+            }
+        )
         form = Form(self.env["auto_crm.vehicle"])
         form.vin = self.make_vin(90)
         form.model_id = self.car_model

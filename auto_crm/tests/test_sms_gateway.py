@@ -363,9 +363,7 @@ class TestSmsGateway(SmsGatewayCase):
         self.assertRecordValues(customer, [{"mobile": "+8613910152002", "phone": "+862085236688"}])
         with self.assertRaises(ValidationError) as refused:
             customer.write({"mobile": "1380013800"})
-        self.assertEqual(
-            str(refused.exception), "Mobile: 1380013800 is not a valid mobile number for China (+86)."
-        )
+        self.assertEqual(str(refused.exception), "Mobile: 1380013800 is not a valid mobile number for China (+86).")
         with self.assertRaisesRegex(ValidationError, r"^Mobile: 020 8523 6688 is not a valid mobile number"):
             customer.write({"mobile": "020 8523 6688"})  # a landline is not a mobile
         with self.assertRaisesRegex(ValidationError, r"^Phone: 12 is not a valid phone number for China"):
@@ -519,8 +517,7 @@ class TestSmsCapConcurrency(TransactionCase):
 
             with mute_logger("odoo.sql_db"):
                 threads = [
-                    threading.Thread(target=run, args=args)
-                    for args in zip(sms_ids, outcomes, delays, strict=True)
+                    threading.Thread(target=run, args=args) for args in zip(sms_ids, outcomes, delays, strict=True)
                 ]
                 for thread in threads:
                     thread.start()

@@ -13,7 +13,7 @@ D = fields.Date.to_date
 
 @tagged("post_install", "-at_install")
 class TestStoreDay(CallbackCase):
-    """"Today" is one day for everyone in a store, at any hour: the store's calendar day in its time
+    """ "Today" is one day for everyone in a store, at any hour: the store's calendar day in its time
     zone, for the engine that plans callbacks, the board that shows them, the nightly expiry and
     the agents themselves, whatever their own time zone."""
 
@@ -67,7 +67,9 @@ class TestStoreDay(CallbackCase):
                 )
                 self.assertEqual(mine_today, callback)
                 self.assertEqual(callback.with_user(self.far_agent).due_status, "today")
-                self.assertFalse(Callback.search([("id", "=", callback.id), ("due_status", "in", ["overdue", "future"])]))
+                self.assertFalse(
+                    Callback.search([("id", "=", callback.id), ("due_status", "in", ["overdue", "future"])])
+                )
                 rule.active = False
 
     def test_board_filters_by_the_store_day(self):
@@ -76,16 +78,23 @@ class TestStoreDay(CallbackCase):
             Callback = self.env["auto_crm.callback"]
             due = {
                 day: Callback.create(
-                    {"partner_id": partner.id, "user_id": self.far_agent.id, "date_due": D(day), "company_id": self.company.id}
+                    {
+                        "partner_id": partner.id,
+                        "user_id": self.far_agent.id,
+                        "date_due": D(day),
+                        "company_id": self.company.id,
+                    }
                 )
                 for partner, day in zip(partners, ("2026-12-01", "2026-12-02", "2026-12-03"), strict=True)
             }
             Board = Callback.with_user(self.far_agent)
             mine = [("user_id", "=", self.far_agent.id)]
-            self.assertEqual(Board.search(mine + [("due_status", "=", "overdue")]), due["2026-12-01"])
-            self.assertEqual(Board.search(mine + [("due_status", "=", "today")]), due["2026-12-02"])
-            self.assertEqual(Board.search(mine + [("due_status", "=", "future")]), due["2026-12-03"])
-            self.assertEqual(Board.search(mine + [("due_status", "!=", "today")]), due["2026-12-01"] | due["2026-12-03"])
+            self.assertEqual(Board.search([*mine, ("due_status", "=", "overdue")]), due["2026-12-01"])
+            self.assertEqual(Board.search([*mine, ("due_status", "=", "today")]), due["2026-12-02"])
+            self.assertEqual(Board.search([*mine, ("due_status", "=", "future")]), due["2026-12-03"])
+            self.assertEqual(
+                Board.search([*mine, ("due_status", "!=", "today")]), due["2026-12-01"] | due["2026-12-03"]
+            )
             self.assertEqual(
                 [c.with_user(self.far_agent).due_status for c in due.values()], ["overdue", "today", "future"]
             )

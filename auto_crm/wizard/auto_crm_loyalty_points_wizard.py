@@ -10,7 +10,11 @@ class AutoCrmLoyaltyPointsWizard(models.TransientModel):
     _inherit = ["auto_crm.owned.mixin"]
     #: Fields a person writes (auto_crm.owned.mixin); every other stored field is the add-on's.
     _user_fields = {
-        "operation", "member_id", "visit_id", "points", "reason",
+        "operation",
+        "member_id",
+        "visit_id",
+        "points",
+        "reason",
     }
 
     operation = fields.Selection(

@@ -29,9 +29,18 @@ def prepare(env):
     return {
         "plan": {
             name: plan[name]
-            for name in ("first_service_km", "first_service_months", "interval_km", "interval_months",
-                         "default_km_per_day", "inspection_first_years", "inspection_second_years",
-                         "inspection_interval_months", "inspection_old_years", "inspection_old_interval_months")
+            for name in (
+                "first_service_km",
+                "first_service_months",
+                "interval_km",
+                "interval_months",
+                "default_km_per_day",
+                "inspection_first_years",
+                "inspection_second_years",
+                "inspection_interval_months",
+                "inspection_old_years",
+                "inspection_old_interval_months",
+            )
         },
         "today": env.company._auto_crm_today(),
         "uid": env.uid,

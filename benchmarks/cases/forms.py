@@ -47,14 +47,18 @@ def spec_from_form(Model):
 def prepare(env):
     # A user of the group (the generator makes none); rolled back with the case. (odoo.tests'
     # new_test_user does the same but logs an error when imported outside a test run.)
-    advisor = env["res.users"].with_context(no_reset_password=True, mail_create_nolog=True).create(
-        {
-            "login": "bench_forms_advisor",
-            "name": "Bench Advisor",
-            "groups_id": [(6, 0, [env.ref("base.group_user").id, env.ref("auto_crm.group_advisor").id])],
-            "company_id": env.company.id,
-            "company_ids": [(6, 0, [env.company.id])],
-        }
+    advisor = (
+        env["res.users"]
+        .with_context(no_reset_password=True, mail_create_nolog=True)
+        .create(
+            {
+                "login": "bench_forms_advisor",
+                "name": "Bench Advisor",
+                "groups_id": [(6, 0, [env.ref("base.group_user").id, env.ref("auto_crm.group_advisor").id])],
+                "company_id": env.company.id,
+                "company_ids": [(6, 0, [env.company.id])],
+            }
+        )
     )
     # A customer of the advisor's store in the middle of its table, with two cars and several visits.
     env.cr.execute(

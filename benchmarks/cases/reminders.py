@@ -177,9 +177,12 @@ def floor(cr, state):
     if created != engine:
         raise AssertionError(f"the floor created {created} callbacks, the engine {engine}")
     if not state["floor"]:
-        print(f"    reminders: {created:,} callbacks created by engine and floor "
-              f"({', '.join(f'{t} {n:,}' for t, n in state['engine'][-1].items())})"
-              + (f"; {reminded:,} reminder lines" if reminded else ""), flush=True)
+        print(
+            f"    reminders: {created:,} callbacks created by engine and floor "
+            f"({', '.join(f'{t} {n:,}' for t, n in state['engine'][-1].items())})"
+            + (f"; {reminded:,} reminder lines" if reminded else ""),
+            flush=True,
+        )
     state["floor"].append(created)
     return created
 
@@ -207,10 +210,19 @@ def floor_sql(env, rules, today):
     years = sorted({b_low.year - 1, b_low.year, b_high.year, b_high.year + 1})
     seq = {rule.id: n for n, rule in enumerate(rules, 1)}
     rule_rows = SQL(", ").join(
-        SQL("(%s, %s, %s::varchar, %s::varchar, %s, %s::varchar)", seq[rule.id], rule.id, rule.name,
-            "res.partner" if rule.trigger == "birthday" else
-            "auto_crm.service.visit" if rule.trigger == "maintenance_due" else "auto_crm.vehicle",
-            rule.max_attempts, rule.trigger)
+        SQL(
+            "(%s, %s, %s::varchar, %s::varchar, %s, %s::varchar)",
+            seq[rule.id],
+            rule.id,
+            rule.name,
+            "res.partner"
+            if rule.trigger == "birthday"
+            else "auto_crm.service.visit"
+            if rule.trigger == "maintenance_due"
+            else "auto_crm.vehicle",
+            rule.max_attempts,
+            rule.trigger,
+        )
         for rule in rules
     )
     # The four car triggers, each read by its own date (one range each: an index, when there is one).
@@ -219,8 +231,12 @@ def floor_sql(env, rules, today):
         ("service_due", "next_service_date", "v.next_service_mileage", True),
         ("warranty_end", "warranty_end_date", "EXTRACT(YEAR FROM v.warranty_end_date)::int", False),
         ("insurance_expiry", "insurance_expiry", "EXTRACT(YEAR FROM v.insurance_expiry)::int", False),
-        ("annual_inspection", "next_inspection_date",
-         "(EXTRACT(YEAR FROM v.next_inspection_date) * 100 + EXTRACT(MONTH FROM v.next_inspection_date))::int", True),
+        (
+            "annual_inspection",
+            "next_inspection_date",
+            "(EXTRACT(YEAR FROM v.next_inspection_date) * 100 + EXTRACT(MONTH FROM v.next_inspection_date))::int",
+            True,
+        ),
     ):
         e_low, e_high = ev(trigger)
         in_workshop = SQL("FALSE")

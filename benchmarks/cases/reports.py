@@ -67,7 +67,15 @@ def _prepare(env):
         .create({"month": start, "company_ids": [(6, 0, companies.ids)]})
     )
     env.flush_all()
-    return {"manager": manager, "company": company, "companies": companies, "start": start, "stop": stop, "wizard": wizard, "peak_mb": 0.0}
+    return {
+        "manager": manager,
+        "company": company,
+        "companies": companies,
+        "start": start,
+        "stop": stop,
+        "wizard": wizard,
+        "peak_mb": 0.0,
+    }
 
 
 def _report(env, state):
@@ -105,7 +113,8 @@ def floor_pivot(cr, state):
     cr.execute(
         """
         SELECT date_trunc('month', c.date_due::timestamp), c.company_id,
-               avg(c.csi) FILTER (WHERE c.survey_kind = 'after_service'), avg(NULLIF(c.overall_score, 0)) FILTER (WHERE c.survey_kind = 'after_service'), count(*)
+               avg(c.csi) FILTER (WHERE c.survey_kind = 'after_service'),
+               avg(NULLIF(c.overall_score, 0)) FILTER (WHERE c.survey_kind = 'after_service'), count(*)
           FROM auto_crm_callback c
          WHERE c.state = 'done' AND c.csi_hierarchy_id IS NOT NULL
            AND c.date_due >= %s AND c.date_due < %s AND c.company_id = ANY(%s)
@@ -126,7 +135,8 @@ def floor_cells(cr, state):
     cr.execute(
         """
         SELECT date_trunc('month', c.date_due::timestamp), c.company_id,
-               avg(c.csi) FILTER (WHERE c.survey_kind = 'after_service'), avg(NULLIF(c.overall_score, 0)) FILTER (WHERE c.survey_kind = 'after_service'), count(*)
+               avg(c.csi) FILTER (WHERE c.survey_kind = 'after_service'),
+               avg(NULLIF(c.overall_score, 0)) FILTER (WHERE c.survey_kind = 'after_service'), count(*)
           FROM auto_crm_callback c
          WHERE c.state = 'done' AND c.csi_hierarchy_id IS NOT NULL
            AND c.date_due >= %s AND c.date_due < %s AND c.company_id = ANY(%s)
@@ -157,7 +167,8 @@ def floor_trend(cr, state):
     _floor_settings(cr)
     cr.execute(
         """
-        SELECT date_trunc('month', c.date_due::timestamp), c.company_id, avg(c.csi) FILTER (WHERE c.survey_kind = 'after_service'), count(*)
+        SELECT date_trunc('month', c.date_due::timestamp), c.company_id,
+               avg(c.csi) FILTER (WHERE c.survey_kind = 'after_service'), count(*)
           FROM auto_crm_callback c
          WHERE c.state = 'done' AND c.csi_hierarchy_id IS NOT NULL
            AND c.date_due >= %s AND c.date_due < %s AND c.company_id = ANY(%s)
@@ -263,7 +274,8 @@ def floor_csi_export(cr, state):
     cr.execute(
         """
         SELECT c.company_id, v.advisor_id, v.technician_id, COALESCE(veh.brand_id, fm.brand_id), v.visit_type,
-               c.user_id, c.date_due >= %(start)s, count(*), avg(c.csi) FILTER (WHERE c.survey_kind = 'after_service' AND c.csi_hierarchy_id IS NOT NULL),
+               c.user_id, c.date_due >= %(start)s, count(*),
+               avg(c.csi) FILTER (WHERE c.survey_kind = 'after_service' AND c.csi_hierarchy_id IS NOT NULL),
                avg(NULLIF(c.overall_score, 0)) FILTER (WHERE c.survey_kind = 'after_service')
           FROM auto_crm_callback c
           LEFT JOIN auto_crm_service_visit v ON v.id = c.visit_id

@@ -34,15 +34,17 @@ def test_small_run_prints_computed_figures(backtest, capsys):
         assert math.isclose(row["recall"], row["right"] / result["lost"])
         # the printed line carries the same figures
         line = next(line for line in out.splitlines() if line.startswith(name))
-        numbers = re.findall(r"[\d,.]+", line[len(name):])
+        numbers = re.findall(r"[\d,.]+", line[len(name) :])
         assert int(numbers[0].replace(",", "")) == row["flagged"]
         assert int(numbers[1].replace(",", "")) == row["right"]
         assert float(numbers[2]) == round(100 * row["precision"], 1)
         assert float(numbers[3]) == round(100 * row["recall"], 1)
     # a higher threshold never flags more
-    assert rules["risk score >= 40"]["flagged"] >= rules["risk score >= 50"]["flagged"] >= rules["risk score >= 60"][
-        "flagged"
-    ]
+    assert (
+        rules["risk score >= 40"]["flagged"]
+        >= rules["risk score >= 50"]["flagged"]
+        >= rules["risk score >= 60"]["flagged"]
+    )
 
 
 def test_fixed_seed_same_table(backtest):

@@ -154,9 +154,7 @@ def test_sql_agrees_with_python_postgresql():
         pytest.skip(f"no PostgreSQL server: {error}")
     try:
         with conn.cursor() as cr:
-            values = ", ".join(
-                cr.mogrify("(%s::int, %s::numeric, %s::int, %s::int)", row).decode() for row in grid()
-            )
+            values = ", ".join(cr.mogrify("(%s::int, %s::numeric, %s::int, %s::int)", row).decode() for row in grid())
             cr.execute(query(f"VALUES {values}"))
             got = [(s, float(spend), v, i, g, st) for s, spend, v, i, g, st in cr.fetchall()]
             expected = sorted(expected_rows(), key=sort_key)
