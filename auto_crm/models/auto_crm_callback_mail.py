@@ -47,6 +47,8 @@ QWEB_OUT = re.compile(
 #: The placeholder of a callback's own value in a template rendered once for many callbacks.
 SLOT = "AutoCrmSlot%dX"
 SLOT_RE = re.compile(r"AutoCrmSlot(\d+)X")
+#: A number phone_validation gives back as it is in E.164.
+E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 def _text_escape(text):
@@ -136,9 +138,16 @@ class AutoCrmCallback(models.Model):
     @api.depends_context("lang")
     @api.depends("vehicle_id", "rule_id", "company_id")
     def _compute_reminder_texts(self):
+        # the same sentence for every callback of a kind about the same car, the same signature per store
+        lines, signatures = {}, {}
         for callback in self:
-            callback.reminder_line = callback._reminder_line()
-            callback.reminder_signature = Markup("<br/>").join(callback._reminder_signature())
+            line = (callback.rule_id.trigger, callback._reminder_vehicle())
+            if line not in lines:
+                lines[line] = callback._reminder_line()
+            if callback.company_id not in signatures:
+                signatures[callback.company_id] = Markup("<br/>").join(callback._reminder_signature())
+            callback.reminder_line = lines[line]
+            callback.reminder_signature = signatures[callback.company_id]
 
     def mail_allowed_qweb_expressions(self):
         # The expressions of the reminder templates (data/auto_crm_mail_templates.xml).
@@ -246,31 +255,76 @@ class AutoCrmCallback(models.Model):
     def _reminder_blocker(self):
         """Why this callback's customer gets no message now (a sentence), or None."""
         self.ensure_one()
-        partner = self.partner_id
-        if partner.auto_do_not_disturb:
-            return _("the customer asked not to be disturbed")
-        if not partner.auto_callback_consent:
-            return _("the customer has not agreed to callbacks")
-        if self.channel == "email" and partner.auto_no_email:
-            return _("the customer does not want e-mails")
-        if self.channel == "sms" and partner.auto_no_sms:
-            return _("the customer does not want text messages")
-        if self.channel == "email" and not email_normalize(partner.email or ""):
-            return _("the customer has no valid e-mail address")
-        if self.channel == "email" and partner.is_blacklisted:
-            return _("the customer's e-mail address is on the blacklist")
-        if self.channel == "sms" and not self._reminder_number():
-            return _("the customer has no mobile number")
-        if self.channel == "sms" and partner.mobile_blacklisted:
-            return _("the customer's mobile number is on the blacklist")
-        return None
+        return self._reminder_checks()[0][self.id]
+
+    def _reminder_checks(self):
+        """({callback id: why its customer gets no message now (a sentence), or None}, {callback id: the
+        customer's mobile as _reminder_numbers gives it}) for the whole set in two queries: what the customer
+        asked (do not disturb, consent, per-channel opt-outs) and Odoo's e-mail and phone blacklists, read
+        from the database (a flag set by an SQL import counts too)."""
+        if not self:
+            return {}, {}
+        self.env["res.partner"].flush_model()
+        self.env["auto_crm.callback"].flush_model(["partner_id", "channel"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT c.id, c.channel, p.auto_do_not_disturb, p.auto_callback_consent, p.auto_no_email,
+                          p.auto_no_sms, p.email, p.mobile,
+                          EXISTS(SELECT 1 FROM mail_blacklist b WHERE b.active AND b.email = p.email_normalized)
+                     FROM auto_crm_callback c
+                     JOIN res_partner p ON p.id = c.partner_id
+                    WHERE c.id = ANY(%s)""",
+                list(self.ids),
+            )
+        )
+        rows = self.env.cr.fetchall()
+        numbers = self._reminder_numbers({row[0]: row[7] for row in rows})
+        self.env.cr.execute(
+            SQL(
+                "SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)",
+                [number for number in numbers.values() if number],
+            )
+        )
+        blacklisted = {row[0] for row in self.env.cr.fetchall()}
+        result = {}
+        for callback_id, channel, dnd, consent, no_email, no_sms, email, _mobile, email_blacklisted in rows:
+            reason = None
+            if dnd:
+                reason = _("the customer asked not to be disturbed")
+            elif not consent:
+                reason = _("the customer has not agreed to callbacks")
+            elif channel == "email" and no_email:
+                reason = _("the customer does not want e-mails")
+            elif channel == "sms" and no_sms:
+                reason = _("the customer does not want text messages")
+            elif channel == "email" and not email_normalize(email or ""):
+                reason = _("the customer has no valid e-mail address")
+            elif channel == "email" and email_blacklisted:
+                reason = _("the customer's e-mail address is on the blacklist")
+            elif channel == "sms" and not numbers[callback_id]:
+                reason = _("the customer has no mobile number")
+            elif channel == "sms" and numbers[callback_id] in blacklisted:
+                reason = _("the customer's mobile number is on the blacklist")
+            result[callback_id] = reason
+        return result, numbers
 
     def _reminder_number(self):
         """The customer's mobile in E.164 when phone_validation can tell, else as written."""
-        mobile = self.partner_id.mobile
-        if not mobile:
-            return False
-        return self.partner_id._phone_format(number=mobile, force_format="E164") or mobile
+        self.ensure_one()
+        return self._reminder_numbers()[self.id]
+
+    def _reminder_numbers(self, mobiles=None):
+        """{callback id: its customer's mobile in E.164 when phone_validation can tell, else as written}. A
+        mobile already in E.164 (the add-on stores them so) is given back as it is, as phone_validation
+        would. ``mobiles``: {callback id: the customer's mobile} when already read."""
+        numbers = {}
+        for callback in self:
+            mobile = mobiles[callback.id] if mobiles is not None else callback.partner_id.mobile
+            if not mobile or E164.fullmatch(mobile):
+                numbers[callback.id] = mobile or False
+            else:
+                numbers[callback.id] = callback.partner_id._phone_format(number=mobile, force_format="E164") or mobile
+        return numbers
 
     @api.model
     def _reminder_send(self, ids):
@@ -290,8 +344,9 @@ class AutoCrmCallback(models.Model):
         notes = []  # (model, res_id, text): chatter notes
         skipped_text = _("Reminder by %(channel)s not sent: %(reason)s.")
         mails, sms_callbacks = [], []
+        blockers, numbers = callbacks._reminder_checks()
         for callback in callbacks:
-            reason = callback._reminder_blocker()
+            reason = blockers[callback.id]
             if reason:
                 stamps[callback.id] = ("skipped", reason)
                 text = skipped_text % {"channel": callback._reminder_channel_label(), "reason": reason}
@@ -318,7 +373,6 @@ class AutoCrmCallback(models.Model):
         if sms_callbacks:
             sms_callbacks = callbacks.browse([callback.id for callback in sms_callbacks])
             template = self.env.ref("auto_crm.sms_template_reminder").sudo()
-            numbers = {callback.id: callback._reminder_number() for callback in sms_callbacks}
             bodies = self._reminder_render_sms(template, sms_callbacks)
             queued_text = _("SMS reminder queued to %(number)s: %(body)s")
             messages = self._reminder_post(
@@ -627,11 +681,13 @@ class AutoCrmCallback(models.Model):
         by_model = {}
         for model, res_id, _text in notes:
             by_model.setdefault(model, set()).add(res_id)
+        # Without an alias domain (no catchall, no alias), every reply-to is the default.
+        aliases = bool(self.env["mail.alias.domain"].sudo().search_count([], limit=1))
         reply_to, names = {}, {}
         for model, ids in by_model.items():
             records = self.env[model].sudo().browse(list(ids))
-            reply_to[model] = records._notify_get_reply_to(default=email_from)
-            names[model] = {record.id: record.display_name for record in records}
+            reply_to[model] = records._notify_get_reply_to(default=email_from) if aliases else {}
+            names[model] = self._reminder_record_names(records)
         now, date = self.env.cr.now(), fields.Datetime.now()
         rows = self._reminder_insert(
             "mail_message",
@@ -679,6 +735,22 @@ class AutoCrmCallback(models.Model):
         )
         self.env["mail.message"].invalidate_model()
         return [row[0] for row in rows]
+
+    @api.model
+    def _reminder_record_names(self, records):
+        """{id: display name} of customers and callbacks read in one query (their names as stored), of other
+        records through the ORM."""
+        if records._name == "res.partner":
+            query = "SELECT id, complete_name FROM res_partner WHERE id = ANY(%s)"
+        elif records._name == self._name:
+            query = "SELECT id, name FROM auto_crm_callback WHERE id = ANY(%s)"
+        else:
+            return {record.id: record.display_name for record in records}
+        self.env.cr.execute(SQL(query, list(records.ids)))
+        names = dict(self.env.cr.fetchall())
+        missing = records.browse([record_id for record_id in records.ids if not names.get(record_id)])
+        names.update({record.id: record.display_name for record in missing})
+        return names
 
     @api.model
     def _reminder_stamp(self, stamps):
