@@ -52,3 +52,4 @@ from . import test_callback_link
 from . import test_link_tour
 from . import test_csi_respondents
 from . import test_sms_gateway
+from . import test_sms_dlr
