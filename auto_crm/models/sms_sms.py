@@ -23,9 +23,12 @@ from odoo.exceptions import UserError
 from odoo.addons.phone_validation.tools import phone_validation
 
 from .auto_crm_sms_usage import CAP_BUSY, CAP_REACHED
+from .input_limits import check_vals
 
 _logger = logging.getLogger(__name__)
 
+#: The add-on's fields of sms.sms whose values are checked at create and write (input_limits).
+INPUT_CHECKED = {"auto_crm_provider_ref"}
 #: A concurrent sender of the same store held the daily counter: try again this many minutes later.
 BUSY_RETRY_MINUTES = 1
 #: The statuses of a gateway's delivery receipt (CMPP / SMPP words, as Chinese gateways report them): the
@@ -59,7 +62,9 @@ class SmsSms(models.Model):
         "and quiet hours apply.",
     )
     auto_crm_provider_id = fields.Many2one("auto_crm.sms.provider", string="SMS Gateway", readonly=True)
-    auto_crm_provider_ref = fields.Char(string="Gateway Message ID", readonly=True, copy=False)
+    auto_crm_provider_ref = fields.Char(
+        string="Gateway Message ID", size=64, readonly=True, copy=False, index="btree_not_null"
+    )
     auto_crm_attempts = fields.Integer(string="Gateway Tries", readonly=True, copy=False)
     auto_crm_next_try = fields.Datetime(
         string="Not Before", readonly=True, copy=False, help="The SMS waits in the queue until then."
@@ -78,6 +83,7 @@ class SmsSms(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        check_vals(self, vals_list, names=INPUT_CHECKED)
         partner_ids = {vals["partner_id"] for vals in vals_list if vals.get("partner_id")}
         stores = {}
         if partner_ids:
@@ -87,6 +93,10 @@ class SmsSms(models.Model):
             if not vals.get("auto_crm_company_id"):
                 vals["auto_crm_company_id"] = stores.get(vals.get("partner_id")) or self.env.company.id
         return super().create(vals_list)
+
+    def write(self, vals):
+        check_vals(self, [vals], names=INPUT_CHECKED)
+        return super().write(vals)
 
     def resend_failed(self):
         """A failed SMS sent again by hand starts its gateway tries afresh."""
