@@ -38,6 +38,8 @@ REMINDER_KIND_DEFAULT = "followup"
 SENT_CHANNELS = ("email", "sms")
 REMINDER_STATES = [("sent", "Sent"), ("skipped", "Skipped"), ("failed", "Failed")]
 REMINDER_JOB = "callback_reminders"
+#: Callbacks a batch of the reminder job takes (each batch in a savepoint; a failed one is retried one by one).
+REMINDER_BATCH = 2000
 LETTER_REPORT = "auto_crm.auto_crm_callback_report_letter"
 #: A ``t-out`` of a field path, as Odoo's regex mode of mail templates finds it (mail.render.mixin).
 QWEB_OUT = re.compile(
@@ -218,6 +220,8 @@ class AutoCrmCallback(models.Model):
             units=self._reminder_due_ids,
             model="auto_crm.callback",
             on_failure=self._reminder_failed,
+            # a batch costs the same queries whatever its size: large batches, few round trips
+            batch_size=REMINDER_BATCH,
         )
         return self.env["auto_crm.job.run"]._run_job(REMINDER_JOB, step)
 
