@@ -39,7 +39,7 @@ SENT_CHANNELS = ("email", "sms")
 REMINDER_STATES = [("sent", "Sent"), ("skipped", "Skipped"), ("failed", "Failed")]
 REMINDER_JOB = "callback_reminders"
 #: Callbacks a batch of the reminder job takes (each batch in a savepoint; a failed one is retried one by one).
-REMINDER_BATCH = 2000
+REMINDER_BATCH = 5000
 LETTER_REPORT = "auto_crm.auto_crm_callback_report_letter"
 #: A ``t-out`` of a field path, as Odoo's regex mode of mail templates finds it (mail.render.mixin).
 QWEB_OUT = re.compile(
@@ -49,6 +49,8 @@ QWEB_OUT = re.compile(
 #: The placeholder of a callback's own value in a template rendered once for many callbacks.
 SLOT = "AutoCrmSlot%dX"
 SLOT_RE = re.compile(r"AutoCrmSlot(\d+)X")
+#: {(database, table): {column: SQL type}}: the types of the columns the reminder job inserts into.
+COLUMN_TYPES = {}
 #: A number phone_validation gives back as it is in E.164.
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 
@@ -655,20 +657,37 @@ class AutoCrmCallback(models.Model):
 
     @api.model
     def _reminder_insert(self, table, columns, rows, returning=()):
-        """INSERT of many rows in one statement; returns the ``returning`` columns of the rows."""
+        """INSERT of many rows in one statement, a typed array per column (``unnest``); returns the
+        ``returning`` columns of the rows."""
         if not rows:
             return []
-        row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        types = self._reminder_column_types(table)
         self.env.cr.execute(
             SQL(
-                "INSERT INTO %s (%s) VALUES %s%s",
+                "INSERT INTO %s (%s) SELECT * FROM unnest(%s)%s",
                 SQL.identifier(table),
                 SQL(", ").join(SQL.identifier(column) for column in columns),
-                SQL(", ").join(SQL(row_sql, *row) for row in rows),
+                SQL(", ").join(
+                    SQL(f"%s::{types[column]}[]", list(values))
+                    for column, values in zip(columns, zip(*rows, strict=True), strict=True)
+                ),
                 SQL(" RETURNING %s", SQL(", ").join(SQL.identifier(c) for c in returning)) if returning else SQL(),
             )
         )
         return self.env.cr.fetchall() if returning else []
+
+    @api.model
+    def _reminder_column_types(self, table):
+        """{column: its SQL type} of ``table`` (read once per database and table)."""
+        key = (self.env.cr.dbname, table)
+        if key not in COLUMN_TYPES:
+            self.env.cr.execute(
+                """SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+                    WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped""",
+                [table],
+            )
+            COLUMN_TYPES[key] = dict(self.env.cr.fetchall())
+        return COLUMN_TYPES[key]
 
     def _reminder_channel_label(self):
         return dict(self._fields["channel"]._description_selection(self.env)).get(self.channel, self.channel)
