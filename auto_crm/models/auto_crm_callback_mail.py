@@ -668,7 +668,7 @@ class AutoCrmCallback(models.Model):
                 SQL.identifier(table),
                 SQL(", ").join(SQL.identifier(column) for column in columns),
                 SQL(", ").join(
-                    SQL(f"%s::{types[column]}[]", list(values))
+                    SQL("%s::%s", list(values), SQL(types[column] + "[]"))
                     for column, values in zip(columns, zip(*rows, strict=True), strict=True)
                 ),
                 SQL(" RETURNING %s", SQL(", ").join(SQL.identifier(c) for c in returning)) if returning else SQL(),
