@@ -1,1 +1,2 @@
 from . import auto_crm_survey
+from . import auto_crm_sms_dlr

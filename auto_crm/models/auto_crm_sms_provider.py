@@ -50,6 +50,8 @@ PROVIDER_RANGES = {
     "retry_delay": (1, 1440),
 }
 SECRET_GROUPS = "auto_crm.group_admin,base.group_system"
+#: A delivery receipt signed longer ago than this (seconds), or that far in the future, is refused.
+DLR_MAX_AGE = 300
 
 
 class AutoCrmSmsProvider(models.Model):
@@ -60,8 +62,19 @@ class AutoCrmSmsProvider(models.Model):
     _check_company_auto = True
     #: Fields a person writes (auto_crm.owned.mixin): an administrator configures the whole gateway.
     _user_fields = {
-        "name", "sequence", "company_id", "endpoint_url", "key_id", "secret", "sign_name", "template_code",
-        "daily_cap", "timeout", "retry_max", "retry_delay", "active",
+        "name",
+        "sequence",
+        "company_id",
+        "endpoint_url",
+        "key_id",
+        "secret",
+        "sign_name",
+        "template_code",
+        "daily_cap",
+        "timeout",
+        "retry_max",
+        "retry_delay",
+        "active",
     }
 
     name = fields.Char(required=True, tracking=True)
@@ -231,3 +244,23 @@ class AutoCrmSmsProvider(models.Model):
         outcome, failure_type = GATEWAY_CODES.get(code, ("error", "unknown"))
         ref = str(answer.get("id") or "")[:64] or False
         return outcome, failure_type, ref, message
+
+    # ------------------------------------------------------------------ delivery receipts
+    @api.model
+    def _auto_crm_dlr_provider(self, key_id, timestamp, signature, raw):
+        """The active gateway whose secret signed this delivery receipt (``controllers/auto_crm_sms_dlr.py``),
+        or an empty recordset: wrong signature (compared in constant time), unknown key, or a timestamp more
+        than DLR_MAX_AGE seconds away from now (a replayed old request)."""
+        try:
+            stamp = int(timestamp)
+        except (TypeError, ValueError):
+            return self.browse()
+        if abs(time.time() - stamp) > DLR_MAX_AGE or not key_id or not signature:
+            return self.browse()
+        message = b"%d." % stamp + raw
+        for provider in self.sudo().search([("key_id", "=", key_id)]):
+            secret = (provider.secret or "").encode()
+            expected = hmac.new(secret, message, hashlib.sha256).hexdigest()
+            if secret and hmac.compare_digest(expected, str(signature)):
+                return provider
+        return self.browse()

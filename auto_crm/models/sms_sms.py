@@ -23,11 +23,31 @@ from odoo.exceptions import UserError
 from odoo.addons.phone_validation.tools import phone_validation
 
 from .auto_crm_sms_usage import CAP_BUSY, CAP_REACHED
+from .input_limits import check_vals
 
 _logger = logging.getLogger(__name__)
 
+#: The add-on's fields of sms.sms whose values are checked at create and write (input_limits).
+INPUT_CHECKED = {"auto_crm_provider_ref"}
 #: A concurrent sender of the same store held the daily counter: try again this many minutes later.
 BUSY_RETRY_MINUTES = 1
+#: The statuses of a gateway's delivery receipt (CMPP / SMPP words, as Chinese gateways report them): the
+#: SMS state they mean and, for a failure, the provider error Odoo's sms.tracker knows (IAP's words).
+DELIVERY_FAILURES = {"sms_expired", "sms_not_delivered", "sms_rejected", "sms_invalid_destination", "sms_not_allowed"}
+DLR_STATUSES = {
+    "DELIVRD": ("sent", False),
+    "DELIVERED": ("sent", False),
+    "SUCCESS": ("sent", False),
+    "UNDELIV": ("error", "not_delivered"),
+    "UNDELIVERED": ("error", "not_delivered"),
+    "FAILED": ("error", "not_delivered"),
+    "DELETED": ("error", "not_delivered"),
+    "EXPIRED": ("error", "expired"),
+    "REJECTD": ("error", "rejected"),
+    "REJECTED": ("error", "rejected"),
+    "BLACKLIST": ("error", "not_allowed"),
+    "INVALID_NUMBER": ("error", "invalid_destination"),
+}
 
 
 class SmsSms(models.Model):
@@ -42,15 +62,28 @@ class SmsSms(models.Model):
         "and quiet hours apply.",
     )
     auto_crm_provider_id = fields.Many2one("auto_crm.sms.provider", string="SMS Gateway", readonly=True)
-    auto_crm_provider_ref = fields.Char(string="Gateway Message ID", readonly=True, copy=False)
+    auto_crm_provider_ref = fields.Char(
+        string="Gateway Message ID", size=64, readonly=True, copy=False, index="btree_not_null"
+    )
     auto_crm_attempts = fields.Integer(string="Gateway Tries", readonly=True, copy=False)
     auto_crm_next_try = fields.Datetime(
         string="Not Before", readonly=True, copy=False, help="The SMS waits in the queue until then."
     )
     auto_crm_note = fields.Char(string="Gateway Note", readonly=True, copy=False, help="Why the SMS waits or failed.")
+    # What a gateway's delivery receipt may say went wrong (the failure types of Odoo's sms.tracker).
+    failure_type = fields.Selection(
+        selection_add=[
+            ("sms_expired", "Expired"),
+            ("sms_not_delivered", "Not Delivered"),
+            ("sms_rejected", "Rejected"),
+            ("sms_invalid_destination", "Invalid Destination"),
+            ("sms_not_allowed", "Not Allowed"),
+        ]
+    )
 
     @api.model_create_multi
     def create(self, vals_list):
+        check_vals(self, vals_list, names=INPUT_CHECKED)
         partner_ids = {vals["partner_id"] for vals in vals_list if vals.get("partner_id")}
         stores = {}
         if partner_ids:
@@ -60,6 +93,10 @@ class SmsSms(models.Model):
             if not vals.get("auto_crm_company_id"):
                 vals["auto_crm_company_id"] = stores.get(vals.get("partner_id")) or self.env.company.id
         return super().create(vals_list)
+
+    def write(self, vals):
+        check_vals(self, [vals], names=INPUT_CHECKED)
+        return super().write(vals)
 
     def resend_failed(self):
         """A failed SMS sent again by hand starts its gateway tries afresh."""
@@ -182,8 +219,11 @@ class SmsSms(models.Model):
         if taken == CAP_REACHED:
             sms._auto_crm_hold(
                 store._auto_crm_day_start(day + datetime.timedelta(days=1)),
-                _("Daily cap of %(cap)s SMS of %(store)s reached: waits for the next day.", cap=provider.daily_cap,
-                  store=store_name),
+                _(
+                    "Daily cap of %(cap)s SMS of %(store)s reached: waits for the next day.",
+                    cap=provider.daily_cap,
+                    store=store_name,
+                ),
             )
             return
         if taken == CAP_BUSY:
@@ -205,8 +245,13 @@ class SmsSms(models.Model):
             minutes = provider._auto_crm_backoff_minutes(attempts)
             sms._auto_crm_hold(
                 now + datetime.timedelta(minutes=minutes),
-                _("Try %(attempt)s of %(tries)s failed (%(reason)s): next try in %(minutes)s minutes.",
-                  attempt=attempts, tries=provider.retry_max, reason=message, minutes=minutes),
+                _(
+                    "Try %(attempt)s of %(tries)s failed (%(reason)s): next try in %(minutes)s minutes.",
+                    attempt=attempts,
+                    tries=provider.retry_max,
+                    reason=message,
+                    minutes=minutes,
+                ),
             )
         else:
             if failure_type == "sms_server_timeout":
@@ -231,3 +276,62 @@ class SmsSms(models.Model):
         except UserError:
             return False
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+    # ------------------------------------------------------------------ delivery receipts
+    @api.model
+    def _auto_crm_delivery(self, provider, reports):
+        """Write back the delivery receipts ``reports`` (``[{"id", "status", "err_code", "reason"}]``) of
+        ``provider``, as Odoo's IAP status webhook does: delivered SMS go ``sent`` ("Delivered"), the others
+        ``error`` with the failure type; their trackers update the notifications. A failure is noted on the
+        callback the SMS was sent for, with the reason. An SMS already delivered or failed by a receipt is
+        left as it is (a report sent twice changes nothing). Returns the counts and the unknown ids."""
+        refs = {str(report.get("id") or "")[:64] for report in reports} - {""}
+        found = self.sudo().search(
+            [("auto_crm_provider_id", "=", provider.id), ("auto_crm_provider_ref", "in", list(refs))]
+        )
+        by_ref = {sms.auto_crm_provider_ref: sms for sms in found}
+        result = {"updated": 0, "unchanged": 0, "unknown": []}
+        notes, stamps = [], {}
+        for report in reports:
+            ref = str(report.get("id") or "")[:64]
+            sms = by_ref.get(ref)
+            status = str(report.get("status") or "").strip().upper()
+            if not sms:
+                result["unknown"].append(ref)
+                continue
+            state, provider_error = DLR_STATUSES.get(status, (None, None))
+            final = sms.state == "sent" or (sms.state == "error" and sms.failure_type in DELIVERY_FAILURES)
+            if not state or final or sms.state not in ("pending", "process", "outgoing"):
+                result["unchanged"] += 1
+                continue
+            reason = str(report.get("reason") or report.get("err_code") or status)[:200]
+            if state == "sent":
+                sms.write({"state": "sent", "failure_type": False, "auto_crm_note": False})
+                sms.sms_tracker_id._action_update_from_sms_state("sent")
+            else:
+                failure_type = f"sms_{provider_error}"
+                note = _("Not delivered (%(status)s): %(reason)s", status=status, reason=reason)
+                sms.write({"state": "error", "failure_type": failure_type, "auto_crm_note": note[:200]})
+                sms.sms_tracker_id._action_update_from_provider_error(provider_error)
+                message = sms.mail_message_id
+                if message.model == "auto_crm.callback" and message.res_id:
+                    text = _(
+                        "SMS to %(number)s not delivered (%(status)s): %(reason)s.",
+                        number=sms.number,
+                        status=status,
+                        reason=reason,
+                    )
+                    notes.append(("auto_crm.callback", message.res_id, text))
+                    stamps[message.res_id] = ("failed", note[:200])
+            result["updated"] += 1
+        Callback = self.env["auto_crm.callback"].sudo()
+        Callback._reminder_post(notes)
+        Callback._reminder_stamp(stamps)
+        _logger.info(
+            "SMS delivery receipts of gateway %s: %s updated, %s unchanged, %s unknown",
+            provider.id,
+            result["updated"],
+            result["unchanged"],
+            len(result["unknown"]),
+        )
+        return result

@@ -65,3 +65,4 @@ from . import test_group_rpc
 from . import test_scorecards
 from . import test_callback_audit_concurrency
 from . import test_group_figures
+from . import test_sms_dlr
