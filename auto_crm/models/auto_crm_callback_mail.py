@@ -109,7 +109,8 @@ class AutoCrmJobRun(models.Model):
 
 
 class AutoCrmCallback(models.Model):
-    _inherit = "auto_crm.callback"
+    # the callback's reminders by e-mail and SMS, kept beside the job that sends them (ARCHITECTURE.md)
+    _inherit = "auto_crm.callback"  # pylint: disable=consider-merging-classes-inherited
 
     # Stamps of the reminder job: written by the add-on only (auto_crm.owned.mixin), one per callback.
     reminder_state = fields.Selection(
@@ -128,7 +129,7 @@ class AutoCrmCallback(models.Model):
     reminder_signature = fields.Html(string="Store Signature", compute="_compute_reminder_texts", sanitize=False)
 
     def init(self):
-        super().init()
+        res = super().init()
         # The reminder job's due set: open e-mail and SMS callbacks not yet processed, by due day.
         create_index(
             self.env.cr,
@@ -137,6 +138,7 @@ class AutoCrmCallback(models.Model):
             ["date_due", "id"],
             where="reminder_date IS NULL AND channel IN ('email', 'sms') AND state IN ('todo', 'in_progress')",
         )
+        return res
 
     # ------------------------------------------------------------------ texts
     @api.depends_context("lang")

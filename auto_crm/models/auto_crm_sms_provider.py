@@ -108,9 +108,7 @@ class AutoCrmSmsProvider(models.Model):
         help="The SMS signature (签名) registered with the gateway, e.g. the store's name: Chinese gateways put it "
         "in front of every message.",
     )
-    template_code = fields.Char(
-        tracking=True, help="The gateway's approved template (模板) code the messages use."
-    )
+    template_code = fields.Char(tracking=True, help="The gateway's approved template (模板) code the messages use.")
     daily_cap = fields.Integer(
         string="Daily Cap per Store",
         default=1000,
@@ -240,7 +238,7 @@ class AutoCrmSmsProvider(models.Model):
         elif response.status_code >= 500:
             code = "SERVER_ERROR"
         elif response.status_code >= 400 and code not in GATEWAY_CODES:
-            code = code or "HTTP_%s" % response.status_code
+            code = code or f"HTTP_{response.status_code}"
         outcome, failure_type = GATEWAY_CODES.get(code, ("error", "unknown"))
         ref = str(answer.get("id") or "")[:64] or False
         return outcome, failure_type, ref, message

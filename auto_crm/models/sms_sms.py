@@ -142,8 +142,9 @@ class SmsSms(models.Model):
         )
         by_gateway = todo.filtered(lambda sms: stores[sms.id].id in providers)
         iap = todo - by_gateway
+        result = None
         if iap:
-            super(SmsSms, iap)._send(
+            result = super(SmsSms, iap)._send(
                 unlink_failed=unlink_failed, unlink_sent=unlink_sent, raise_exception=raise_exception
             )
         places = {
@@ -155,8 +156,10 @@ class SmsSms(models.Model):
             store = stores[sms.id]
             sms._auto_crm_send_through(providers[store.id], store, places[store.id], unlink_failed, unlink_sent)
             if self.env.context.get("auto_crm_sms_commit"):
-                self.env.cr.commit()
+                # the queue's auto_commit, as Odoo's own SMS queue commits after each batch it sends
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         messages._notify_message_notification_update()
+        return result
 
     def _auto_crm_store(self):
         """The store of this SMS: its own, else its customer's, else the current one (an SMS queued by

@@ -363,7 +363,8 @@ class TestReachMailConcurrency(TransactionCase):
                     run = env["auto_crm.callback"]._cron_send_reminders()
                     result = (run.state, run.processed_count)
                     env.flush_all()
-                    cr.commit()
+                    # a real second transaction of the race, on its own cursor: it must commit
+                    cr.commit()  # pylint: disable=invalid-commit
                 except errors.SerializationFailure:
                     cr.rollback()
                     outcome.append("serialization failure")
@@ -397,7 +398,8 @@ class TestReachMailConcurrency(TransactionCase):
 
             delays = [(0, 0), (0, 1.5), (1.5, 0)][round_number % 3]
 
-            def run(outcome, delay, barrier=barrier):
+            # the defaults bind this round's own barrier and list to the thread (not shared between rounds)
+            def run(outcome, delay, barrier=barrier, crashes=crashes):  # pylint: disable=dangerous-default-value
                 try:
                     self._run(barrier, outcome, delay)
                 except BaseException as error:  # reported by the main thread
