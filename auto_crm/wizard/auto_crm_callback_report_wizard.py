@@ -448,12 +448,8 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
                     SQL("%s.state", cb),
                     SQL("%s.csi", cb),
                     SQL("%s.csi_hierarchy_id", cb),
-                    SQL(
-                        """(%(cb)s.state IN ('done', 'failed') OR EXISTS (
-                               SELECT 1 FROM auto_crm_callback_attempt att
-                                WHERE att.callback_id = %(cb)s.id OFFSET 0)) AS executed""",
-                        cb=cb,
-                    ),
+                    SQL("%s.survey_kind", cb),
+                    SQL("%s AS executed", callback_executed_sql(cb)),
                 ],
             )
             self.env.cr.execute(
@@ -461,8 +457,11 @@ class AutoCrmCallbackReportWizard(models.TransientModel):
                     """WITH m AS NOT MATERIALIZED (%(callbacks)s)
                        SELECT m.company_id, COUNT(*), COUNT(*) FILTER (WHERE m.executed),
                               COUNT(*) FILTER (WHERE m.state = 'done'),
-                              SUM(m.csi) FILTER (WHERE m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL),
-                              COUNT(*) FILTER (WHERE m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL)
+                              -- the CSI takes after-service calls only (survey kinds), as the monthly report
+                              SUM(m.csi) FILTER (WHERE m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL
+                                                   AND m.survey_kind = 'after_service'),
+                              COUNT(*) FILTER (WHERE m.state = 'done' AND m.csi_hierarchy_id IS NOT NULL
+                                                 AND m.survey_kind = 'after_service')
                          FROM m
                      GROUP BY GROUPING SETS ((m.company_id), ())""",
                     callbacks=callbacks,

@@ -130,8 +130,10 @@ def floor(cr, state):
                   count(*) FILTER (WHERE c.state IN ('done', 'failed')
                                       OR EXISTS (SELECT 1 FROM auto_crm_callback_attempt a WHERE a.callback_id = c.id)),
                   count(*) FILTER (WHERE c.state = 'done'),
-                  sum(c.csi) FILTER (WHERE c.state = 'done' AND c.csi_hierarchy_id IS NOT NULL),
-                  count(*) FILTER (WHERE c.state = 'done' AND c.csi_hierarchy_id IS NOT NULL)
+                  sum(c.csi) FILTER (WHERE c.state = 'done' AND c.csi_hierarchy_id IS NOT NULL
+                                       AND c.survey_kind = 'after_service'),
+                  count(*) FILTER (WHERE c.state = 'done' AND c.csi_hierarchy_id IS NOT NULL
+                                     AND c.survey_kind = 'after_service')
              FROM auto_crm_callback c
             WHERE c.date_due >= %s AND c.date_due < %s AND c.state <> 'cancel' AND c.company_id = ANY(%s)
          GROUP BY GROUPING SETS ((c.company_id), ())""",
